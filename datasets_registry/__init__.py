@@ -1,0 +1,1 @@
+"""Dataset manifests, the JSON Schema they obey, and the samples that ship."""

@@ -1,0 +1,135 @@
+"""The abstract base of each plugin kind. Subclass one and register it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from .types import Generation, Label, ParseResult, Request, Sentence, Span
+
+
+class Backend(ABC):
+    """A way to reach LLMs (a server, or one started in-process).
+
+    One instance serves one `[[backend]]` entry of a config. `options` are that
+    entry's keys other than name/kind/models. Instances are async context
+    managers: `start()` runs before the first request, `aclose()` after the last.
+    """
+
+    #: Requests in flight per endpoint unless the config says otherwise.
+    default_concurrency: ClassVar[int] = 1
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        self.name = name
+        self.options = dict(options)
+
+    @property
+    @abstractmethod
+    def endpoint(self) -> str:
+        """Where requests go (a URL, or a description for in-process servers)."""
+
+    @property
+    def concurrency(self) -> int:
+        return int(self.options.get("concurrency", self.default_concurrency))
+
+    async def start(self) -> None:
+        """Acquire resources (start a server, open connections)."""
+
+    async def aclose(self) -> None:
+        """Release what `start` acquired."""
+
+    @abstractmethod
+    async def generate(self, request: Request) -> Generation:
+        """Answer one request; raise `nerbench.BackendError` on failure."""
+
+    async def models(self) -> list[str]:
+        """Names of the models this backend serves."""
+        return []
+
+    async def describe(self, model: str) -> dict[str, Any]:
+        """Provenance of `model`: digest, quantization, context length, ...
+
+        The `digest` key, when present, is part of every cache key.
+        """
+        return {}
+
+    async def health(self) -> dict[str, Any]:
+        """A small status report; raise `BackendError` when unreachable."""
+        return {"ok": True}
+
+
+class Dataset(ABC):
+    """A labelled corpus with named splits."""
+
+    id: str
+    language: str
+    labels: tuple[Label, ...]
+
+    @property
+    @abstractmethod
+    def splits(self) -> tuple[str, ...]:
+        """Split names, e.g. ("train", "dev", "test")."""
+
+    @abstractmethod
+    def sentences(self, split: str) -> Iterator[Sentence]:
+        """Yield the split's sentences, gold spans included, in a stable order."""
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash that changes when the data or its definition changes."""
+        return ""
+
+    def describe(self) -> dict[str, Any]:
+        """License, citation and the like, for `datasets list` and provenance."""
+        return {}
+
+    def fetch(self, data_dir: Path, progress: bool = True) -> list[Path]:
+        """Download what the dataset needs into `data_dir`; return the files."""
+        return []
+
+
+class PromptFormat(ABC):
+    """How a sentence becomes requests, and how answers become spans."""
+
+    #: Bump when rendering or parsing changes: it is part of the cache key.
+    version: ClassVar[str] = "1"
+
+    @abstractmethod
+    def render(
+        self,
+        sentence: Sentence,
+        labels: Sequence[Label],
+        language: str,
+        demos: Sequence[Sentence] = (),
+    ) -> list[tuple[tuple[dict[str, str], ...], dict[str, Any] | None]]:
+        """Return one `(messages, json_schema_or_None)` pair per request needed."""
+
+    @abstractmethod
+    def parse(
+        self,
+        outputs: Sequence[Generation],
+        sentence: Sentence,
+        labels: Sequence[Label],
+    ) -> ParseResult:
+        """Turn the answers (in `render` order) into grounded spans + counts."""
+
+
+class Combiner(ABC):
+    """Combines several systems' span sets for one sentence into one."""
+
+    def fit(self, dev: dict[str, Any]) -> None:
+        """Optionally learn parameters from dev predictions (weights, thresholds)."""
+
+    @abstractmethod
+    def combine(self, sentence: Sentence, spans_by_system: dict[str, set[Span]]) -> set[Span]:
+        """Return the combined span set."""
+
+
+class Reporter(ABC):
+    """Turns a results JSON document into artefacts."""
+
+    @abstractmethod
+    def render(self, results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
+        """Write files under `out_dir` from results documents alone; return them."""

@@ -1,0 +1,244 @@
+"""The `nerbench` command line: thin click commands over library calls."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from itertools import islice
+from pathlib import Path
+
+import click
+from tabulate import tabulate
+
+from . import __version__
+from .cache import default_cache_path
+from .config import default_config_path, load_config
+from .datasets import ManifestDataset, default_data_dir
+from .errors import NerbenchError
+from .pipeline import describe_plan, execute, prepare
+from .predictions import group_by_system
+from .registry import Registry, get_registry
+from .scoring import score
+
+
+class Cli(click.Group):
+    """Turns `NerbenchError` into a one-line message and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except NerbenchError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+def registry_from(ctx: click.Context) -> Registry:
+    registry = get_registry()
+    for path in ctx.obj.get("registry", ()):
+        if path not in ctx.obj.setdefault("_added", set()):
+            registry.add_dataset(ManifestDataset.from_file(Path(path)), f"manifest {path}")
+            ctx.obj["_added"].add(path)
+    return registry
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    dataset, sep, split = ref.rpartition(":")
+    if not sep or not dataset or not split:
+        raise NerbenchError(f"{ref!r}: expected ID:SPLIT, e.g. lener_br:test")
+    return dataset, split
+
+
+@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nerbench")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where datasets are fetched to and read from [env NERBENCH_DATA_DIR; default: user cache dir].")
+@click.option("--registry", "registry", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="An extra dataset manifest (JSON); repeatable. A new dataset in a supported format needs only this.")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None, registry: tuple[str, ...]) -> None:
+    """Benchmark zero-shot NER by local LLMs and ensembles of them.
+
+    Start with `nerbench run` (the bundled quick start: SmolLM2-135M embedded,
+    30 LeNER-Br sentences), then write your own config: see `nerbench run --help`.
+    """
+    if data_dir is not None:
+        os.environ["NERBENCH_DATA_DIR"] = str(data_dir)
+    ctx.ensure_object(dict)
+    ctx.obj["registry"] = registry
+
+
+@cli.command()
+@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Output directory [default: runs/<run name>].")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N sentences of each dataset split.")
+@click.option("--dry-run", is_flag=True, help="Print the job matrix and request count; call nothing.")
+@click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Prediction cache (SQLite) [env NERBENCH_CACHE; default: user cache dir].")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results JSON on stdout.")
+@click.pass_context
+def run(ctx, config, output, limit, dry_run, cache_path, progress, as_json):
+    """Run every backend×model × dataset:split × prompt format of CONFIG.
+
+    CONFIG is a TOML file (see the README); without it, the bundled quick
+    start runs. Writes DIR/predictions.jsonl, DIR/results.json and what the
+    configured reporters make (DIR/leaderboard.md). Every completion is cached
+    as it arrives: after Ctrl-C or a failure, run the same command to resume.
+    """
+    cfg = load_config(config or default_config_path())
+    registry = registry_from(ctx)
+    plan = prepare(cfg, registry, limit)
+    if dry_run:
+        table, total = describe_plan(plan)
+        click.echo(table)
+        click.echo(f"\n{len(plan.jobs)} jobs, {total} requests (before the cache); nothing was called.")
+        return
+    out_dir = output or Path("runs") / (cfg.run.get("name") or cfg.path.stem)
+    try:
+        outcome = execute(cfg, plan, registry, out_dir, cache_path or default_cache_path(), progress)
+    except KeyboardInterrupt:
+        click.echo("\nInterrupted. Every completion received is in the cache; "
+                   "run the same command again to resume.", err=True)
+        sys.exit(130)
+    if as_json:
+        click.echo(json.dumps(outcome.results, ensure_ascii=False, indent=2))
+        return
+    rows = []
+    for s in outcome.results["systems"]:
+        m, c = s["metrics"], s["counts"]
+        rows.append([s["system"], f"{s['dataset']}:{s['split']}", s["sentences"], f"{100*m['precision']:.1f}",
+                     f"{100*m['recall']:.1f}", f"{100*m['f1']:.1f}",
+                     ", ".join(f"{k} {v}" for k, v in c["statuses"].items()), c["backend_calls"], c["cache_hits"]])
+    rows.sort(key=lambda r: (r[1], -float(r[5])))
+    click.echo(tabulate(rows, headers=["system", "dataset:split", "sentences", "P", "R", "F1", "statuses",
+                                       "calls", "cached"]))
+    failed = sum(s["counts"]["statuses"].get("error", 0) for s in outcome.results["systems"])
+    if failed:
+        click.echo(f"\n{failed} sentences failed (see results.json counts.errors); "
+                   "run the same command again to retry them.", err=True)
+    click.echo("\nwrote " + ", ".join(str(p) for p in outcome.files))
+
+
+@cli.command("score")
+@click.option("--gold", "gold", required=True, metavar="ID:SPLIT", help="The gold dataset split.")
+@click.argument("predictions", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: system → scores.")
+@click.pass_context
+def score_cmd(ctx, gold, predictions, as_json):
+    """Score PREDICTIONS (predictions JSONL files) against ID:SPLIT with seqeval
+    (strict, IOB2, entity level). Needs no backend."""
+    dataset_id, split = split_ref(gold)
+    dataset = registry_from(ctx).get("datasets", dataset_id)
+    sentences = list(dataset.sentences(split)) if split in dataset.splits else None
+    if sentences is None:
+        raise NerbenchError(f"dataset {dataset_id!r} has no split {split!r}; splits: {', '.join(dataset.splits)}")
+    systems = group_by_system(list(predictions), dataset_id, split, {s.id for s in sentences})
+    scores = {name: score(sentences, preds) for name, preds in sorted(systems.items())}
+    if as_json:
+        click.echo(json.dumps(scores, indent=2))
+        return
+    rows = [[name, f"{100*m['precision']:.2f}", f"{100*m['recall']:.2f}", f"{100*m['f1']:.2f}",
+             f"{100*m['macro_f1']:.2f}"] for name, m in scores.items()]
+    click.echo(tabulate(rows, headers=["system", "P", "R", "F1", "macro F1"]))
+
+
+@cli.command()
+@click.option("--all", "show_all", is_flag=True, help="Include the plugins built into nerbench.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def plugins(ctx, show_all, as_json):
+    """List installed plugins, what they registered, and any load error."""
+    registry = registry_from(ctx)
+    infos = [i for _, i in sorted(registry.plugins.items()) if show_all or not i.builtin]
+    infos = [i for i in infos if not i.name.startswith("manifest ")] if not show_all else infos
+    if as_json:
+        click.echo(json.dumps([i.to_json() for i in infos], indent=2))
+        return
+    if not infos:
+        click.echo("No third-party plugins installed (use --all to see the built-in ones).")
+    for info in infos:
+        registered = "; ".join(f"{k}: {', '.join(v)}" for k, v in info.registered.items() if v)
+        click.echo(f"{info.name} {info.version or ''}".rstrip() + (f"  [{registered}]" if registered else ""))
+        if info.error:
+            click.echo(f"  error: {info.error}")
+
+
+@cli.group()
+def datasets():
+    """List, export and fetch datasets."""
+
+
+@datasets.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def datasets_list(ctx, as_json):
+    """The registered datasets, their splits and whether the files are here."""
+    registry = registry_from(ctx)
+    items = []
+    for name in registry.names("datasets"):
+        ds = registry.get("datasets", name)
+        info = {"id": name, "language": ds.language, "labels": [label.name for label in ds.labels],
+                "splits": list(ds.splits), **ds.describe(), "plugin": registry.provider("datasets", name)}
+        items.append(info)
+    if as_json:
+        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+        return
+    rows = [[i["id"], i["language"], ", ".join(f"{s}{'' if i.get('available', {}).get(s, True) else ' (fetch)'}"
+                                                for s in i["splits"]),
+             " ".join(i["labels"]), i.get("license", "")[:40]] for i in items]
+    click.echo(tabulate(rows, headers=["id", "lang", "splits", "labels", "license"]))
+    click.echo(f"\ndata dir: {default_data_dir()}")
+
+
+@datasets.command("export")
+@click.argument("ref", metavar="ID:SPLIT")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N sentences.")
+@click.pass_context
+def datasets_export(ctx, ref, limit):
+    """Write ID:SPLIT as sentence JSONL on stdout."""
+    dataset_id, split = split_ref(ref)
+    dataset = registry_from(ctx).get("datasets", dataset_id)
+    if split not in dataset.splits:
+        raise NerbenchError(f"dataset {dataset_id!r} has no split {split!r}; splits: {', '.join(dataset.splits)}")
+    for sentence in islice(dataset.sentences(split), limit):
+        click.echo(json.dumps(sentence.to_json(), ensure_ascii=False))
+
+
+@datasets.command("fetch")
+@click.argument("dataset_id", metavar="ID")
+@click.option("--progress/--no-progress", default=True)
+@click.pass_context
+def datasets_fetch(ctx, dataset_id, progress):
+    """Download ID's files from its manifest URLs into the data dir; verify sha256."""
+    dataset = registry_from(ctx).get("datasets", dataset_id)
+    for path in dataset.fetch(default_data_dir(), progress=progress):
+        click.echo(f"ok {path}")
+
+
+@cli.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--reporter", "reporters", multiple=True, default=("markdown",), show_default=True)
+@click.pass_context
+def leaderboard(ctx, results, output, reporters):
+    """Re-render leaderboards from RESULTS JSON files alone (never runs a model)."""
+    registry = registry_from(ctx)
+    docs = []
+    for path in results:
+        try:
+            docs.append(json.loads(path.read_text(encoding="utf-8")))
+        except json.JSONDecodeError as exc:
+            raise NerbenchError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    for name in reporters:
+        for path in registry.get("reporters", name)().render(docs, output):
+            click.echo(f"wrote {path}")
+
+
+def main() -> None:
+    try:
+        get_registry().call_register_commands(cli)
+    except Exception as exc:  # a broken plugin must not take the CLI down
+        click.echo(f"warning: plugin commands not loaded: {exc}", err=True)
+    cli(obj={})

@@ -1,0 +1,67 @@
+"""Run configuration: TOML validated by the JSON Schema shipped in the package."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import NerbenchError
+from .validation import load_schema, validate
+
+DEFAULT_GENERATION = {"temperature": 0.0, "seed": 0, "max_tokens": 256}
+DEFAULT_REPORTERS = ["markdown"]
+
+
+@dataclass
+class RunConfig:
+    path: Path
+    raw: dict[str, Any]
+    sha256: str
+    backends: list[dict[str, Any]] = field(default_factory=list)
+    datasets: list[dict[str, Any]] = field(default_factory=list)
+    formats: list[dict[str, Any]] = field(default_factory=list)
+    generation: dict[str, Any] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reporters(self) -> list[str]:
+        return list(self.run.get("reporters", DEFAULT_REPORTERS))
+
+    @property
+    def registry_files(self) -> list[Path]:
+        return [(self.path.parent / p).resolve() for p in self.run.get("registry", [])]
+
+
+def default_config_path() -> Path:
+    return Path(str(resources.files("nerbench").joinpath("configs/quickstart.toml")))
+
+
+def load_config(path: Path) -> RunConfig:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise NerbenchError(f"{path}: cannot read config: {exc.strerror}") from None
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise NerbenchError(f"{path}: invalid TOML: {exc}") from None
+    validate(raw, load_schema("nerbench", "schemas/config.schema.json"), str(path))
+    names = [b["name"] for b in raw["backend"]]
+    for name in names:
+        if names.count(name) > 1:
+            raise NerbenchError(f"{path}: field backend: the name {name!r} is used twice")
+    return RunConfig(
+        path=path,
+        raw=raw,
+        sha256=hashlib.sha256(data).hexdigest(),
+        backends=raw["backend"],
+        datasets=raw["dataset"],
+        formats=raw["format"],
+        generation={**DEFAULT_GENERATION, **raw.get("generation", {})},
+        run=raw.get("run", {}),
+    )

@@ -1,0 +1,22 @@
+"""Errors a user can fix: the CLI prints them on one line and exits with 2."""
+
+from __future__ import annotations
+
+
+class NerbenchError(Exception):
+    """Bad input or environment, explained in one line; never a traceback."""
+
+    exit_code = 2
+
+
+class BackendError(NerbenchError):
+    """A backend failed. `transient` errors are worth retrying."""
+
+    def __init__(self, message: str, *, transient: bool = False, cause: str = "error") -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.cause = cause
+
+
+class UnknownNameError(NerbenchError):
+    """A name that no plugin registered."""

@@ -1,0 +1,82 @@
+"""`nerbench run` as a library call: plan → infer → score → report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from .bases import Backend
+from .cache import PredictionCache
+from .config import RunConfig
+from .datasets import ManifestDataset
+from .plan import Plan, make_plan
+from .registry import Registry
+from .results import build_results, write_json, write_predictions
+from .runner import run_plan
+
+
+def register_config_datasets(config: RunConfig, registry: Registry) -> None:
+    for path in config.registry_files:
+        dataset = ManifestDataset.from_file(path)
+        registry.add_dataset(dataset, f"manifest {path}")
+
+
+def prepare(config: RunConfig, registry: Registry, limit: int | None = None) -> Plan:
+    register_config_datasets(config, registry)
+    return make_plan(config, registry, limit)
+
+
+def describe_plan(plan: Plan) -> tuple[str, int]:
+    rows = []
+    total = 0
+    for job in plan.jobs:
+        n_req = plan.requests_per_job(job)
+        total += n_req
+        rows.append([job.system, job.kind, f"{job.dataset}:{job.split}",
+                     len(plan.sentences[(job.dataset, job.split)]), n_req])
+    table = tabulate(rows, headers=["system", "backend kind", "dataset:split", "sentences", "requests"],
+                     tablefmt="simple")
+    return table, total
+
+
+@dataclass
+class RunOutput:
+    results: dict[str, Any]
+    files: list[Path]
+
+
+def make_backends(config: RunConfig, registry: Registry) -> dict[str, Backend]:
+    backends = {}
+    for entry in config.backends:
+        cls = registry.get("backends", entry["kind"])
+        options = {k: v for k, v in entry.items() if k not in ("name", "kind", "models")}
+        backends[entry["name"]] = cls(entry["name"], options)
+    return backends
+
+
+def execute(
+    config: RunConfig,
+    plan: Plan,
+    registry: Registry,
+    out_dir: Path,
+    cache_path: Path,
+    progress: bool = True,
+) -> RunOutput:
+    reporters = [registry.get("reporters", name)() for name in config.reporters]
+    backends = make_backends(config, registry)
+    cache = PredictionCache(cache_path)
+    try:
+        outcomes, runner, wall = run_plan(plan, backends, config.generation, cache, progress)
+    finally:
+        cache.close()
+    results = build_results(config, plan, outcomes, runner, registry, wall)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = [out_dir / "predictions.jsonl", out_dir / "results.json"]
+    write_predictions(files[0], (p for o in outcomes for p in o.predictions))
+    write_json(files[1], results)
+    for reporter in reporters:
+        files += reporter.render([results], out_dir)
+    return RunOutput(results, files)

@@ -1,0 +1,108 @@
+"""Results JSON: every number with its provenance. Leaderboards render from it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import RunConfig
+from .plan import Plan
+from .registry import Registry
+from .runner import JobOutcome, Runner
+from .scoring import score
+from .types import Prediction
+
+RESULTS_FORMAT_VERSION = 1
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or None,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+
+
+def plugin_versions(registry: Registry) -> dict[str, str | None]:
+    return {name: info.version for name, info in sorted(registry.plugins.items())}
+
+
+def build_results(
+    config: RunConfig,
+    plan: Plan,
+    outcomes: list[JobOutcome],
+    runner: Runner,
+    registry: Registry,
+    wall_s: float,
+) -> dict[str, Any]:
+    systems = []
+    for outcome in outcomes:
+        job = outcome.job
+        sentences = plan.sentences[(job.dataset, job.split)]
+        metrics = score(sentences, {p.sentence_id: p.spans for p in outcome.predictions})
+        fmt = plan.formats[job.format]
+        systems.append(
+            {
+                "system": job.system,
+                "dataset": job.dataset,
+                "split": job.split,
+                "sentences": len(sentences),
+                "backend": {
+                    "name": job.backend,
+                    "kind": job.kind,
+                    "plugin": registry.provider("backends", job.kind),
+                    **{k: v for k, v in runner.describes[(job.backend, job.model)].items() if k != "endpoint_identity"},
+                },
+                "model": job.model,
+                "prompt_format": {
+                    "name": job.format,
+                    "version": fmt.version,
+                    "plugin": registry.provider("prompt_formats", job.format),
+                    "options": plan.format_options[job.format],
+                },
+                "metrics": metrics,
+                "counts": outcome.stats.to_json(),
+            }
+        )
+    return {
+        "format_version": RESULTS_FORMAT_VERSION,
+        "nerbench_version": __version__,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "plugins": plugin_versions(registry),
+        "config": {"path": str(config.path), "sha256": config.sha256, "content": config.raw},
+        "generation": config.generation,
+        "datasets": {
+            ds.id: {
+                "manifest_sha256": ds.fingerprint,
+                "language": ds.language,
+                "plugin": registry.provider("datasets", ds.id),
+                **{k: v for k, v in ds.describe().items() if k in ("name", "license")},
+            }
+            for ds in plan.datasets.values()
+        },
+        "wall_s": round(wall_s, 3),
+        "systems": systems,
+    }
+
+
+def write_predictions(path: Path, predictions: Iterable[Prediction]) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as out:
+        for p in predictions:
+            out.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,216 @@
+"""Inference: every job's sentences → requests → backends (through the cache)
+→ parsed predictions. Async, bounded concurrency per endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from tqdm import tqdm
+
+from .bases import Backend
+from .cache import PredictionCache, cache_key
+from .errors import BackendError
+from .plan import Job, Plan
+from .retry import with_retries
+from .types import (
+    STATUS_ERROR,
+    Generation,
+    Prediction,
+    Request,
+    Sentence,
+)
+
+
+@dataclass
+class SystemStats:
+    """What happened while one job ran: the counts every results file carries."""
+
+    statuses: Counter = field(default_factory=Counter)
+    issues: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)
+    requests: int = 0
+    cache_hits: int = 0
+    backend_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    timed: int = 0
+
+    def add_generation(self, gen: Generation, cached: bool) -> None:
+        self.requests += 1
+        if cached:
+            self.cache_hits += 1
+        else:
+            self.backend_calls += 1
+        self.prompt_tokens += gen.prompt_tokens or 0
+        self.completion_tokens += gen.completion_tokens or 0
+        if gen.latency_s is not None:
+            self.latency_s += gen.latency_s
+            self.timed += 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "statuses": dict(sorted(self.statuses.items())),
+            "issues": dict(sorted(self.issues.items())),
+            "errors": dict(sorted(self.errors.items())),
+            "requests": self.requests,
+            "cache_hits": self.cache_hits,
+            "backend_calls": self.backend_calls,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "mean_latency_s": round(self.latency_s / self.timed, 4) if self.timed else None,
+            "tokens_per_s": round(self.completion_tokens / self.latency_s, 2) if self.latency_s else None,
+        }
+
+
+@dataclass
+class JobOutcome:
+    job: Job
+    predictions: list[Prediction]
+    stats: SystemStats
+
+
+class Runner:
+    def __init__(
+        self,
+        plan: Plan,
+        backends: dict[str, Backend],
+        generation: dict[str, Any],
+        cache: PredictionCache,
+        progress: bool = True,
+    ) -> None:
+        self.plan = plan
+        self.backends = backends
+        self.generation = generation
+        self.cache = cache
+        self.progress = progress
+        self.describes: dict[tuple[str, str], dict[str, Any]] = {}
+        self._limits: dict[str, asyncio.Semaphore] = {}
+        self._dead: dict[str, str] = {}
+        self._bar: tqdm | None = None
+
+    def _limit(self, backend: Backend) -> asyncio.Semaphore:
+        if backend.endpoint not in self._limits:
+            self._limits[backend.endpoint] = asyncio.Semaphore(backend.concurrency)
+        return self._limits[backend.endpoint]
+
+    def _identity(self, job: Job, backend: Backend, request: Request) -> dict[str, Any]:
+        fmt = self.plan.formats[job.format]
+        describe = self.describes[(job.backend, job.model)]
+        return {
+            "backend_kind": job.kind,
+            "endpoint": describe.get("endpoint_identity", backend.endpoint),
+            "model": job.model,
+            "digest": describe.get("digest"),
+            "request": request.to_json(),
+            "prompt_format": job.format,
+            "prompt_format_version": fmt.version,
+            "prompt_format_options": self.plan.format_options[job.format],
+        }
+
+    async def _complete(self, job: Job, request: Request, stats: SystemStats) -> Generation | str:
+        """A generation, or the error message when the backend failed."""
+        backend = self.backends[job.backend]
+        identity = self._identity(job, backend, request)
+        key = cache_key(identity)
+        try:
+            cached = self.cache.get(key)
+            if cached is not None:
+                stats.add_generation(cached, cached=True)
+                return cached
+            if job.backend in self._dead:
+                stats.errors["backend_unavailable"] += 1
+                return self._dead[job.backend]
+            async with self._limit(backend):
+                try:
+                    gen = await with_retries(lambda: backend.generate(request), attempts=int(backend.options.get("retries", 4)))
+                except BackendError as exc:
+                    stats.errors[exc.cause] += 1
+                    if exc.cause == "connection":
+                        self._dead[job.backend] = f"backend {job.backend!r} unreachable: {exc}"
+                    return str(exc)
+            self.cache.put(key, identity, gen)
+            stats.add_generation(gen, cached=False)
+            return gen
+        finally:
+            if self._bar is not None:
+                self._bar.update(1)
+
+    async def _sentence(self, job: Job, sentence: Sentence, stats: SystemStats) -> Prediction:
+        dataset = self.plan.datasets[job.dataset]
+        fmt = self.plan.formats[job.format]
+        rendered = fmt.render(sentence, dataset.labels, dataset.language)
+        requests = [
+            Request(
+                model=job.model,
+                messages=messages,
+                schema=schema,
+                temperature=float(self.generation["temperature"]),
+                seed=self.generation.get("seed"),
+                max_tokens=int(self.generation["max_tokens"]),
+            )
+            for messages, schema in rendered
+        ]
+        answers = await asyncio.gather(*(self._complete(job, r, stats) for r in requests))
+        failures = [a for a in answers if isinstance(a, str)]
+        if failures:
+            stats.statuses[STATUS_ERROR] += 1
+            return Prediction(job.system, job.dataset, job.split, sentence.id, (), STATUS_ERROR, error=failures[0])
+        parsed = fmt.parse(answers, sentence, dataset.labels)
+        stats.statuses[parsed.status] += 1
+        stats.issues.update(parsed.issues)
+        return Prediction(
+            job.system, job.dataset, job.split, sentence.id, tuple(sorted(parsed.spans)), parsed.status, dict(parsed.issues)
+        )
+
+    async def _describe_all(self) -> None:
+        for job in self.plan.jobs:
+            key = (job.backend, job.model)
+            if key not in self.describes:
+                backend = self.backends[job.backend]
+                self.describes[key] = await with_retries(lambda: backend.describe(job.model))
+
+    async def run(self) -> list[JobOutcome]:
+        total = sum(self.plan.requests_per_job(job) for job in self.plan.jobs)
+        started = []
+        try:
+            for backend in self.backends.values():
+                await backend.start()
+                started.append(backend)
+            await self._describe_all()
+            self._bar = tqdm(total=total, unit="req", desc="nerbench run", disable=not self.progress)
+            outcomes = []
+            tasks = []
+            for job in self.plan.jobs:
+                stats = SystemStats()
+                sentences = self.plan.sentences[(job.dataset, job.split)]
+                tasks.append((job, stats, [self._sentence(job, s, stats) for s in sentences]))
+            flat = [c for _, _, coros in tasks for c in coros]
+            results = await asyncio.gather(*flat)
+            pos = 0
+            for job, stats, coros in tasks:
+                outcomes.append(JobOutcome(job, list(results[pos : pos + len(coros)]), stats))
+                pos += len(coros)
+            return outcomes
+        finally:
+            if self._bar is not None:
+                self._bar.close()
+            for backend in started:
+                await backend.aclose()
+
+
+def run_plan(
+    plan: Plan,
+    backends: dict[str, Backend],
+    generation: dict[str, Any],
+    cache: PredictionCache,
+    progress: bool = True,
+) -> tuple[list[JobOutcome], Runner, float]:
+    runner = Runner(plan, backends, generation, cache, progress)
+    t0 = time.perf_counter()
+    outcomes = asyncio.run(runner.run())
+    return outcomes, runner, time.perf_counter() - t0

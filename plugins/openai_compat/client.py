@@ -1,0 +1,149 @@
+"""OpenAI-compatible chat completions over httpx (llama.cpp server dialect:
+`response_format` = json_schema)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from typing import Any
+
+import httpx
+
+import nerbench
+from nerbench import BackendError, Generation, Request
+
+
+def classify(exc: httpx.HTTPError) -> BackendError:
+    """Transient: no connection, timeouts, 429 and 5xx. Permanent: other 4xx."""
+    if isinstance(exc, httpx.TimeoutException):
+        return BackendError(f"timed out: {exc!r}", transient=True, cause="timeout")
+    if isinstance(exc, (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError)):
+        return BackendError(f"cannot connect: {exc}", transient=True, cause="connection")
+    if isinstance(exc, httpx.HTTPStatusError):
+        status = exc.response.status_code
+        body = exc.response.text[:300].strip()
+        transient = status == 429 or status >= 500
+        return BackendError(f"HTTP {status}: {body}", transient=transient, cause=f"http_{status}")
+    return BackendError(f"{type(exc).__name__}: {exc}", transient=True, cause="transport")
+
+
+class OpenAIBackend(nerbench.Backend):
+    """Any server with `/v1/chat/completions` (llama.cpp server, vLLM, LM Studio…).
+
+    Options: `url` (base URL, with or without /v1), `api_key_env` (name of an
+    environment variable holding the key; the key itself is never recorded),
+    `timeout` (seconds, default 120), `retries` (attempts, default 4),
+    `concurrency` (requests in flight, default 1).
+    """
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        super().__init__(name, options)
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def base_url(self) -> str:
+        url = str(self.options.get("url", "")).rstrip("/")
+        if not url:
+            raise nerbench.NerbenchError(f"backend {self.name!r}: option 'url' is required for kind openai")
+        return url[: -len("/v1")] if url.endswith("/v1") else url
+
+    @property
+    def endpoint(self) -> str:
+        return self.base_url
+
+    def _headers(self) -> dict[str, str]:
+        env = self.options.get("api_key_env")
+        if not env:
+            return {}
+        key = os.environ.get(env)
+        if not key:
+            raise nerbench.NerbenchError(f"backend {self.name!r}: environment variable {env} is not set")
+        return {"Authorization": f"Bearer {key}"}
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            timeout = float(self.options.get("timeout", 120))
+            self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, headers=self._headers())
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _get(self, path: str) -> Any:
+        try:
+            resp = await self.client.get(path)
+            resp.raise_for_status()
+            return resp.json()
+        except httpx.HTTPError as exc:
+            raise classify(exc) from None
+
+    def payload(self, request: Request) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": request.model,
+            "messages": list(request.messages),
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+        }
+        if request.seed is not None:
+            body["seed"] = request.seed
+        if request.schema is not None:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "entities", "strict": True, "schema": request.schema},
+            }
+        return body
+
+    async def generate(self, request: Request) -> Generation:
+        started = time.perf_counter()
+        try:
+            resp = await self.client.post("/v1/chat/completions", json=self.payload(request))
+            resp.raise_for_status()
+            data = resp.json()
+        except httpx.HTTPError as exc:
+            raise classify(exc) from None
+        except json.JSONDecodeError:
+            raise BackendError("the server answered with a body that is not JSON", transient=True, cause="garbage")
+        try:
+            choice = data["choices"][0]
+            text = choice["message"]["content"] or ""
+            finish = choice.get("finish_reason") or "stop"
+        except (KeyError, IndexError, TypeError):
+            raise BackendError("the server's answer has no choices[0].message.content", transient=True, cause="garbage")
+        usage = data.get("usage") or {}
+        return Generation(
+            text=text,
+            finish_reason=finish,
+            prompt_tokens=usage.get("prompt_tokens"),
+            completion_tokens=usage.get("completion_tokens"),
+            latency_s=round(time.perf_counter() - started, 4),
+        )
+
+    async def models(self) -> list[str]:
+        data = await self._get("/v1/models")
+        return [m["id"] for m in data.get("data", [])]
+
+    async def describe(self, model: str) -> dict[str, Any]:
+        data = await self._get("/v1/models")
+        entry = next((m for m in data.get("data", []) if m.get("id") == model), None)
+        if entry is None and data.get("data"):
+            served = ", ".join(m.get("id", "?") for m in data["data"])
+            raise BackendError(f"backend {self.name!r} does not serve model {model!r}; it serves: {served}")
+        meta = (entry or {}).get("meta") or {}
+        info: dict[str, Any] = {"endpoint": self.endpoint, "model_meta": meta}
+        if "digest" in self.options:
+            info["digest"] = self.options["digest"]
+        elif meta:
+            # No digest over this API: fingerprint what the server says of the model.
+            info["digest"] = "meta:" + hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:16]
+        for key, src in (("quantization", "ftype"), ("context_length", "n_ctx_train"), ("parameters", "n_params")):
+            if key not in info and src in meta:
+                info[key] = meta[src]
+        return info
+
+    async def health(self) -> dict[str, Any]:
+        return {"ok": True, "models": await self.models()}
