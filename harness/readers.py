@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,20 @@ def _sentence_breaks(text: str, tokens: list[tuple[int, int]], inside: list[bool
     return breaks
 
 
+def _blank(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) == "Cf"
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """A few HAREM entities carry trailing spaces or zero-width characters;
+    no token can end there, so the span is trimmed to its visible text."""
+    while start < end and _blank(text[start]):
+        start += 1
+    while end > start and _blank(text[end - 1]):
+        end -= 1
+    return start, end
+
+
 def read_harem_json(path: Path, options: dict[str, Any], split: str) -> Iterator[Sentence]:
     """HAREM as converted to JSON (documents with character-offset entities),
     split into sentences without ever cutting an entity."""
@@ -165,7 +180,7 @@ def read_harem_json(path: Path, options: dict[str, Any], split: str) -> Iterator
     for d, doc in enumerate(docs):
         try:
             doc_id, text, entities = doc["doc_id"], doc["doc_text"], doc["entities"]
-            gold = [(int(e["start_offset"]), int(e["end_offset"]), e["label"]) for e in entities]
+            gold = [(*_trim(text, int(e["start_offset"]), int(e["end_offset"])), e["label"]) for e in entities]
         except (KeyError, TypeError, ValueError) as exc:
             raise DataFormatError(f"{path}: document {d}: missing or bad field {exc}") from None
         inside = [False] * (len(text) + 1)

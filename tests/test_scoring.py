@@ -1,0 +1,52 @@
+"""Scores: seqeval strict IOB2 on the dataset's tokens, checked by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from nerbench import Sentence, Span, Token
+from nerbench.registry import get_registry
+from nerbench.scoring import score
+
+
+def sent(sid, words, spans):
+    tokens, pos = [], 0
+    for w in words:
+        tokens.append(Token(w, pos, pos + len(w)))
+        pos += len(w) + 1
+    return Sentence(sid, " ".join(words), tuple(tokens), tuple(spans))
+
+
+SENTENCES = [
+    sent("a", ["João", "Silva", "mora", "em", "Lisboa"], [Span(0, 10, "PER"), Span(19, 25, "LOC")]),
+    sent("b", ["O", "STF", "decidiu"], [Span(2, 5, "ORG")]),
+]
+
+
+def test_hand_computed_case():
+    predicted = {
+        "a": [Span(0, 4, "PER"), Span(19, 25, "LOC")],  # partial PER is wrong in strict mode
+        "b": [Span(2, 5, "ORG"), Span(6, 13, "LOC")],  # one right, one false positive
+    }
+    result = score(SENTENCES, predicted)
+    # TP = 2 (LOC, ORG); predicted 4; gold 3.
+    assert result["precision"] == pytest.approx(2 / 4)
+    assert result["recall"] == pytest.approx(2 / 3)
+    assert result["f1"] == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
+    assert result["per_type"]["PER"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert result["per_type"]["LOC"]["precision"] == pytest.approx(0.5)
+    assert result["per_type"]["ORG"]["f1"] == pytest.approx(1.0)
+    assert result["macro_f1"] == pytest.approx((0 + 2 / 3 + 1) / 3)
+
+
+def test_missing_sentence_counts_as_no_prediction():
+    result = score(SENTENCES, {"a": SENTENCES[0].spans})
+    assert result["precision"] == 1.0
+    assert result["recall"] == pytest.approx(2 / 3)
+
+
+def test_gold_scores_perfectly_on_a_real_corpus():
+    sentences = list(get_registry().get("datasets", "lener_br").sentences("test"))[:300]
+    result = score(sentences, {s.id: s.spans for s in sentences})
+    assert (result["precision"], result["recall"], result["f1"]) == (1.0, 1.0, 1.0)
+    assert sum(v["support"] for v in result["per_type"].values()) == sum(len(s.spans) for s in sentences)
