@@ -65,7 +65,13 @@ class Registry:
 
     # -- loading ---------------------------------------------------------
     def load_entry_points(self) -> None:
-        for ep in md.entry_points(group=ENTRY_POINT_GROUP):
+        # Built-ins first, so a third-party plugin cannot take a built-in name
+        # by loading earlier; then a stable order.
+        eps = sorted(
+            md.entry_points(group=ENTRY_POINT_GROUP),
+            key=lambda ep: (ep.dist is None or ep.dist.name != "nerbench", ep.name),
+        )
+        for ep in eps:
             version = ep.dist.version if ep.dist is not None else None
             info = self.plugins.setdefault(ep.name, PluginInfo(ep.name, version))
             info.builtin = ep.dist is not None and ep.dist.name == "nerbench"
@@ -138,6 +144,9 @@ class Registry:
 
     def add_dataset(self, dataset: bases.Dataset, source: str) -> None:
         """Register a dataset that comes from the user (a manifest file), not a plugin."""
+        existing = self._items["datasets"].get(dataset.id)
+        if existing is not None and existing[1] == source:
+            return  # the same manifest named twice (e.g. --registry and the config)
         info = self.plugins.setdefault(source, PluginInfo(source))
         try:
             self._register(info, "datasets", dataset.id, dataset)

@@ -1,0 +1,154 @@
+"""The command line on bad and good input, with no backend."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nerbench.cli import cli
+
+from .conftest import write
+
+CONFIG = """
+[run]
+limit = 5
+
+[[backend]]
+name = "local"
+kind = "openai"
+url = "http://127.0.0.1:9"
+models = ["m1", "m2"]
+
+[[dataset]]
+id = "lener_br"
+splits = ["test", "dev"]
+
+[[format]]
+name = "json"
+"""
+
+
+def one_line_error(result, *fragments):
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    for fragment in fragments:
+        assert fragment in lines[0]
+    return lines[0]
+
+
+def test_dry_run_prints_the_matrix_and_calls_nothing(tmp_path, cli_runner):
+    cfg = write(tmp_path / "c.toml", CONFIG)
+    result = cli_runner.invoke(cli, ["run", str(cfg), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "local/m1/json" in result.output and "local/m2/json" in result.output
+    assert "lener_br:dev" in result.output
+    assert "4 jobs, 20 requests" in result.output
+    assert not (tmp_path / "cache.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        ("[[backend]\nname = 'x'\n", ["c.toml", "invalid TOML", "line 1"]),
+        (CONFIG.replace('models = ["m1", "m2"]', "models = []"), ["c.toml", "field backend[0].models", "should be non-empty"]),
+        (CONFIG.replace("limit = 5", "limit = 'five'"), ["c.toml", "field run.limit", "'five' is not of type 'integer'"]),
+        (CONFIG.replace("[[format]]", "[[formatt]]"), ["c.toml", "'format' is a required property"]),
+        (CONFIG + "\n[generation]\ntemprature = 0\n", ["c.toml", "field generation", "'temprature' was unexpected"]),
+        (CONFIG.replace('name = "json"', 'name = "jsonn"'), ["unknown prompt format 'jsonn'", "Did you mean 'json'"]),
+        (CONFIG.replace('kind = "openai"', 'kind = "openia"'), ["unknown backend 'openia'", "Did you mean 'openai'"]),
+        (CONFIG.replace('id = "lener_br"', 'id = "lener"'), ["unknown dataset 'lener'", "lener_br"]),
+        (CONFIG.replace('"test", "dev"', '"tset"'), ["no split 'tset'"]),
+    ],
+)
+def test_bad_config_is_one_line_with_exit_2(tmp_path, cli_runner, text, fragments):
+    cfg = write(tmp_path / "c.toml", text)
+    one_line_error(cli_runner.invoke(cli, ["run", str(cfg), "--dry-run"]), *fragments)
+
+
+def test_missing_config_file(cli_runner, tmp_path):
+    one_line_error(cli_runner.invoke(cli, ["run", str(tmp_path / "nope.toml")]), "nope.toml", "cannot read config")
+
+
+def test_export_writes_sentence_jsonl(cli_runner):
+    result = cli_runner.invoke(cli, ["datasets", "export", "lener_br:test", "--limit", "3"])
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert len(rows) == 3
+    assert set(rows[0]) == {"id", "text", "tokens", "spans"}
+    for row in rows:
+        for span in row["spans"]:
+            assert set(span) == {"start", "end", "label"}
+        for tok in row["tokens"]:
+            assert row["text"][tok["start"] : tok["end"]] == tok["text"]
+
+
+def test_dataset_missing_from_data_dir_says_how_to_fetch(cli_runner, tmp_path, monkeypatch):
+    monkeypatch.setenv("NERBENCH_DATA_DIR", str(tmp_path / "empty"))
+    result = cli_runner.invoke(cli, ["datasets", "export", "harem-selective:test"])
+    one_line_error(result, "nerbench datasets fetch harem-selective")
+    # The bundled LeNER-Br test split needs no download.
+    assert cli_runner.invoke(cli, ["datasets", "export", "lener_br:test", "--limit", "1"]).exit_code == 0
+
+
+def test_new_dataset_needs_only_a_manifest(cli_runner, tmp_path, shared_datasets):
+    manifest = json.loads((Path(__file__).parents[1] / "datasets_registry/manifests/uner_tl_trg.json").read_text())
+    manifest["id"] = "my_tagalog"
+    del manifest["splits"]["test"][0]["url"]
+    shutil.copy(shared_datasets / "uner_tl_trg/tl_trg-ud-test.iob2", tmp_path / "tl.iob2")
+    manifest["splits"]["test"][0]["bundled"] = "tl.iob2"
+    path = write(tmp_path / "mine.json", json.dumps(manifest))
+    result = cli_runner.invoke(cli, ["--registry", str(path), "datasets", "export", "my_tagalog:test"])
+    assert result.exit_code == 0, result.output
+    assert len(result.output.splitlines()) == 128
+    # And from a config, relative to the config file.
+    cfg = write(tmp_path / "c.toml", CONFIG.replace("limit = 5", 'limit = 5\nregistry = ["mine.json"]')
+                .replace('id = "lener_br"', 'id = "my_tagalog"').replace('"test", "dev"', '"test"'))
+    result = cli_runner.invoke(cli, ["run", str(cfg), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "my_tagalog:test" in result.output
+
+
+def test_bad_manifest_names_file_and_field(cli_runner, tmp_path):
+    path = write(tmp_path / "m.json", json.dumps({"id": "x", "name": "x", "language": "pt", "license": "MIT",
+                                                   "citation": "c", "format": {"type": "conll"},
+                                                   "labels": [{"name": "PER", "descriptions": {}}],
+                                                   "splits": {"test": [{"path": "a", "sha256": "00"}]}}))
+    line = one_line_error(cli_runner.invoke(cli, ["--registry", str(path), "datasets", "list"]), "m.json", "field ")
+    assert "splits.test[0].sha256" in line or "labels[0].descriptions" in line
+    path = write(tmp_path / "n.json", "{not json")
+    one_line_error(cli_runner.invoke(cli, ["--registry", str(path), "datasets", "list"]), "n.json:1", "invalid JSON")
+
+
+def predictions_file(tmp_path, sentences, system, spans_of):
+    lines = [json.dumps({"system": system, "dataset": "lener_br", "split": "test", "sentence_id": s["id"],
+                         "spans": spans_of(s), "status": "ok"}) for s in sentences]
+    return write(tmp_path / f"{system}.jsonl", "\n".join(lines) + "\n")
+
+
+def test_score_json_against_gold(cli_runner, tmp_path):
+    export = cli_runner.invoke(cli, ["datasets", "export", "lener_br:test"])
+    sentences = [json.loads(line) for line in export.output.splitlines()]
+    perfect = predictions_file(tmp_path, sentences, "gold", lambda s: s["spans"])
+    half = predictions_file(tmp_path, sentences, "half", lambda s: s["spans"][::2])
+    result = cli_runner.invoke(cli, ["score", "--gold", "lener_br:test", str(perfect), str(half), "--json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output)
+    assert set(scores) == {"gold", "half"}
+    assert scores["gold"]["f1"] == 1.0 and scores["gold"]["macro_f1"] == 1.0
+    assert set(scores["gold"]) == {"precision", "recall", "f1", "macro_f1", "per_type"}
+    assert set(scores["gold"]["per_type"]["PESSOA"]) == {"precision", "recall", "f1", "support"}
+    assert scores["gold"]["per_type"]["PESSOA"]["support"] == 233
+    assert scores["half"]["precision"] == 1.0 and 0.4 < scores["half"]["recall"] < 0.7
+
+
+def test_score_bad_prediction_line_names_file_and_line(cli_runner, tmp_path):
+    path = write(tmp_path / "p.jsonl", '{"system": "s", "dataset": "lener_br", "split": "test", "sentence_id": '
+                 '"test-00000", "spans": [], "status": "ok"}\n{"system": "s"}\n')
+    one_line_error(cli_runner.invoke(cli, ["score", "--gold", "lener_br:test", str(path)]), "p.jsonl:2", "'dataset'")
+    path = write(tmp_path / "q.jsonl", '{"system": "s", "dataset": "lener_br", "split": "test", "sentence_id": '
+                 '"test-00000", "spans": [], "status": "fine"}\n')
+    one_line_error(cli_runner.invoke(cli, ["score", "--gold", "lener_br:test", str(path)]), "q.jsonl:1", "status")

@@ -1,0 +1,119 @@
+"""Plugin loading through entry points: broken, duplicate and unknown plugins."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+import nerbench.registry
+from nerbench.cli import cli
+from nerbench.errors import UnknownNameError
+from nerbench.registry import get_registry
+
+BROKEN = "raise ImportError('no module named missing_dependency')\n"
+DUPLICATE = textwrap.dedent(
+    """
+    import nerbench
+
+    class Fmt(nerbench.PromptFormat):
+        def render(self, sentence, labels, language, demos=()):
+            return []
+        def parse(self, outputs, sentence, labels):
+            return nerbench.ParseResult([])
+
+    class NotABackend:
+        pass
+
+    @nerbench.hookimpl
+    def register_prompt_formats(register):
+        register("json", Fmt)
+        register("fmt-ok", Fmt)
+
+    @nerbench.hookimpl
+    def register_backends(register):
+        register("bogus", NotABackend)
+
+    @nerbench.hookimpl
+    def register_reporters(register):
+        raise RuntimeError("reporter hook exploded")
+
+    @nerbench.hookimpl
+    def register_commands(cli):
+        @cli.command()
+        def hello():
+            "Say hello."
+            print("hello from a plugin")
+    """
+)
+
+
+@pytest.fixture
+def fake_plugins(tmp_path, monkeypatch):
+    """Two installed third-party distributions: one fails to import, one
+    clashes with a built-in name and registers a non-backend."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "nb_broken.py").write_text(BROKEN)
+    (site / "nb_dup.py").write_text(DUPLICATE)
+    for dist, module in (("nb_broken", "nb_broken"), ("nb_dup", "nb_dup")):
+        info = site / f"{dist}-1.2.3.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
+        (info / "entry_points.txt").write_text(f"[nerbench]\n{dist} = {module}\n")
+    monkeypatch.syspath_prepend(str(site))
+    nerbench.registry.reset_registry()
+    return site
+
+
+def test_broken_plugin_is_reported_and_the_rest_works(fake_plugins, cli_runner):
+    result = cli_runner.invoke(cli, ["plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    plugins = {p["name"]: p for p in json.loads(result.output)}
+    assert set(plugins) == {"nb_broken", "nb_dup"}  # built-ins only with --all
+    broken = plugins["nb_broken"]
+    assert broken["error"] == "import failed: ImportError: no module named missing_dependency"
+    assert set(broken) == {"name", "version", "hooks", "registered", "error"}
+    assert set(broken["registered"]) == {"backends", "datasets", "prompt_formats", "combiners", "reporters"}
+    # Other commands keep working.
+    listed = cli_runner.invoke(cli, ["datasets", "list", "--json"])
+    assert listed.exit_code == 0
+    assert "lener_br" in {d["id"] for d in json.loads(listed.output)}
+
+
+def test_duplicate_and_wrong_type_are_refused_naming_both_plugins(fake_plugins):
+    registry = get_registry()
+    info = registry.plugins["nb_dup"]
+    assert "prompt format 'json' is already registered by plugin 'json-format'; plugin 'nb_dup'" in info.error
+    assert "backend 'bogus' is not a nerbench.Backend" in info.error
+    assert "register_reporters failed: RuntimeError: reporter hook exploded" in info.error
+    assert info.registered["prompt_formats"] == ["fmt-ok"]
+    assert info.version == "1.2.3"
+    assert registry.provider("prompt_formats", "json") == "json-format"
+    assert sorted(info.hooks) == ["register_backends", "register_commands", "register_prompt_formats", "register_reporters"]
+
+
+def test_plugins_all_lists_builtins_through_entry_points(cli_runner):
+    result = cli_runner.invoke(cli, ["plugins", "--all", "--json"])
+    plugins = {p["name"]: p for p in json.loads(result.output)}
+    assert plugins["openai"]["registered"]["backends"] == ["openai", "embedded"]
+    assert plugins["json-format"]["registered"]["prompt_formats"] == ["json"]
+    assert "lener_br" in plugins["datasets"]["registered"]["datasets"]
+    assert all(p["error"] is None for p in plugins.values())
+
+
+def test_unknown_name_suggests_close_ones():
+    with pytest.raises(UnknownNameError) as err:
+        get_registry().get("prompt_formats", "jsn")
+    assert "unknown prompt format 'jsn'. Did you mean 'json'? Available: json" in str(err.value)
+
+
+def test_plugin_commands_are_added_to_the_cli(fake_plugins, tmp_path):
+    import subprocess
+    import sys
+
+    env = {"PYTHONPATH": str(fake_plugins), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "nerbench", "hello"], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "hello from a plugin"
