@@ -1,0 +1,201 @@
+"""End to end against a real llama.cpp server (xllamacpp + SmolLM2 on
+127.0.0.1), the embedded backend, the cache, faults and Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from nerbench.cli import cli
+
+from .conftest import write
+
+pytestmark = pytest.mark.server
+
+
+def config(url, limit=4, extra=""):
+    return f"""
+[run]
+name = "t"
+limit = {limit}
+
+[generation]
+max_tokens = 96
+
+[[backend]]
+name = "llama"
+kind = "openai"
+url = "{url}"
+models = ["smollm2"]
+concurrency = 2
+{extra}
+
+[[dataset]]
+id = "lener_br"
+splits = ["test"]
+
+[[format]]
+name = "json"
+"""
+
+
+def run_cli(cli_runner, cfg, out):
+    result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "results.json").read_text())
+
+
+def test_openai_backend_end_to_end_then_fully_cached(llama_server, tmp_path, cli_runner, monkeypatch):
+    cfg = write(tmp_path / "c.toml", config(llama_server))
+    results = run_cli(cli_runner, cfg, tmp_path / "out1")
+    (system,) = results["systems"]
+    assert system["system"] == "llama/smollm2/json"
+    counts = system["counts"]
+    assert counts["backend_calls"] == 4 and counts["cache_hits"] == 0
+    assert sum(counts["statuses"].values()) == 4
+    assert counts["completion_tokens"] > 0 and counts["mean_latency_s"] > 0
+    # Provenance.
+    assert system["backend"]["digest"].startswith("meta:")
+    assert system["backend"]["quantization"] == "Q4_1"
+    assert system["prompt_format"] == {"name": "json", "version": "1", "plugin": "json-format", "options": {}}
+    assert results["datasets"]["lener_br"]["manifest_sha256"]
+    assert results["plugins"]["openai"] and results["machine"]["cpu_count"]
+    assert results["generation"] == {"temperature": 0.0, "seed": 0, "max_tokens": 96}
+    for key in ("precision", "recall", "f1", "macro_f1", "per_type"):
+        assert key in system["metrics"]
+    lines = (tmp_path / "out1" / "predictions.jsonl").read_text().splitlines()
+    assert len(lines) == 4
+    assert {json.loads(line)["status"] for line in lines} <= {"ok", "unparseable", "truncated"}
+    assert "llama/smollm2/json" in (tmp_path / "out1" / "leaderboard.md").read_text()
+
+    # A rerun makes no generation call at all: prove it by making one impossible.
+    from nerbench_plugins.openai_compat.client import OpenAIBackend
+
+    async def boom(self, request):
+        raise AssertionError("the backend was called on a fully cached rerun")
+
+    monkeypatch.setattr(OpenAIBackend, "generate", boom)
+    again = run_cli(cli_runner, cfg, tmp_path / "out2")
+    assert again["systems"][0]["counts"]["backend_calls"] == 0
+    assert again["systems"][0]["counts"]["cache_hits"] == 4
+    assert again["systems"][0]["metrics"] == system["metrics"]
+    assert (tmp_path / "out2" / "predictions.jsonl").read_text().splitlines() == lines
+
+
+def test_cache_key_changes_with_the_request(llama_server, tmp_path, cli_runner):
+    cfg = write(tmp_path / "c.toml", config(llama_server, limit=2))
+    run_cli(cli_runner, cfg, tmp_path / "a")
+    changed = write(tmp_path / "d.toml", config(llama_server, limit=2).replace("max_tokens = 96", "max_tokens = 97"))
+    results = run_cli(cli_runner, changed, tmp_path / "b")
+    assert results["systems"][0]["counts"]["backend_calls"] == 2
+    with sqlite3.connect(os.environ["NERBENCH_CACHE"]) as db:
+        assert db.execute("SELECT COUNT(*) FROM completions").fetchone()[0] == 4
+
+
+def test_embedded_backend_runs_the_bundled_quickstart(tmp_path, cli_runner):
+    result = cli_runner.invoke(cli, ["run", "--limit", "2", "-o", str(tmp_path / "q"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "embedded/smollm2-135m/json" in result.output
+    results = json.loads((tmp_path / "q" / "results.json").read_text())
+    backend = results["systems"][0]["backend"]
+    assert backend["digest"] == "sha256:b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+    assert backend["kind"] == "embedded"
+    assert results["systems"][0]["counts"]["backend_calls"] == 2
+
+
+class Faulty(BaseHTTPRequestHandler):
+    """Answers /v1/models; fails every chat completion with the status in
+    the server's `status` attribute."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        body = json.dumps({"data": [{"id": "smollm2", "meta": {"ftype": "Q4_1"}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.calls += 1
+        body = self.server.body
+        self.send_response(self.server.status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def faulty_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Faulty)
+    server.calls, server.status, server.body = 0, 500, b"internal error"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+@pytest.mark.parametrize(("status", "body", "calls", "cause"), [
+    (500, b"internal error", 2 * 3, "http_500"),  # transient: retried (3 attempts each)
+    (400, b'{"error": "bad request"}', 2, "http_400"),  # permanent: no retry
+    (200, b"this is not json", 2 * 3, "garbage"),
+])
+def test_failures_are_counted_by_cause_and_never_cached(faulty_server, tmp_path, cli_runner, status, body, calls, cause):
+    faulty_server.status, faulty_server.body = status, body
+    url = f"http://127.0.0.1:{faulty_server.server_address[1]}"
+    cfg = write(tmp_path / "c.toml", config(url, limit=2, extra="retries = 3"))
+    result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "2 sentences failed" in result.output
+    counts = json.loads((tmp_path / "o" / "results.json").read_text())["systems"][0]["counts"]
+    assert counts["statuses"] == {"error": 2}
+    assert counts["errors"] == {cause: 2}
+    assert faulty_server.calls == calls
+    with sqlite3.connect(os.environ["NERBENCH_CACHE"]) as db:
+        assert db.execute("SELECT COUNT(*) FROM completions").fetchone()[0] == 0
+    lines = [json.loads(x) for x in (tmp_path / "o" / "predictions.jsonl").read_text().splitlines()]
+    assert [x["status"] for x in lines] == ["error", "error"]
+    assert all(x["error"] for x in lines)
+
+
+def test_ctrl_c_keeps_every_completion_and_a_rerun_resumes(llama_server, tmp_path):
+    cfg = write(tmp_path / "c.toml", config(llama_server, limit=10).replace("concurrency = 2", "concurrency = 1"))
+    cache = tmp_path / "cache.sqlite"
+    env = {**os.environ, "NERBENCH_CACHE": str(cache)}
+    cmd = [sys.executable, "-m", "nerbench", "run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    rows = 0
+    while time.time() < deadline and rows < 2:
+        time.sleep(0.2)
+        if cache.exists():
+            with sqlite3.connect(cache) as db:
+                try:
+                    rows = db.execute("SELECT COUNT(*) FROM completions").fetchone()[0]
+                except sqlite3.OperationalError:
+                    rows = 0
+    assert rows >= 2, "no completion arrived in time"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run the same command again to resume" in err
+    assert "Traceback" not in err
+    with sqlite3.connect(cache) as db:
+        kept = db.execute("SELECT COUNT(*) FROM completions").fetchone()[0]
+    assert 2 <= kept < 10
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    counts = json.loads((tmp_path / "o" / "results.json").read_text())["systems"][0]["counts"]
+    assert counts["cache_hits"] == kept
+    assert counts["backend_calls"] == 10 - kept
