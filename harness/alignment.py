@@ -4,6 +4,7 @@ map back to the original text, and snapping spans to token boundaries."""
 from __future__ import annotations
 
 import bisect
+import difflib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,11 @@ class NormalisedText:
     text: str
     starts: tuple[int, ...]
     ends: tuple[int, ...]
+    original: str = ""
+
+
+def haystack_original(haystack: NormalisedText, occurrence: tuple[int, int]) -> str:
+    return haystack.original[occurrence[0] : occurrence[1]]
 
 
 def _clusters(text: str) -> list[tuple[int, int]]:
@@ -52,7 +58,7 @@ def normalise(text: str) -> NormalisedText:
             out.append(ch)
             starts.append(i)
             ends.append(j)
-    return NormalisedText("".join(out), tuple(starts), tuple(ends))
+    return NormalisedText("".join(out), tuple(starts), tuple(ends), text)
 
 
 def normalise_mention(mention: str) -> str:
@@ -100,22 +106,83 @@ class TokenIndex:
         return self.tokens[rng[0]].start, self.tokens[rng[1] - 1].end
 
 
+OCCURRENCE_POLICIES = ("all", "first", "index")
+
+
 def ground(
     mention: str,
     label: str,
     haystack: NormalisedText,
     index: TokenIndex,
+    policy: str = "all",
+    nth: int = 0,
 ) -> list[Span]:
-    """Spans for every occurrence of `mention`, on token boundaries.
+    """Spans for the occurrences of `mention` chosen by `policy`, on token boundaries.
 
     Occurrences that already fall on token boundaries win; only when there is
     none are partial-token matches widened to whole tokens, so "Lisboa" does
     not also tag the inside of "Lisboaense" when "Lisboa" stands alone too.
+    `policy`: "all" occurrences, the "first", or by "index": the `nth`
+    (0-based) — for the nth time a model repeats the same mention.
     """
     occurrences = find_occurrences(haystack, mention)
+    # Case-insensitive matching forgives a model's casing, but where the exact
+    # surface occurs, "Hotel" should not also tag a lower-case "hotel".
+    exact = unicodedata.normalize("NFC", mention.strip())
+    same_case = [occ for occ in occurrences if unicodedata.normalize("NFC", haystack_original(haystack, occ)) == exact]
+    occurrences = same_case or occurrences
     aligned = [occ for occ in occurrences if index.is_aligned(*occ)]
     chosen = aligned or [s for s in (index.snap(*occ) for occ in occurrences) if s is not None]
-    return sorted({Span(s, e, label) for s, e in chosen})
+    chosen = sorted(set(chosen))
+    if policy == "first":
+        chosen = chosen[:1]
+    elif policy == "index":
+        chosen = chosen[nth : nth + 1]
+    return [Span(s, e, label) for s, e in chosen]
+
+
+def align_rewrite(
+    original: NormalisedText,
+    rewritten: str,
+    spans: Sequence[tuple[int, int]],
+    min_matched: float = 0.5,
+) -> tuple[list[tuple[int, int] | None], bool]:
+    """Map character ranges of a model's rewrite of the sentence back to the
+    original text, tolerating small edits (dropped accents, changed spaces).
+
+    Returns one original-text (start, end) per range (None when too little of
+    it matches the original) and whether the rewrite differed from the text.
+    """
+    mine = normalise(rewritten)
+    raw_to_norm = [0] * (len(rewritten) + 1)
+    k = 0
+    for r in range(len(rewritten) + 1):
+        while k < len(mine.text) and mine.ends[k] <= r:
+            k += 1
+        raw_to_norm[r] = k
+    if mine.text == original.text:
+        mapping: list[int | None] = list(range(len(mine.text)))
+        changed = False
+    else:
+        mapping = [None] * len(mine.text)
+        matcher = difflib.SequenceMatcher(None, original.text, mine.text, autojunk=False)
+        for a, b, size in matcher.get_matching_blocks():
+            for i in range(size):
+                mapping[b + i] = a + i
+        changed = True
+    out: list[tuple[int, int] | None] = []
+    for start, end in spans:
+        lo, hi = raw_to_norm[start], raw_to_norm[end]
+        while lo < hi and mine.text[lo] == " ":
+            lo += 1
+        while hi > lo and mine.text[hi - 1] == " ":
+            hi -= 1
+        matched = [mapping[i] for i in range(lo, hi) if mapping[i] is not None]
+        if hi <= lo or len(matched) < min_matched * (hi - lo):
+            out.append(None)
+            continue
+        out.append((original.starts[matched[0]], original.ends[matched[-1]]))
+    return out, changed
 
 
 def spans_to_tags(spans: Sequence[Span], index: TokenIndex) -> list[str]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .types import Generation, Label, ParseResult, Request, Sentence, Span
+from .types import Generation, Label, ParseResult, Prompt, Request, Sentence, Span
 
 
 class Backend(ABC):
@@ -103,8 +103,12 @@ class PromptFormat(ABC):
         labels: Sequence[Label],
         language: str,
         demos: Sequence[Sentence] = (),
-    ) -> list[tuple[tuple[dict[str, str], ...], dict[str, Any] | None]]:
-        """Return one `(messages, json_schema_or_None)` pair per request needed."""
+    ) -> list[Prompt]:
+        """Return the requests a sentence needs (one `Prompt` each).
+
+        `demos` are few-shot examples (with gold spans) chosen by nerbench
+        from another split; render them as earlier turns of the chat.
+        """
 
     @abstractmethod
     def parse(
@@ -114,6 +118,11 @@ class PromptFormat(ABC):
         labels: Sequence[Label],
     ) -> ParseResult:
         """Turn the answers (in `render` order) into grounded spans + counts."""
+
+    def gold_answer(self, sentence: Sentence, labels: Sequence[Label], language: str) -> list[str]:
+        """The answer text a perfect model would give to each of `render`'s
+        prompts: used to write few-shot demonstrations and round-trip tests."""
+        raise NotImplementedError(f"{type(self).__name__} cannot write a gold answer")
 
 
 class Combiner(ABC):

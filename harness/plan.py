@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from .bases import Dataset, PromptFormat
 from .config import RunConfig
 from .errors import NerbenchError
+from .prompting import DEMO_OPTIONS, DemoPool, load_templates
 from .registry import Registry
-from .types import Sentence
+from .types import Prompt, Sentence
 
 
 @dataclass(frozen=True)
@@ -28,20 +30,38 @@ class Job:
 
 
 @dataclass
+class FormatSpec:
+    """A configured prompt format: the instance, the options recorded in
+    results and cache keys, and how demonstrations are chosen."""
+
+    name: str
+    instance: PromptFormat
+    options: dict[str, Any]
+    shots: int = 0
+    demos: str = "random"
+    demo_split: str = "train"
+    demo_seed: int = 0
+
+
+@dataclass
 class Plan:
     jobs: list[Job]
     sentences: dict[tuple[str, str], list[Sentence]]
     datasets: dict[str, Dataset]
-    formats: dict[str, PromptFormat]
-    format_options: dict[str, dict[str, Any]]
+    formats: dict[str, FormatSpec]
+    demo_pools: dict[tuple[str, str], DemoPool] = field(default_factory=dict)
+
+    def prompts(self, job: Job, sentence: Sentence) -> list[Prompt]:
+        spec = self.formats[job.format]
+        dataset = self.datasets[job.dataset]
+        demos = []
+        if spec.shots:
+            pool = self.demo_pools[(job.dataset, spec.demo_split)]
+            demos = pool.select(sentence, spec.shots, spec.demos, spec.demo_seed)
+        return spec.instance.render(sentence, dataset.labels, dataset.language, demos)
 
     def requests_per_job(self, job: Job) -> int:
-        fmt = self.formats[job.format]
-        dataset = self.datasets[job.dataset]
-        return sum(
-            len(fmt.render(s, dataset.labels, dataset.language))
-            for s in self.sentences[(job.dataset, job.split)]
-        )
+        return sum(len(self.prompts(job, s)) for s in self.sentences[(job.dataset, job.split)])
 
 
 def load_sentences(dataset: Dataset, split: str, limit: int | None) -> list[Sentence]:
@@ -50,24 +70,42 @@ def load_sentences(dataset: Dataset, split: str, limit: int | None) -> list[Sent
     return list(islice(dataset.sentences(split), limit))
 
 
+def make_format(registry: Registry, entry: dict[str, Any], base: Path) -> FormatSpec:
+    name = entry["name"]
+    cls = registry.get("prompt_formats", name)
+    options = load_templates({k: v for k, v in entry.items() if k != "name"}, base)
+    core = {k: options.pop(k) for k in DEMO_OPTIONS if k in options}
+    try:
+        instance = cls(**options)
+    except TypeError as exc:
+        raise NerbenchError(f"format {name!r}: {exc}") from None
+    return FormatSpec(name, instance, {**core, **options}, **core)
+
+
 def make_plan(config: RunConfig, registry: Registry, limit: int | None = None) -> Plan:
     """Resolve every name (with did-you-mean errors) and load the sentences."""
     for backend in config.backends:
         registry.get("backends", backend["kind"])
+    formats = {entry["name"]: make_format(registry, entry, config.path.parent) for entry in config.formats}
     datasets: dict[str, Dataset] = {}
     sentences: dict[tuple[str, str], list[Sentence]] = {}
+    pools: dict[tuple[str, str], DemoPool] = {}
     for entry in config.datasets:
         dataset = registry.get("datasets", entry["id"])
         datasets[dataset.id] = dataset
         n = limit or entry.get("limit") or config.run.get("limit")
         for split in entry["splits"]:
             sentences[(dataset.id, split)] = load_sentences(dataset, split, n)
-    formats = {}
-    options = {}
-    for entry in config.formats:
-        cls = registry.get("prompt_formats", entry["name"])
-        options[entry["name"]] = {k: v for k, v in entry.items() if k != "name"}
-        formats[entry["name"]] = cls(**options[entry["name"]])
+        for spec in formats.values():
+            if not spec.shots:
+                continue
+            if spec.demo_split in entry["splits"]:
+                raise NerbenchError(
+                    f"format {spec.name!r}: demonstrations come from split {spec.demo_split!r}, "
+                    f"which {dataset.id!r} is evaluated on; set demo_split to another split"
+                )
+            if (dataset.id, spec.demo_split) not in pools:
+                pools[(dataset.id, spec.demo_split)] = DemoPool(load_sentences(dataset, spec.demo_split, None))
     jobs = [
         Job(b["name"], b["kind"], model, d["id"], split, f["name"])
         for b in config.backends
@@ -76,4 +114,4 @@ def make_plan(config: RunConfig, registry: Registry, limit: int | None = None) -
         for split in d["splits"]
         for f in config.formats
     ]
-    return Plan(jobs, sentences, datasets, formats, options)
+    return Plan(jobs, sentences, datasets, formats, pools)

@@ -48,7 +48,7 @@ def build_results(
         job = outcome.job
         sentences = plan.sentences[(job.dataset, job.split)]
         metrics = score(sentences, {p.sentence_id: p.spans for p in outcome.predictions})
-        fmt = plan.formats[job.format]
+        spec = plan.formats[job.format]
         systems.append(
             {
                 "system": job.system,
@@ -64,9 +64,9 @@ def build_results(
                 "model": job.model,
                 "prompt_format": {
                     "name": job.format,
-                    "version": fmt.version,
+                    "version": spec.instance.version,
                     "plugin": registry.provider("prompt_formats", job.format),
-                    "options": plan.format_options[job.format],
+                    "options": spec.options,
                 },
                 "metrics": metrics,
                 "counts": outcome.stats.to_json(),

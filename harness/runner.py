@@ -99,7 +99,7 @@ class Runner:
         return self._limits[backend.endpoint]
 
     def _identity(self, job: Job, backend: Backend, request: Request) -> dict[str, Any]:
-        fmt = self.plan.formats[job.format]
+        spec = self.plan.formats[job.format]
         describe = self.describes[(job.backend, job.model)]
         return {
             "backend_kind": job.kind,
@@ -108,8 +108,8 @@ class Runner:
             "digest": describe.get("digest"),
             "request": request.to_json(),
             "prompt_format": job.format,
-            "prompt_format_version": fmt.version,
-            "prompt_format_options": self.plan.format_options[job.format],
+            "prompt_format_version": spec.instance.version,
+            "prompt_format_options": spec.options,
         }
 
     async def _complete(self, job: Job, request: Request, stats: SystemStats) -> Generation | str:
@@ -142,18 +142,17 @@ class Runner:
 
     async def _sentence(self, job: Job, sentence: Sentence, stats: SystemStats) -> Prediction:
         dataset = self.plan.datasets[job.dataset]
-        fmt = self.plan.formats[job.format]
-        rendered = fmt.render(sentence, dataset.labels, dataset.language)
+        fmt = self.plan.formats[job.format].instance
         requests = [
             Request(
                 model=job.model,
-                messages=messages,
-                schema=schema,
+                messages=prompt.messages,
+                schema=prompt.schema,
                 temperature=float(self.generation["temperature"]),
                 seed=self.generation.get("seed"),
-                max_tokens=int(self.generation["max_tokens"]),
+                max_tokens=max(int(self.generation["max_tokens"]), prompt.min_tokens),
             )
-            for messages, schema in rendered
+            for prompt in self.plan.prompts(job, sentence)
         ]
         answers = await asyncio.gather(*(self._complete(job, r, stats) for r in requests))
         failures = [a for a in answers if isinstance(a, str)]

@@ -69,6 +69,23 @@ class Label:
 
 
 @dataclass(frozen=True)
+class Prompt:
+    """One request a prompt format wants sent for a sentence.
+
+    `schema`: JSON Schema for constrained decoding, or None for free text.
+    `min_tokens`: the least `max_tokens` the answer needs (formats that
+    rewrite the whole sentence need more than the configured default).
+    `key`: what this request is about (e.g. the entity type of a per-type
+    request), handed back to `parse` through the order of outputs.
+    """
+
+    messages: tuple[dict[str, str], ...]
+    schema: dict[str, Any] | None = None
+    min_tokens: int = 0
+    key: str = ""
+
+
+@dataclass(frozen=True)
 class Request:
     """What a prompt format asks a backend for.
 

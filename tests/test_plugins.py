@@ -85,12 +85,12 @@ def test_broken_plugin_is_reported_and_the_rest_works(fake_plugins, cli_runner):
 def test_duplicate_and_wrong_type_are_refused_naming_both_plugins(fake_plugins):
     registry = get_registry()
     info = registry.plugins["nb_dup"]
-    assert "prompt format 'json' is already registered by plugin 'json-format'; plugin 'nb_dup'" in info.error
+    assert "prompt format 'json' is already registered by plugin 'formats'; plugin 'nb_dup'" in info.error
     assert "backend 'bogus' is not a nerbench.Backend" in info.error
     assert "register_reporters failed: RuntimeError: reporter hook exploded" in info.error
     assert info.registered["prompt_formats"] == ["fmt-ok"]
     assert info.version == "1.2.3"
-    assert registry.provider("prompt_formats", "json") == "json-format"
+    assert registry.provider("prompt_formats", "json") == "formats"
     assert sorted(info.hooks) == ["register_backends", "register_commands", "register_prompt_formats", "register_reporters"]
 
 
@@ -98,7 +98,7 @@ def test_plugins_all_lists_builtins_through_entry_points(cli_runner):
     result = cli_runner.invoke(cli, ["plugins", "--all", "--json"])
     plugins = {p["name"]: p for p in json.loads(result.output)}
     assert plugins["openai"]["registered"]["backends"] == ["openai", "embedded"]
-    assert plugins["json-format"]["registered"]["prompt_formats"] == ["json"]
+    assert plugins["formats"]["registered"]["prompt_formats"] == ["json", "json-grouped", "inline-xml", "inline-bracket", "per-type", "verify"]
     assert "lener_br" in plugins["datasets"]["registered"]["datasets"]
     assert all(p["error"] is None for p in plugins.values())
 
@@ -106,7 +106,7 @@ def test_plugins_all_lists_builtins_through_entry_points(cli_runner):
 def test_unknown_name_suggests_close_ones():
     with pytest.raises(UnknownNameError) as err:
         get_registry().get("prompt_formats", "jsn")
-    assert "unknown prompt format 'jsn'. Did you mean 'json'? Available: json" in str(err.value)
+    assert "unknown prompt format 'jsn'. Did you mean 'json'? Available: inline-bracket, inline-xml, json, json-grouped, per-type, verify" in str(err.value)
 
 
 def test_plugin_commands_are_added_to_the_cli(fake_plugins, tmp_path):

@@ -66,7 +66,7 @@ def test_openai_backend_end_to_end_then_fully_cached(llama_server, tmp_path, cli
     # Provenance.
     assert system["backend"]["digest"].startswith("meta:")
     assert system["backend"]["quantization"] == "Q4_1"
-    assert system["prompt_format"] == {"name": "json", "version": "1", "plugin": "json-format", "options": {}}
+    assert system["prompt_format"] == {"name": "json", "version": "2", "plugin": "formats", "options": {}}
     assert results["datasets"]["lener_br"]["manifest_sha256"]
     assert results["plugins"]["openai"] and results["machine"]["cpu_count"]
     assert results["generation"] == {"temperature": 0.0, "seed": 0, "max_tokens": 96}

@@ -1,0 +1,67 @@
+"""`verify`: a yes/no question about one mention and type — the building block
+of the LLM-judged ensembles, which ask it of every candidate span."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import nerbench
+from nerbench import Generation, Label, ParseResult, Prompt, Sentence, Span
+
+from .base import TemplatedFormat, loads_tolerant
+
+YES = {"sim", "yes", "s", "y", "true", "verdadeiro"}
+NO = {"não", "nao", "no", "n", "false", "falso"}
+
+
+class VerifyFormat(TemplatedFormat):
+    version = "1"
+    TEMPLATES = {
+        "pt": {
+            "system": "Você verifica entidades nomeadas. Tipos:\n{labels}\n"
+                      'Responda somente com JSON: {{"answer": "sim"}} ou {{"answer": "não"}}.',
+            "user": 'Texto: {text}\nPergunta: "{mention}" é uma entidade do tipo {label} ({description}) neste texto?',
+        },
+        "en": {
+            "system": "You check named entities. Types:\n{labels}\n"
+                      'Answer only with JSON: {{"answer": "yes"}} or {{"answer": "no"}}.',
+            "user": 'Text: {text}\nQuestion: is "{mention}" an entity of type {label} ({description}) in this text?',
+        },
+    }
+    SCHEMA = {
+        "type": "object",
+        "properties": {"answer": {"type": "string", "enum": ["sim", "não", "yes", "no"]}},
+        "required": ["answer"],
+        "additionalProperties": False,
+    }
+
+    def question(self, sentence: Sentence, span: Span, labels: Sequence[Label], language: str) -> Prompt:
+        label = next(lb for lb in labels if lb.name == span.label)
+        mention = sentence.text[span.start : span.end]
+        extra = {"mention": mention, "label": label.name, "description": label.description(language)}
+        messages = self.chat(sentence, labels, language, (), lambda s: "", **extra)
+        return Prompt(messages, self.SCHEMA, 0, key=f"{span.start}:{span.end}:{span.label}")
+
+    def decision(self, output: Generation) -> bool | None:
+        """True for yes, False for no, None when the answer says neither."""
+        data = loads_tolerant(output.text)
+        word = data.get("answer") if isinstance(data, dict) else output.text
+        word = str(word).strip().strip(".!\"'").casefold()
+        return True if word in YES else False if word in NO else None
+
+    def render(self, sentence, labels, language, demos=()):
+        raise nerbench.NerbenchError(
+            "the verify format judges candidate spans; use it through an LLM-judged combiner, not as [[format]]"
+        )
+
+    def parse(self, outputs, sentence, labels) -> ParseResult:
+        """`sentence.spans` are the candidates and `outputs` the answers to
+        `question` about each (in sorted order): keep those judged yes."""
+        result = ParseResult(spans=[])
+        for span, output in zip(sorted(sentence.spans), outputs):
+            decision = self.decision(output)
+            if decision is None:
+                result.count("unparseable_answer")
+            elif decision:
+                result.spans.append(span)
+        return result
