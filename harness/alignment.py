@@ -188,12 +188,14 @@ def align_rewrite(
 def spans_to_tags(spans: Sequence[Span], index: TokenIndex) -> list[str]:
     """IOB2 tags over the sentence tokens.
 
-    IOB2 cannot express overlap: spans are placed longest-first among those
-    starting earliest, and a span overlapping one already placed is dropped.
+    IOB2 cannot express overlap: spans are placed longest first (then
+    leftmost, then by label) and a span overlapping one already placed is
+    dropped — the rule ensembles use after their votes, so an ensemble of one
+    system scores exactly as the system does.
     """
     tags = ["O"] * len(index.tokens)
     taken = [False] * len(index.tokens)
-    for span in sorted(spans, key=lambda s: (s.start, -(s.end - s.start), s.label)):
+    for span in sorted(spans, key=lambda s: (-(s.end - s.start), s.start, s.label)):
         rng = index.token_range(span.start, span.end)
         if rng is None or any(taken[rng[0] : rng[1]]):
             continue

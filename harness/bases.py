@@ -126,14 +126,31 @@ class PromptFormat(ABC):
 
 
 class Combiner(ABC):
-    """Combines several systems' span sets for one sentence into one."""
+    """Combines several systems' entities into one set.
 
-    def fit(self, dev: dict[str, Any]) -> None:
-        """Optionally learn parameters from dev predictions (weights, thresholds)."""
+    Combiners work on a `nerbench.ensemble.CandidateIndex` (every distinct
+    entity any system predicted, with who predicted it), for many system
+    subsets at once, so subset search scores thousands of ensembles exactly
+    and fast. nerbench then drops overlapping survivors by priority and scores.
+    Constructed with the keyword options of the config / command line.
+    """
+
+    #: Whether `fit` needs labelled dev predictions (e.g. per-type).
+    needs_dev: ClassVar[bool] = False
+
+    def fit(self, dev: Any) -> None:
+        """Learn from the dev candidate index (weights, best system per type)."""
+
+    def settings(self, size: int) -> list[dict[str, Any]]:
+        """Parameter settings to try for a subset of `size` systems; the
+        first is the default when there is no dev data to choose on."""
+        return [{}]
 
     @abstractmethod
-    def combine(self, sentence: Sentence, spans_by_system: dict[str, set[Span]]) -> set[Span]:
-        """Return the combined span set."""
+    def select(self, index: Any, subsets: Any, params: dict[str, Any]) -> tuple[Any, Any]:
+        """For `subsets` (a bool array subsets × systems, all of one size),
+        return `(keep, priority)`: arrays candidates × subsets saying which
+        candidates each subset keeps and how strongly (higher wins overlaps)."""
 
 
 class Reporter(ABC):

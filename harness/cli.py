@@ -19,7 +19,11 @@ from .errors import NerbenchError
 from .pipeline import describe_plan, execute, prepare
 from .predictions import group_by_system
 from .registry import Registry, get_registry
+from .ensembling import load_index, make_combiner, parse_options
+from .results import write_predictions
 from .scoring import score
+from .search import SEARCHES, run_ensemble
+from .types import Prediction
 
 
 class Cli(click.Group):
@@ -142,6 +146,49 @@ def score_cmd(ctx, gold, predictions, as_json):
     rows = [[name, f"{100*m['precision']:.2f}", f"{100*m['recall']:.2f}", f"{100*m['f1']:.2f}",
              f"{100*m['macro_f1']:.2f}"] for name, m in scores.items()]
     click.echo(tabulate(rows, headers=["system", "P", "R", "F1", "macro F1"]))
+
+
+@cli.command()
+@click.option("--gold", "gold", required=True, metavar="ID:SPLIT", help="The split the ensemble is evaluated on.")
+@click.argument("predictions", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--combiner", "combiner_name", required=True, help="majority, vote, union, intersection, weighted, per-type, ...")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="A combiner option (value parsed as JSON when it can be, e.g. k=2); repeatable.")
+@click.option("--dev", "dev_ref", metavar="ID:SPLIT", help="Labelled dev split to choose systems and fit parameters on.")
+@click.option("--dev-predictions", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Predictions JSONL files for the dev split.")
+@click.option("--dev-limit", type=click.IntRange(min=1), help="Use only the first N dev sentences (a small labelled sample).")
+@click.option("--search", type=click.Choice(SEARCHES), default="none", show_default=True,
+              help="none: combine every system; greedy or exhaustive: choose a subset on dev.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the combined predictions (JSONL).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def ensemble(ctx, gold, predictions, combiner_name, options, dev_ref, dev_predictions, dev_limit, search, output, as_json):
+    """Combine stored PREDICTIONS for ID:SPLIT (no backend needed), optionally
+    choosing the systems on a dev sample, and score the ensemble."""
+    registry = registry_from(ctx)
+    combiner = make_combiner(registry, combiner_name, parse_options(options))
+    test_ds, test_split = split_ref(gold)
+    test = load_index(registry, test_ds, test_split, list(predictions), None)
+    dev = None
+    if dev_ref:
+        if not dev_predictions:
+            raise NerbenchError("--dev needs --dev-predictions")
+        dev_ds, dev_split = split_ref(dev_ref)
+        dev = load_index(registry, dev_ds, dev_split, list(dev_predictions), dev_limit)
+    result, combined = run_ensemble(combiner_name, combiner, test, dev, search)
+    result.update(dataset=test_ds, split=test_split, dev=dev_ref)
+    if output:
+        write_predictions(output, (Prediction(result["system"], test_ds, test_split, sid, tuple(spans))
+                                   for sid, spans in combined.items()))
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    m, b = result["metrics"], result["best_single"]
+    click.echo(f"{result['system']}  {result['params'] or ''}")
+    click.echo(f"  {gold}: P {100*m['precision']:.2f}  R {100*m['recall']:.2f}  F1 {100*m['f1']:.2f}"
+               + (f"   (dev F1 {100*result['dev_f1']:.2f} on {result['dev_sentences']} sentences)" if dev else ""))
+    click.echo(f"  best single system: {b['system']}  F1 {100*b['metrics']['f1']:.2f}")
 
 
 @cli.command()

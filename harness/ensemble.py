@@ -1,0 +1,226 @@
+"""Ensembles over stored predictions: a candidate index (every distinct
+predicted entity with a bitmask of the systems that predicted it) and exact,
+vectorised scoring of many system subsets at once.
+
+Exactness: a combined span set is made non-overlapping (higher priority
+first, then longer, then leftmost, then label — the rule `spans_to_tags`
+uses), so its IOB2 tags hold exactly its spans and entity-level counts equal
+seqeval's strict-mode counts. Tests check equality against seqeval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+from .alignment import TokenIndex
+from .types import Sentence, Span
+
+
+@dataclass
+class CandidateIndex:
+    """Every distinct (sentence, token range, label) any system predicted."""
+
+    sentences: list[Sentence]
+    systems: list[str]
+    labels: list[str]
+    sent: np.ndarray  # candidate → sentence index
+    first: np.ndarray  # first token
+    last: np.ndarray  # last token + 1
+    label: np.ndarray  # index into labels
+    votes: np.ndarray  # candidates × systems, bool: who predicted it
+    gold: np.ndarray  # bool: is it a gold entity
+    gold_per_label: np.ndarray  # gold entity count per label
+    length: np.ndarray  # characters covered, for the overlap rule
+    groups: list[np.ndarray] = field(default_factory=list)  # candidates that overlap, per group
+
+    @property
+    def n_gold(self) -> int:
+        return int(self.gold_per_label.sum())
+
+    def subset_matrix(self, subsets: Iterable[Sequence[str]]) -> np.ndarray:
+        """Boolean matrix subsets × systems."""
+        pos = {s: i for i, s in enumerate(self.systems)}
+        rows = []
+        for subset in subsets:
+            row = [False] * len(self.systems)
+            for name in subset:
+                row[pos[name]] = True
+            rows.append(row)
+        return np.array(rows, dtype=bool).reshape(-1, len(self.systems))
+
+    def span(self, k: int) -> tuple[int, Span]:
+        sentence = self.sentences[self.sent[k]]
+        return int(self.sent[k]), Span(
+            sentence.tokens[self.first[k]].start, sentence.tokens[self.last[k] - 1].end, self.labels[self.label[k]]
+        )
+
+
+def build_index(
+    sentences: Sequence[Sentence], predictions: Mapping[str, Mapping[str, Iterable[Span]]]
+) -> CandidateIndex:
+    """`predictions`: system → sentence id → spans (missing sentence = none)."""
+    systems = sorted(predictions)
+    label_ids: dict[str, int] = {}
+    gold_keys: set[tuple[int, int, int, int]] = set()
+    keys: dict[tuple[int, int, int, int], int] = {}
+    voters: list[set[int]] = []
+    gold_counts: dict[int, int] = {}
+
+    def lab(name: str) -> int:
+        return label_ids.setdefault(name, len(label_ids))
+
+    def add(key, system: int | None) -> None:
+        k = keys.get(key)
+        if k is None:
+            k = keys[key] = len(voters)
+            voters.append(set())
+        if system is not None:
+            voters[k].add(system)
+
+    for si, sentence in enumerate(sentences):
+        index = TokenIndex(sentence.tokens)
+        for span in sentence.spans:
+            rng = index.token_range(span.start, span.end)
+            if rng is not None:
+                key = (si, rng[0], rng[1], lab(span.label))
+                if key not in gold_keys:
+                    gold_keys.add(key)
+                    gold_counts[key[3]] = gold_counts.get(key[3], 0) + 1
+        for s, system in enumerate(systems):
+            for span in predictions[system].get(sentence.id, ()):
+                rng = index.token_range(span.start, span.end)
+                if rng is not None:
+                    add((si, rng[0], rng[1], lab(span.label)), s)
+    ordered = sorted(keys, key=lambda key: key[:3] + (key[3],))
+    n = len(ordered)
+    votes = np.zeros((n, len(systems)), dtype=bool)
+    arr = np.array(ordered, dtype=np.int64).reshape(n, 4)
+    for row, key in enumerate(ordered):
+        for s in voters[keys[key]]:
+            votes[row, s] = True
+    labels = sorted(label_ids, key=label_ids.get)
+    gold_per_label = np.zeros(len(labels), dtype=np.int64)
+    for label, count in gold_counts.items():
+        gold_per_label[label] = count
+    length = np.array(
+        [sentences[a].tokens[c - 1].end - sentences[a].tokens[b].start for a, b, c, _ in ordered], dtype=np.int64
+    )
+    idx = CandidateIndex(
+        sentences=list(sentences),
+        systems=systems,
+        labels=labels,
+        sent=arr[:, 0],
+        first=arr[:, 1],
+        last=arr[:, 2],
+        label=arr[:, 3],
+        votes=votes,
+        gold=np.array([key in gold_keys for key in ordered], dtype=bool),
+        gold_per_label=gold_per_label,
+        length=length,
+    )
+    idx.groups = _overlap_groups(idx)
+    return idx
+
+
+def _overlap_groups(idx: CandidateIndex) -> list[np.ndarray]:
+    """Connected runs of candidates sharing a token, within a sentence (they
+    are sorted by sentence, then first token)."""
+    groups = []
+    start = 0
+    reach = -1
+    for k in range(len(idx.sent) + 1):
+        new_run = k == len(idx.sent) or k == 0 or idx.sent[k] != idx.sent[k - 1] or idx.first[k] >= reach
+        if new_run:
+            if k - start > 1:
+                groups.append(np.arange(start, k))
+            if k == len(idx.sent):
+                break
+            start, reach = k, int(idx.last[k])
+        else:
+            reach = max(reach, int(idx.last[k]))
+    return groups
+
+
+def resolve(idx: CandidateIndex, keep: np.ndarray, priority: np.ndarray) -> np.ndarray:
+    """Drop overlapping candidates from `keep` (candidates × subsets), greedily
+    by priority, then length, then position, then label."""
+    keep = keep.copy()
+    for group in idx.groups:
+        sub = keep[group]
+        contested = np.flatnonzero(sub.sum(axis=0) > 1)
+        for j in contested:
+            members = group[sub[:, j]]
+            order = sorted(
+                members,
+                key=lambda k: (-priority[k, j], -idx.length[k], idx.first[k], idx.labels[idx.label[k]]),
+            )
+            taken: list[tuple[int, int]] = []
+            for k in order:
+                a, b = int(idx.first[k]), int(idx.last[k])
+                if any(a < tb and ta < b for ta, tb in taken):
+                    keep[k, j] = False
+                else:
+                    taken.append((a, b))
+    return keep
+
+
+@dataclass
+class Counts:
+    """Entity-level counts per subset (columns) — micro and per label."""
+
+    tp: np.ndarray  # subsets
+    predicted: np.ndarray
+    gold: int
+    tp_label: np.ndarray  # labels × subsets
+    predicted_label: np.ndarray
+    gold_label: np.ndarray  # labels
+
+    @property
+    def f1(self) -> np.ndarray:
+        denom = self.predicted + self.gold
+        return np.where(denom > 0, 2 * self.tp / np.maximum(denom, 1), 0.0)
+
+    def metrics(self, j: int, labels: Sequence[str]) -> dict:
+        """seqeval-shaped metrics for subset column `j`."""
+        def prf(tp, pred, gold):
+            p = tp / pred if pred else 0.0
+            r = tp / gold if gold else 0.0
+            return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+        p, r, f = prf(int(self.tp[j]), int(self.predicted[j]), self.gold)
+        per_type = {}
+        for li, name in enumerate(labels):
+            if self.gold_label[li] or self.predicted_label[li, j]:
+                lp, lr, lf = prf(int(self.tp_label[li, j]), int(self.predicted_label[li, j]), int(self.gold_label[li]))
+                per_type[name] = {"precision": lp, "recall": lr, "f1": lf, "support": int(self.gold_label[li])}
+        macro = float(np.mean([v["f1"] for v in per_type.values()])) if per_type else 0.0
+        return {"precision": p, "recall": r, "f1": f, "macro_f1": macro, "per_type": dict(sorted(per_type.items()))}
+
+
+def count(idx: CandidateIndex, kept: np.ndarray) -> Counts:
+    """Counts from a resolved keep matrix (candidates × subsets)."""
+    onehot = np.zeros((len(idx.labels), len(idx.label)), dtype=np.int64)
+    onehot[idx.label, np.arange(len(idx.label))] = 1
+    k = kept.astype(np.int64)
+    g = idx.gold.astype(np.int64)[:, None] * k
+    return Counts(
+        tp=g.sum(axis=0),
+        predicted=k.sum(axis=0),
+        gold=idx.n_gold,
+        tp_label=onehot @ g,
+        predicted_label=onehot @ k,
+        gold_label=idx.gold_per_label,
+    )
+
+
+def materialise(idx: CandidateIndex, kept_column: np.ndarray) -> dict[str, list[Span]]:
+    """The combined predictions of one subset: sentence id → spans."""
+    out: dict[str, list[Span]] = {s.id: [] for s in idx.sentences}
+    for k in np.flatnonzero(kept_column):
+        si, span = idx.span(int(k))
+        out[idx.sentences[si].id].append(span)
+    return out

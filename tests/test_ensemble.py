@@ -1,0 +1,154 @@
+"""Ensembles: combiner semantics, exact fast scoring against seqeval, search,
+and the `nerbench ensemble` command."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from nerbench import Sentence, Span, Token
+from nerbench.cli import cli
+from nerbench.ensemble import build_index, count, materialise, resolve
+from nerbench.perturb import perturbed_systems
+from nerbench.registry import get_registry
+from nerbench.scoring import score
+from nerbench.search import choose, combine_counts, evaluate
+
+COMBINERS = [("majority", {}), ("vote", {"k": 2}), ("union", {}), ("intersection", {}),
+             ("weighted", {}), ("weighted", {"per_type": True}), ("per-type", {})]
+
+
+def lener(split, n):
+    dataset = get_registry().get("datasets", "lener_br")
+    sentences = list(itertools.islice(dataset.sentences(split), n))
+    return sentences, [label.name for label in dataset.labels]
+
+
+def combiner(name, **options):
+    return get_registry().get("combiners", name)(**options)
+
+
+def reference_vote(spans_by_system, k):
+    """An independent per-sentence vote: keep spans with ≥ k votes; overlaps
+    go to more votes, then longer, then leftmost, then label."""
+    votes = Counter(s for spans in spans_by_system for s in set(spans))
+    kept = []
+    for span in sorted(votes, key=lambda s: (-votes[s], -(s.end - s.start), s.start, s.label)):
+        if votes[span] >= k and not any(span.start < o.end and o.start < span.end for o in kept):
+            kept.append(span)
+    return sorted(kept)
+
+
+def test_majority_means_strictly_more_than_half():
+    tokens = tuple(Token(w, 2 * i, 2 * i + 1) for i, w in enumerate("abcdef"))
+    sentence = Sentence("s", "a b c d e f", tokens, (Span(0, 1, "X"),))
+    a, b, c = Span(0, 1, "X"), Span(2, 3, "X"), Span(4, 5, "Y")
+    preds = {"s1": {"s": [a, b, c]}, "s2": {"s": [a, b]}, "s3": {"s": []}, "s4": {"s": [c]}}
+    index = build_index([sentence], preds)
+    kept = evaluate(combiner("majority"), index, choose(combiner("majority"), None, index.systems, "none"))[1]
+    assert kept == {"s": []}  # 2 of 4 is not a majority; nothing has 3
+    preds["s3"]["s"].append(a)
+    index = build_index([sentence], preds)
+    kept = evaluate(combiner("majority"), index, choose(combiner("majority"), None, index.systems, "none"))[1]
+    assert kept == {"s": [a]}
+
+
+@pytest.mark.parametrize(("name", "options"), COMBINERS)
+def test_fast_counts_equal_seqeval_for_random_subsets(name, options):
+    sentences, labels = lener("dev", 250)
+    systems = perturbed_systems(sentences, labels, 6, seed=1)
+    index = build_index(sentences, systems)
+    comb = combiner(name, **options)
+    comb.fit(index)
+    rng = random.Random(0)
+    subsets = {tuple(sorted(rng.sample(index.systems, rng.randint(1, 6)))) for _ in range(15)}
+    for subset in subsets:
+        matrix = index.subset_matrix([subset])
+        for params in comb.settings(len(subset))[:2]:
+            keep, priority = comb.select(index, matrix, params)
+            kept = resolve(index, keep, priority)
+            fast = count(index, kept).metrics(0, index.labels)
+            slow = score(sentences, materialise(index, kept[:, 0]))
+            assert fast["precision"] == pytest.approx(slow["precision"], abs=1e-12)
+            assert fast["recall"] == pytest.approx(slow["recall"], abs=1e-12)
+            assert fast["f1"] == pytest.approx(slow["f1"], abs=1e-12)
+            assert fast["macro_f1"] == pytest.approx(slow["macro_f1"], abs=1e-12)
+            assert fast["per_type"].keys() == slow["per_type"].keys()
+            for label, row in slow["per_type"].items():
+                assert fast["per_type"][label] == pytest.approx(row, abs=1e-12)
+            if name in ("majority", "vote", "union", "intersection"):
+                k = params["k"]
+                for sid, spans in materialise(index, kept[:, 0]).items():
+                    assert sorted(spans) == reference_vote([systems[s].get(sid, []) for s in subset], k)
+
+
+def test_ensemble_of_one_scores_as_the_system_does():
+    sentences, labels = lener("dev", 300)
+    systems = perturbed_systems(sentences, labels, 3, seed=2)
+    index = build_index(sentences, systems)
+    for name in index.systems:
+        counts = combine_counts(combiner("union"), index, index.subset_matrix([[name]]), {"k": 1})
+        assert counts.metrics(0, index.labels)["f1"] == pytest.approx(score(sentences, systems[name])["f1"], abs=1e-12)
+
+
+@pytest.mark.parametrize("name", ["majority", "vote", "weighted"])
+def test_exhaustive_search_finds_the_best_subset_by_brute_force(name):
+    sentences, labels = lener("dev", 100)
+    systems = perturbed_systems(sentences, labels, 5, seed=3)
+    index = build_index(sentences, systems)
+    comb = combiner(name)
+    choice = choose(comb, index, index.systems, "exhaustive")
+    brute = 0.0
+    for r in range(1, 6):
+        for subset in itertools.combinations(index.systems, r):
+            for params in comb.settings(r):
+                keep, priority = comb.select(index, index.subset_matrix([subset]), params)
+                kept = resolve(index, keep, priority)
+                brute = max(brute, score(sentences, materialise(index, kept[:, 0]))["f1"])
+    assert choice.dev_f1 == pytest.approx(brute, abs=1e-12)
+    greedy = choose(combiner(name), index, index.systems, "greedy")
+    assert greedy.dev_f1 <= choice.dev_f1 + 1e-12
+    single = max(score(sentences, systems[s])["f1"] for s in index.systems)
+    assert greedy.dev_f1 >= single - 1e-12
+
+
+def write_predictions(path, system, dataset, split, preds):
+    with open(path, "w") as out:
+        for sid, spans in preds.items():
+            out.write(json.dumps({"system": system, "dataset": dataset, "split": split, "sentence_id": sid,
+                                  "spans": [s.to_json() for s in spans], "status": "ok"}) + "\n")
+    return path
+
+
+def test_ensemble_command_chooses_on_dev_and_writes_scorable_predictions(tmp_path, cli_runner):
+    dataset = get_registry().get("datasets", "lener_br")
+    labels = [label.name for label in dataset.labels]
+    test_s = list(dataset.sentences("test"))
+    dev_s = list(dataset.sentences("dev"))
+    test_files, dev_files = [], []
+    for name, preds in perturbed_systems(test_s, labels, 5, seed=4, drop=(0.35, 0.35)).items():
+        test_files.append(str(write_predictions(tmp_path / f"t-{name}.jsonl", name, "lener_br", "test", preds)))
+    for name, preds in perturbed_systems(dev_s, labels, 5, seed=5, drop=(0.35, 0.35)).items():
+        dev_files.append(str(write_predictions(tmp_path / f"d-{name}.jsonl", name, "lener_br", "dev", preds)))
+    out = tmp_path / "ens.jsonl"
+    args = ["ensemble", "--gold", "lener_br:test", *test_files, "--combiner", "vote", "--dev", "lener_br:dev",
+            "--dev-limit", "100", "--search", "greedy", "--output", str(out), "--json"]
+    for f in dev_files:
+        args += ["--dev-predictions", f]
+    result = cli_runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["dev_sentences"] == 100 and doc["search"] == "greedy" and "k" in doc["params"]
+    assert doc["system"].startswith("vote[") and doc["systems"]
+    assert doc["metrics"]["f1"] > doc["best_single"]["metrics"]["f1"]  # voting beats the best perturbed system
+    scored = cli_runner.invoke(cli, ["score", "--gold", "lener_br:test", str(out), "--json"])
+    assert json.loads(scored.output)[doc["system"]]["f1"] == pytest.approx(doc["metrics"]["f1"], abs=1e-12)
+    bad = cli_runner.invoke(cli, ["ensemble", "--gold", "lener_br:test", *test_files, "--combiner", "per-type"])
+    assert bad.exit_code == 2 and "needs dev predictions" in bad.output
+    bad = cli_runner.invoke(cli, ["ensemble", "--gold", "lener_br:test", *test_files, "--combiner", "majorty"])
+    assert bad.exit_code == 2 and "Did you mean 'majority'" in bad.output
