@@ -128,17 +128,20 @@ def run(ctx, config, output, limit, dry_run, cache_path, progress, as_json):
 @cli.command("score")
 @click.option("--gold", "gold", required=True, metavar="ID:SPLIT", help="The gold dataset split.")
 @click.argument("predictions", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--limit", type=click.IntRange(min=1), help="Score on the first N sentences only (as `run --limit`).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: system → scores.")
 @click.pass_context
-def score_cmd(ctx, gold, predictions, as_json):
+def score_cmd(ctx, gold, predictions, limit, as_json):
     """Score PREDICTIONS (predictions JSONL files) against ID:SPLIT with seqeval
-    (strict, IOB2, entity level). Needs no backend."""
+    (strict, IOB2, entity level). A sentence with no prediction counts as
+    predicting nothing. Needs no backend."""
     dataset_id, split = split_ref(gold)
     dataset = registry_from(ctx).get("datasets", dataset_id)
     sentences = list(dataset.sentences(split)) if split in dataset.splits else None
     if sentences is None:
         raise NerbenchError(f"dataset {dataset_id!r} has no split {split!r}; splits: {', '.join(dataset.splits)}")
     systems = group_by_system(list(predictions), dataset_id, split, {s.id for s in sentences})
+    sentences = sentences[:limit]
     scores = {name: score(sentences, preds) for name, preds in sorted(systems.items())}
     if as_json:
         click.echo(json.dumps(scores, indent=2))

@@ -26,6 +26,7 @@ class RunConfig:
     formats: list[dict[str, Any]] = field(default_factory=list)
     generation: dict[str, Any] = field(default_factory=dict)
     run: dict[str, Any] = field(default_factory=dict)
+    ensemble: dict[str, Any] | None = None
 
     @property
     def reporters(self) -> list[str]:
@@ -64,4 +65,5 @@ def load_config(path: Path) -> RunConfig:
         formats=raw["format"],
         generation={**DEFAULT_GENERATION, **raw.get("generation", {})},
         run=raw.get("run", {}),
+        ensemble=raw.get("ensemble"),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,14 @@ from tabulate import tabulate
 
 from .bases import Backend
 from .cache import PredictionCache
+from .combine_stage import run_combiners
 from .config import RunConfig
 from .datasets import ManifestDataset
 from .plan import Plan, make_plan
 from .registry import Registry
 from .results import build_results, write_json, write_predictions
 from .runner import run_plan
+from .types import Prediction
 
 
 def register_config_datasets(config: RunConfig, registry: Registry) -> None:
@@ -73,9 +76,12 @@ def execute(
     finally:
         cache.close()
     results = build_results(config, plan, outcomes, runner, registry, wall)
+    combined: list[Prediction] = []
+    if config.ensemble is not None:
+        results["ensembles"], results["transfer"], combined = run_combiners(plan, outcomes, registry, config.ensemble)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = [out_dir / "predictions.jsonl", out_dir / "results.json"]
-    write_predictions(files[0], (p for o in outcomes for p in o.predictions))
+    write_predictions(files[0], itertools.chain((p for o in outcomes for p in o.predictions), combined))
     write_json(files[1], results)
     for reporter in reporters:
         files += reporter.render([results], out_dir)

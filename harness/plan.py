@@ -96,6 +96,12 @@ def make_plan(config: RunConfig, registry: Registry, limit: int | None = None) -
         n = limit or entry.get("limit") or config.run.get("limit")
         for split in entry["splits"]:
             sentences[(dataset.id, split)] = load_sentences(dataset, split, n)
+        if config.ensemble is not None:
+            # Ensembles are chosen on a small labelled dev sample of each dataset.
+            dev_split = config.ensemble.get("dev_split", "dev")
+            if dev_split in entry["splits"]:
+                raise NerbenchError(f"dataset {dataset.id!r}: {dev_split!r} is the ensemble dev split; do not evaluate on it")
+            sentences[(dataset.id, dev_split)] = load_sentences(dataset, dev_split, config.ensemble.get("dev_limit", 100))
         for spec in formats.values():
             if not spec.shots:
                 continue
@@ -107,11 +113,10 @@ def make_plan(config: RunConfig, registry: Registry, limit: int | None = None) -
             if (dataset.id, spec.demo_split) not in pools:
                 pools[(dataset.id, spec.demo_split)] = DemoPool(load_sentences(dataset, spec.demo_split, None))
     jobs = [
-        Job(b["name"], b["kind"], model, d["id"], split, f["name"])
+        Job(b["name"], b["kind"], model, dataset_id, split, f["name"])
         for b in config.backends
         for model in b["models"]
-        for d in config.datasets
-        for split in d["splits"]
+        for dataset_id, split in sentences
         for f in config.formats
     ]
     return Plan(jobs, sentences, datasets, formats, pools)

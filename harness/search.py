@@ -104,6 +104,15 @@ def ensemble_name(combiner_name: str, systems: tuple[str, ...]) -> str:
     return f"{combiner_name}[{'+'.join(systems)}]"
 
 
+def best_single(index: CandidateIndex) -> dict[str, Any]:
+    """The best system alone on `index`: its name and metrics."""
+    eye = np.eye(len(index.systems), dtype=bool)
+    votes = index.votes.astype(np.int32) @ eye.T.astype(np.int32)
+    singles = count(index, resolve(index, votes > 0, votes.astype(float)))
+    best = int(np.argmax(singles.f1))
+    return {"system": index.systems[best], "metrics": singles.metrics(best, index.labels)}
+
+
 def run_ensemble(
     combiner_name: str,
     combiner: Combiner,
@@ -115,10 +124,6 @@ def run_ensemble(
     system on test. Returns the result document and the combined predictions."""
     choice = choose(combiner, dev, test.systems, search)
     metrics, combined = evaluate(combiner, test, choice)
-    eye = np.eye(len(test.systems), dtype=bool)
-    singles = count(test, resolve(test, test.votes.astype(np.int32) @ eye.T.astype(np.int32) > 0,
-                                  np.ones((len(test.votes), len(test.systems)))))
-    best = int(np.argmax(singles.f1))
     return {
         "system": ensemble_name(combiner_name, choice.systems),
         "combiner": combiner_name,
@@ -127,6 +132,7 @@ def run_ensemble(
         "params": choice.params,
         "dev_f1": choice.dev_f1,
         "dev_sentences": len(dev.sentences) if dev is not None else 0,
+        "sentences": len(test.sentences),
         "metrics": metrics,
-        "best_single": {"system": test.systems[best], "metrics": singles.metrics(best, test.labels)},
+        "best_single": best_single(test),
     }, combined

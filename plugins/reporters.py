@@ -30,7 +30,7 @@ class MarkdownReporter(nerbench.Reporter):
     def render(self, results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for doc in results:
-            for system in doc["systems"]:
+            for system in doc["systems"] + doc.get("ensembles", []):
                 groups[(system["dataset"], system["split"])].append(system)
         lines = ["# nerbench leaderboard", ""]
         for (dataset, split), systems in sorted(groups.items()):
@@ -39,23 +39,18 @@ class MarkdownReporter(nerbench.Reporter):
             lines += [f"## {_escape(dataset)}:{_escape(split)} ({n} sentences)", ""]
             rows = []
             for rank, s in enumerate(systems, 1):
-                m, c = s["metrics"], s["counts"]
-                rows.append(
-                    [
-                        rank,
-                        _escape(s["system"]),
-                        _pct(m["precision"]),
-                        _pct(m["recall"]),
-                        _pct(m["f1"]),
-                        _pct(m["macro_f1"]),
-                        _rate(c["statuses"], "unparseable", s["sentences"]),
-                        _rate(c["statuses"], "truncated", s["sentences"]),
-                        _rate(c["statuses"], "error", s["sentences"]),
-                        c["issues"].get("ungrounded", 0),
-                        c["issues"].get("unknown_label", 0),
-                        "–" if c["mean_latency_s"] is None else f"{c['mean_latency_s']:.2f}",
-                    ]
-                )
+                m = s["metrics"]
+                row = [rank, _escape(s["system"]), _pct(m["precision"]), _pct(m["recall"]), _pct(m["f1"]),
+                       _pct(m["macro_f1"])]
+                if "counts" in s:  # a single model: how its outputs fared and what it cost
+                    c, count = s["counts"], s["sentences"]
+                    row += [_rate(c["statuses"], "unparseable", count), _rate(c["statuses"], "truncated", count),
+                            _rate(c["statuses"], "error", count), c["issues"].get("ungrounded", 0),
+                            c["issues"].get("unknown_label", 0),
+                            "–" if c["mean_latency_s"] is None else f"{c['mean_latency_s']:.2f}"]
+                else:  # an ensemble of the systems above
+                    row += ["–"] * 6
+                rows.append(row)
             headers = ["#", "system", "P", "R", "F1", "macro F1", "unparseable %", "truncated %",
                        "error %", "ungrounded", "unknown label", "latency s"]
             lines += [tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]
@@ -65,6 +60,13 @@ class MarkdownReporter(nerbench.Reporter):
             lines += [f"Per type, {_escape(best['system'])}:", "",
                       tabulate(per_type, headers=["type", "P", "R", "F1", "support"], tablefmt="github",
                                disable_numparse=True), ""]
+        for doc in results:
+            for combiner, matrix in sorted(doc.get("transfer", {}).items()):
+                targets = sorted({t for row in matrix.values() for t in row})
+                rows = [[_escape(src)] + [_pct(matrix[src].get(t)) for t in targets] for src in sorted(matrix)]
+                lines += [f"## Transfer, {_escape(combiner)}: F1 of the ensemble chosen on the row's dev sample", "",
+                          tabulate(rows, headers=["chosen on \\ evaluated on"] + [_escape(t) for t in targets],
+                                   tablefmt="github", disable_numparse=True), ""]
         lines += ["## Provenance", ""]
         for doc in results:
             models = sorted({f"{s['model']} ({s['backend'].get('digest') or 'no digest'})" for s in doc["systems"]})

@@ -1,0 +1,73 @@
+"""The combine stage of `nerbench run`: ensembles chosen on each dataset's dev
+sample, evaluated in-domain and on every other dataset (the transfer matrix)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from .ensemble import build_index
+from .ensembling import make_combiner
+from .plan import Plan
+from .registry import Registry
+from .runner import JobOutcome
+from .search import best_single, choose, ensemble_name, evaluate
+from .types import Prediction
+
+
+def combiner_specs(ensemble: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    specs = []
+    for entry in ensemble.get("combiners", ["majority"]):
+        if isinstance(entry, str):
+            specs.append((entry, {}))
+        else:
+            specs.append((entry["name"], {k: v for k, v in entry.items() if k != "name"}))
+    return specs
+
+
+def run_combiners(
+    plan: Plan, outcomes: list[JobOutcome], registry: Registry, ensemble: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, Any], list[Prediction]]:
+    """Ensemble entries (one per combiner × evaluated split, chosen on that
+    dataset's dev sample), transfer matrices (combiner → chosen-on dataset →
+    evaluated-on dataset → F1 on its first evaluated split), and predictions."""
+    dev_split = ensemble.get("dev_split", "dev")
+    search = ensemble.get("search", "greedy")
+    preds: dict[tuple[str, str], dict[str, dict]] = defaultdict(dict)
+    for outcome in outcomes:
+        job = outcome.job
+        preds[(job.dataset, job.split)][job.system] = {p.sentence_id: p.spans for p in outcome.predictions}
+    indexes = {key: build_index(plan.sentences[key], systems) for key, systems in preds.items()}
+    datasets = sorted(plan.datasets)
+    evaluated = {d: sorted(s for (ds, s) in indexes if ds == d and s != dev_split) for d in datasets}
+    entries: list[dict[str, Any]] = []
+    transfer: dict[str, Any] = {}
+    predictions: list[Prediction] = []
+    for name, options in combiner_specs(ensemble):
+        matrix: dict[str, dict[str, float]] = {}
+        for source in datasets:
+            combiner = make_combiner(registry, name, options)
+            dev = indexes[(source, dev_split)]
+            choice = choose(combiner, dev, dev.systems, search)
+            system = ensemble_name(name, choice.systems)
+            matrix[source] = {}
+            for target in datasets:
+                for split in evaluated[target]:
+                    if source != target and split != evaluated[target][0]:
+                        continue
+                    test = indexes[(target, split)]
+                    metrics, combined = evaluate(combiner, test, choice)
+                    if split == evaluated[target][0]:
+                        matrix[source][target] = metrics["f1"]
+                    if source != target:
+                        continue
+                    entries.append({
+                        "system": system, "dataset": target, "split": split, "chosen_on": f"{source}:{dev_split}",
+                        "combiner": name, "options": options, "search": search, "systems": list(choice.systems),
+                        "params": choice.params, "dev_f1": choice.dev_f1, "dev_sentences": len(dev.sentences),
+                        "sentences": len(test.sentences), "metrics": metrics, "best_single": best_single(test),
+                    })
+                    predictions += [Prediction(system, target, split, sid, tuple(spans))
+                                    for sid, spans in combined.items()]
+        transfer[name] = matrix
+    return entries, transfer, predictions
