@@ -27,6 +27,22 @@ def mark(sentence: Sentence, spans: Sequence[Span], wrap) -> str:
     return "".join(out)
 
 
+def rewrite_templates(pt_marking: str, en_marking: str) -> dict[str, dict[str, str]]:
+    """Templates asking for the sentence back with entities marked as described."""
+    return {
+        "pt": {
+            "system": "Você é um sistema de reconhecimento de entidades nomeadas. Tipos:\n{labels}\n"
+                      f"Reescreva o texto do usuário exatamente como está, {pt_marking} Não mude mais nada no texto.",
+            "user": "Texto: {text}",
+        },
+        "en": {
+            "system": "You are a named entity recognition system. Types:\n{labels}\n"
+                      f"Rewrite the user's text exactly as it is, {en_marking} Change nothing else in the text.",
+            "user": "Text: {text}",
+        },
+    }
+
+
 def rewrite_tokens(sentence: Sentence) -> int:
     # Rewriting needs about the sentence's own length in tokens, plus markup.
     return len(sentence.text) // 2 + 48
@@ -90,20 +106,10 @@ _XML_TAG = re.compile(r"<\s*(/?)\s*([A-Za-z_][\w-]*)\s*>")
 
 class InlineXmlFormat(InlineFormat):
     version = "1"
-    TEMPLATES = {
-        "pt": {
-            "system": "Você é um sistema de reconhecimento de entidades nomeadas. Tipos:\n{labels}\n"
-                      "Reescreva o texto do usuário exatamente como está, marcando cada entidade com etiquetas "
-                      "XML do seu tipo, por exemplo <PESSOA>Maria Silva</PESSOA>. Não mude mais nada no texto.",
-            "user": "Texto: {text}",
-        },
-        "en": {
-            "system": "You are a named entity recognition system. Types:\n{labels}\n"
-                      "Rewrite the user's text exactly as it is, marking each entity with XML tags of its type, "
-                      "for example <PER>Mary Smith</PER>. Change nothing else in the text.",
-            "user": "Text: {text}",
-        },
-    }
+    TEMPLATES = rewrite_templates(
+        "marcando cada entidade com etiquetas XML do seu tipo, por exemplo <PESSOA>Maria Silva</PESSOA>.",
+        "marking each entity with XML tags of its type, for example <PER>Mary Smith</PER>.",
+    )
 
     def wrap(self, mention, label):
         return f"<{label}>{mention}</{label}>"
@@ -153,20 +159,10 @@ def _replace_marks(pattern: re.Pattern, text: str, label_group: int | None):
 
 class InlineBracketFormat(InlineFormat):
     version = "1"
-    TEMPLATES = {
-        "pt": {
-            "system": "Você é um sistema de reconhecimento de entidades nomeadas. Tipos:\n{labels}\n"
-                      "Reescreva o texto do usuário exatamente como está, trocando cada entidade por "
-                      "[entidade | TIPO], por exemplo [Maria Silva | PESSOA]. Não mude mais nada no texto.",
-            "user": "Texto: {text}",
-        },
-        "en": {
-            "system": "You are a named entity recognition system. Types:\n{labels}\n"
-                      "Rewrite the user's text exactly as it is, replacing each entity with [entity | TYPE], "
-                      "for example [Mary Smith | PER]. Change nothing else in the text.",
-            "user": "Text: {text}",
-        },
-    }
+    TEMPLATES = rewrite_templates(
+        "trocando cada entidade por [entidade | TIPO], por exemplo [Maria Silva | PESSOA].",
+        "replacing each entity with [entity | TYPE], for example [Mary Smith | PER].",
+    )
 
     def wrap(self, mention, label):
         return f"[{mention} | {label}]"
