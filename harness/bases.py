@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .types import Generation, Label, ParseResult, Prompt, Request, Sentence, Span
+from .types import Generation, Label, ParseResult, Prompt, Request, Sentence
 
 
 class Backend(ABC):

@@ -93,8 +93,3 @@ KINDS: dict[str, str] = {
     "reporters": "register_reporters",
 }
 
-
-def hook_names() -> list[str]:
-    return [name for name, value in globals().items() if name.startswith("register_") and callable(value)]
-
-

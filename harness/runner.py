@@ -167,11 +167,11 @@ class Runner:
         )
 
     async def _describe_all(self) -> None:
-        for job in self.plan.jobs:
-            key = (job.backend, job.model)
-            if key not in self.describes:
-                backend = self.backends[job.backend]
-                self.describes[key] = await with_retries(lambda: backend.describe(job.model))
+        for backend_name, model in dict.fromkeys((job.backend, job.model) for job in self.plan.jobs):
+            backend = self.backends[backend_name]
+            self.describes[(backend_name, model)] = await with_retries(
+                lambda backend=backend, model=model: backend.describe(model)
+            )
 
     async def run(self) -> list[JobOutcome]:
         total = sum(self.plan.requests_per_job(job) for job in self.plan.jobs)

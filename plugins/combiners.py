@@ -3,7 +3,6 @@ voting and per-type selection, all vectorised over system subsets."""
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 

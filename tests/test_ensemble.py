@@ -8,7 +8,6 @@ import json
 import random
 from collections import Counter
 
-import numpy as np
 import pytest
 
 from nerbench import Sentence, Span, Token

@@ -77,7 +77,7 @@ class InlineFormat(TemplatedFormat):
             result.count("realigned")
         index = nerbench.TokenIndex(sentence.tokens)
         spans = set(result.spans)
-        for (start, end, raw_label), where in zip(marks, located):
+        for (_, _, raw_label), where in zip(marks, located):
             result.count("mentions")
             label = forced_label or by_name.get(raw_label.strip().casefold())
             if label is None:

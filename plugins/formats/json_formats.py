@@ -7,7 +7,6 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import nerbench
 from nerbench import Generation, Label, ParseResult, Prompt, Sentence
 
 from .base import TemplatedFormat, loads_tolerant, status_for, surface

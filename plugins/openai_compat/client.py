@@ -107,13 +107,17 @@ class OpenAIBackend(nerbench.Backend):
         except httpx.HTTPError as exc:
             raise classify(exc) from None
         except json.JSONDecodeError:
-            raise BackendError("the server answered with a body that is not JSON", transient=True, cause="garbage")
+            raise BackendError(
+                "the server answered with a body that is not JSON", transient=True, cause="garbage"
+            ) from None
         try:
             choice = data["choices"][0]
             text = choice["message"]["content"] or ""
             finish = choice.get("finish_reason") or "stop"
         except (KeyError, IndexError, TypeError):
-            raise BackendError("the server's answer has no choices[0].message.content", transient=True, cause="garbage")
+            raise BackendError(
+                "the server's answer has no choices[0].message.content", transient=True, cause="garbage"
+            ) from None
         usage = data.get("usage") or {}
         return Generation(
             text=text,
