@@ -6,13 +6,34 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from .ensemble import build_index
+from .ensemble import CandidateIndex, build_index
 from .ensembling import make_combiner
+from .errors import NerbenchError
 from .plan import Plan
 from .registry import Registry
-from .runner import JobOutcome
+from .runner import Caller, JobOutcome, Runner, SystemStats
 from .search import best_single, choose, ensemble_name, evaluate
-from .types import Prediction
+from .types import Generation, Prediction, Prompt
+
+
+class Judges:
+    """How LLM-judged combiners ask models: `await judges.ask("backend/model",
+    format_name, format_version, prompt)`, through the run's cache, concurrency
+    limits and retries; failures come back as the error message."""
+
+    def __init__(self, runner: Runner, kinds: dict[str, str]) -> None:
+        self.runner = runner
+        self.kinds = kinds
+        self.stats = SystemStats()
+
+    async def ask(self, judge: str, format_name: str, format_version: str, prompt: Prompt) -> Generation | str:
+        backend, _, model = judge.partition("/")
+        if backend not in self.kinds or not model:
+            raise NerbenchError(f"judge {judge!r}: expected BACKEND/MODEL with a configured backend "
+                                f"({', '.join(sorted(self.kinds))})")
+        await self.runner.describe(backend, model)
+        caller = Caller(backend, self.kinds[backend], model, format_name, format_version)
+        return await self.runner.complete(caller, self.runner.request(model, prompt), self.stats)
 
 
 def combiner_specs(ensemble: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -25,8 +46,8 @@ def combiner_specs(ensemble: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]
     return specs
 
 
-def run_combiners(
-    plan: Plan, outcomes: list[JobOutcome], registry: Registry, ensemble: dict[str, Any]
+async def run_combiners(
+    plan: Plan, outcomes: list[JobOutcome], registry: Registry, ensemble: dict[str, Any], judges: Judges
 ) -> tuple[list[dict[str, Any]], dict[str, Any], list[Prediction]]:
     """Ensemble entries (one per combiner × evaluated split, chosen on that
     dataset's dev sample), transfer matrices (combiner → chosen-on dataset →
@@ -38,6 +59,13 @@ def run_combiners(
         job = outcome.job
         preds[(job.dataset, job.split)][job.system] = {p.sentence_id: p.spans for p in outcome.predictions}
     indexes = {key: build_index(plan.sentences[key], systems) for key, systems in preds.items()}
+    dataset_of = {id(index): plan.datasets[key[0]] for key, index in indexes.items()}
+
+    async def ready(combiner, index: CandidateIndex) -> None:
+        # LLM-judged combiners ask their judges about the candidates first.
+        if hasattr(combiner, "judge"):
+            await combiner.judge(index, dataset_of[id(index)], judges)
+
     datasets = sorted(plan.datasets)
     evaluated = {d: sorted(s for (ds, s) in indexes if ds == d and s != dev_split) for d in datasets}
     entries: list[dict[str, Any]] = []
@@ -48,6 +76,7 @@ def run_combiners(
         for source in datasets:
             combiner = make_combiner(registry, name, options)
             dev = indexes[(source, dev_split)]
+            await ready(combiner, dev)
             choice = choose(combiner, dev, dev.systems, search)
             system = ensemble_name(name, choice.systems)
             matrix[source] = {}
@@ -56,6 +85,7 @@ def run_combiners(
                     if source != target and split != evaluated[target][0]:
                         continue
                     test = indexes[(target, split)]
+                    await ready(combiner, test)
                     metrics, combined = evaluate(combiner, test, choice)
                     if split == evaluated[target][0]:
                         matrix[source][target] = metrics["f1"]

@@ -11,7 +11,7 @@ from tabulate import tabulate
 
 from .bases import Backend
 from .cache import PredictionCache
-from .combine_stage import run_combiners
+from .combine_stage import Judges, run_combiners
 from .config import RunConfig
 from .datasets import ManifestDataset
 from .plan import Plan, make_plan
@@ -71,14 +71,25 @@ def execute(
     reporters = [registry.get("reporters", name)() for name in config.reporters]
     backends = make_backends(config, registry)
     cache = PredictionCache(cache_path)
+    after = None
+    if config.ensemble is not None:
+        kinds = {b["name"]: b["kind"] for b in config.backends}
+
+        async def after(runner, outcomes):
+            judges = Judges(runner, kinds)
+            stage = await run_combiners(plan, outcomes, registry, config.ensemble, judges)
+            return (*stage, judges.stats.to_json())
+
     try:
-        outcomes, runner, wall = run_plan(plan, backends, config.generation, cache, progress)
+        outcomes, stage, runner, wall = run_plan(plan, backends, config.generation, cache, progress, after)
     finally:
         cache.close()
     results = build_results(config, plan, outcomes, runner, registry, wall)
     combined: list[Prediction] = []
-    if config.ensemble is not None:
-        results["ensembles"], results["transfer"], combined = run_combiners(plan, outcomes, registry, config.ensemble)
+    if stage is not None:
+        results["ensembles"], results["transfer"], combined, judging = stage
+        if judging["requests"]:
+            results["judging"] = judging
     out_dir.mkdir(parents=True, exist_ok=True)
     files = [out_dir / "predictions.jsonl", out_dir / "results.json"]
     write_predictions(files[0], itertools.chain((p for o in outcomes for p in o.predictions), combined))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,13 +17,7 @@ from .cache import PredictionCache, cache_key
 from .errors import BackendError
 from .plan import Job, Plan
 from .retry import with_retries
-from .types import (
-    STATUS_ERROR,
-    Generation,
-    Prediction,
-    Request,
-    Sentence,
-)
+from .types import STATUS_ERROR, Generation, Prediction, Prompt, Request, Sentence
 
 
 @dataclass
@@ -74,6 +69,21 @@ class JobOutcome:
     stats: SystemStats
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who is asked, in which prompt format: the cache identity less the request."""
+
+    backend: str
+    kind: str
+    model: str
+    format: str
+    format_version: str
+    format_options: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+After = Callable[["Runner", list[JobOutcome]], Awaitable[Any]]
+
+
 class Runner:
     def __init__(
         self,
@@ -98,40 +108,57 @@ class Runner:
             self._limits[backend.endpoint] = asyncio.Semaphore(backend.concurrency)
         return self._limits[backend.endpoint]
 
-    def _identity(self, job: Job, backend: Backend, request: Request) -> dict[str, Any]:
-        spec = self.plan.formats[job.format]
-        describe = self.describes[(job.backend, job.model)]
+    def _identity(self, caller: Caller, request: Request) -> dict[str, Any]:
+        backend = self.backends[caller.backend]
+        describe = self.describes[(caller.backend, caller.model)]
         return {
-            "backend_kind": job.kind,
+            "backend_kind": caller.kind,
             "endpoint": describe.get("endpoint_identity", backend.endpoint),
-            "model": job.model,
+            "model": caller.model,
             "digest": describe.get("digest"),
             "request": request.to_json(),
-            "prompt_format": job.format,
-            "prompt_format_version": spec.instance.version,
-            "prompt_format_options": spec.options,
+            "prompt_format": caller.format,
+            "prompt_format_version": caller.format_version,
+            "prompt_format_options": caller.format_options,
         }
 
-    async def _complete(self, job: Job, request: Request, stats: SystemStats) -> Generation | str:
-        """A generation, or the error message when the backend failed."""
-        backend = self.backends[job.backend]
-        identity = self._identity(job, backend, request)
+    def _caller(self, job: Job) -> Caller:
+        spec = self.plan.formats[job.format]
+        return Caller(job.backend, job.kind, job.model, job.format, spec.instance.version, spec.options)
+
+    def request(self, model: str, prompt: Prompt) -> Request:
+        return Request(
+            model=model,
+            messages=prompt.messages,
+            schema=prompt.schema,
+            temperature=float(self.generation["temperature"]),
+            seed=self.generation.get("seed"),
+            max_tokens=max(int(self.generation["max_tokens"]), prompt.min_tokens),
+        )
+
+    async def complete(self, caller: Caller, request: Request, stats: SystemStats) -> Generation | str:
+        """A generation (from the cache, or the backend and then cached), or
+        the error message when the backend failed."""
+        backend = self.backends[caller.backend]
+        identity = self._identity(caller, request)
         key = cache_key(identity)
         try:
             cached = self.cache.get(key)
             if cached is not None:
                 stats.add_generation(cached, cached=True)
                 return cached
-            if job.backend in self._dead:
+            if caller.backend in self._dead:
                 stats.errors["backend_unavailable"] += 1
-                return self._dead[job.backend]
+                return self._dead[caller.backend]
             async with self._limit(backend):
                 try:
-                    gen = await with_retries(lambda: backend.generate(request), attempts=int(backend.options.get("retries", 4)))
+                    gen = await with_retries(
+                        lambda: backend.generate(request), attempts=int(backend.options.get("retries", 4))
+                    )
                 except BackendError as exc:
                     stats.errors[exc.cause] += 1
                     if exc.cause == "connection":
-                        self._dead[job.backend] = f"backend {job.backend!r} unreachable: {exc}"
+                        self._dead[caller.backend] = f"backend {caller.backend!r} unreachable: {exc}"
                     return str(exc)
             self.cache.put(key, identity, gen)
             stats.add_generation(gen, cached=False)
@@ -143,18 +170,9 @@ class Runner:
     async def _sentence(self, job: Job, sentence: Sentence, stats: SystemStats) -> Prediction:
         dataset = self.plan.datasets[job.dataset]
         fmt = self.plan.formats[job.format].instance
-        requests = [
-            Request(
-                model=job.model,
-                messages=prompt.messages,
-                schema=prompt.schema,
-                temperature=float(self.generation["temperature"]),
-                seed=self.generation.get("seed"),
-                max_tokens=max(int(self.generation["max_tokens"]), prompt.min_tokens),
-            )
-            for prompt in self.plan.prompts(job, sentence)
-        ]
-        answers = await asyncio.gather(*(self._complete(job, r, stats) for r in requests))
+        caller = self._caller(job)
+        requests = [self.request(job.model, prompt) for prompt in self.plan.prompts(job, sentence)]
+        answers = await asyncio.gather(*(self.complete(caller, r, stats) for r in requests))
         failures = [a for a in answers if isinstance(a, str)]
         if failures:
             stats.statuses[STATUS_ERROR] += 1
@@ -166,21 +184,23 @@ class Runner:
             job.system, job.dataset, job.split, sentence.id, tuple(sorted(parsed.spans)), parsed.status, dict(parsed.issues)
         )
 
-    async def _describe_all(self) -> None:
-        for backend_name, model in dict.fromkeys((job.backend, job.model) for job in self.plan.jobs):
+    async def describe(self, backend_name: str, model: str) -> dict[str, Any]:
+        if (backend_name, model) not in self.describes:
             backend = self.backends[backend_name]
-            self.describes[(backend_name, model)] = await with_retries(
-                lambda backend=backend, model=model: backend.describe(model)
-            )
+            self.describes[(backend_name, model)] = await with_retries(lambda: backend.describe(model))
+        return self.describes[(backend_name, model)]
 
-    async def run(self) -> list[JobOutcome]:
+    async def run(self, after: After | None = None) -> tuple[list[JobOutcome], Any]:
+        """Run every job; then `after(runner, outcomes)`, if given, while the
+        backends are still up (LLM-judged ensembles ask them more)."""
         total = sum(self.plan.requests_per_job(job) for job in self.plan.jobs)
         started = []
         try:
             for backend in self.backends.values():
                 await backend.start()
                 started.append(backend)
-            await self._describe_all()
+            for backend_name, model in dict.fromkeys((job.backend, job.model) for job in self.plan.jobs):
+                await self.describe(backend_name, model)
             self._bar = tqdm(total=total, unit="req", desc="nerbench run", disable=not self.progress)
             outcomes = []
             tasks = []
@@ -194,7 +214,7 @@ class Runner:
             for job, stats, coros in tasks:
                 outcomes.append(JobOutcome(job, list(results[pos : pos + len(coros)]), stats))
                 pos += len(coros)
-            return outcomes
+            return outcomes, (await after(self, outcomes) if after is not None else None)
         finally:
             if self._bar is not None:
                 self._bar.close()
@@ -208,8 +228,9 @@ def run_plan(
     generation: dict[str, Any],
     cache: PredictionCache,
     progress: bool = True,
-) -> tuple[list[JobOutcome], Runner, float]:
+    after: After | None = None,
+) -> tuple[list[JobOutcome], Any, Runner, float]:
     runner = Runner(plan, backends, generation, cache, progress)
     t0 = time.perf_counter()
-    outcomes = asyncio.run(runner.run())
-    return outcomes, runner, time.perf_counter() - t0
+    outcomes, extra = asyncio.run(runner.run(after))
+    return outcomes, extra, runner, time.perf_counter() - t0

@@ -3,6 +3,10 @@ voting and per-type selection, all vectorised over system subsets."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+from typing import Any
+
 
 import numpy as np
 
@@ -135,6 +139,83 @@ class PerTypeCombiner(_Fitted):
         return keep, _votes(index, subsets).astype(float)
 
 
+class LlmJudgeCombiner(nerbench.Combiner):
+    """The published three-step pipeline. (1) Pool every entity the combined
+    systems extracted; (2) each judge model answers yes/no about each (mention,
+    type) with the `verify` format, and a strict majority of yes keeps it;
+    (3) survivors that overlap are grouped and the judges pick one option or
+    none, by plurality (ties: none). Options: `judges`, a list of
+    "BACKEND/MODEL" (may differ from the extractors). Step 3 is asked once per
+    overlap group of the whole pool, so subset search reuses the answers."""
+
+    def __init__(self, judges: list[str]) -> None:
+        if not judges:
+            raise nerbench.NerbenchError("llm-judge needs judges = [\"BACKEND/MODEL\", ...]")
+        self.judges = list(judges)
+        self.decided: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    async def judge(self, index: CandidateIndex, dataset: nerbench.Dataset, judges: Any) -> None:
+        """Ask the judges about `index`'s candidates (once per index)."""
+        if id(index) in self.decided:
+            return
+        from nerbench.registry import get_registry
+
+        fmt = get_registry().get("prompt_formats", "verify")()
+        n = len(index.sent)
+
+        def ask(judge: str, prompt: nerbench.Prompt):
+            return judges.ask(judge, "verify", fmt.version, prompt)
+
+        spans = [index.span(k) for k in range(n)]
+        questions = [(k, judge) for k in range(n) for judge in self.judges]
+        answers = await asyncio.gather(*(
+            ask(judge, fmt.question(index.sentences[spans[k][0]], spans[k][1], dataset.labels, dataset.language))
+            for k, judge in questions
+        ))
+        yes = np.zeros(n)
+        for (k, _), answer in zip(questions, answers):
+            if not isinstance(answer, str) and fmt.decision(answer):
+                yes[k] += 1
+        keep = yes > len(self.judges) / 2
+        groups = [c for group in index.groups for c in _components(index, [int(k) for k in group if keep[k]])
+                  if len(c) > 1]
+        choices = await asyncio.gather(*(
+            ask(judge, fmt.choice_question(index.sentences[spans[g[0]][0]], [spans[k][1] for k in g],
+                                           dataset.labels, dataset.language))
+            for g in groups for judge in self.judges
+        ))
+        for gi, members in enumerate(groups):
+            picks = [fmt.choice(a, len(members)) if not isinstance(a, str) else None
+                     for a in choices[gi * len(self.judges) : (gi + 1) * len(self.judges)]]
+            tally = Counter(p for p in picks if p is not None)
+            ranked = tally.most_common()
+            winner = ranked[0][0] if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]) else 0
+            for i, k in enumerate(members, 1):
+                keep[k] = i == winner
+        self.decided[id(index)] = (keep, yes)
+
+    def select(self, index, subsets, params):
+        if id(index) not in self.decided:
+            raise nerbench.NerbenchError("llm-judge runs inside `nerbench run` (it asks models)")
+        keep, yes = self.decided[id(index)]
+        pooled = _votes(index, subsets) > 0
+        return pooled & keep[:, None], np.repeat(yes[:, None], len(subsets), axis=1)
+
+
+def _components(index: CandidateIndex, members: list[int]) -> list[list[int]]:
+    """Runs of `members` (sorted by position) that overlap one another."""
+    out: list[list[int]] = []
+    reach = -1
+    for k in members:
+        if out and index.first[k] < reach:
+            out[-1].append(k)
+            reach = max(reach, int(index.last[k]))
+        else:
+            out.append([k])
+            reach = int(index.last[k])
+    return out
+
+
 @nerbench.hookimpl
 def register_combiners(register):
     register("majority", MajorityCombiner)
@@ -143,3 +224,4 @@ def register_combiners(register):
     register("intersection", IntersectionCombiner)
     register("weighted", WeightedCombiner)
     register("per-type", PerTypeCombiner)
+    register("llm-judge", LlmJudgeCombiner)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import nerbench
 from nerbench.cli import cli
@@ -16,19 +17,38 @@ from .conftest import write
 
 class GoldEcho(nerbench.Backend):
     """Finds the sentence by its text and answers the json format with its gold
-    entities, each dropped with a probability set by the model name."""
+    entities, each dropped with a probability set by the model name, plus a
+    spurious first-token entity in 30% of sentences."""
 
     endpoint = "gold-echo"
     default_concurrency = 8
 
     async def generate(self, request):
-        text = request.messages[-1]["content"].split(": ", 1)[1]
+        content = request.messages[-1]["content"]
+        if "Pergunta:" in content or "no máximo um está certo" in content:
+            return self.judge(content)
+        text = content.split(": ", 1)[1]
         sentence = SENTENCES[text]
         rng = random.Random(f"{request.model}:{sentence.id}")
         drop = {"good": 0.2, "fair": 0.4, "poor": 0.6}[request.model]
         items = [{"text": sentence.text[s.start : s.end], "label": s.label}
                  for s in sentence.spans if rng.random() > drop]
+        if sentence.tokens and rng.random() < 0.3:  # and some noise
+            items.append({"text": sentence.tokens[0].text, "label": rng.choice(["PESSOA", "LOCAL", "TEMPO"])})
         return nerbench.Generation(json.dumps({"entities": items}, ensure_ascii=False), "stop", 10, 10, 0.001)
+
+
+    def judge(self, content):
+        """Answers the verify format's questions from gold: yes/no, or which option."""
+        text = content.split("\n", 1)[0].split(": ", 1)[1]
+        gold = {(SENTENCES[text].text[s.start : s.end], s.label) for s in SENTENCES[text].spans}
+        if "Pergunta:" in content:
+            mention, label = re.search(r'"(.*)" é uma entidade do tipo (\w+)', content).groups()
+            answer = {"answer": "sim" if (mention, label) in gold else "não"}
+        else:
+            options = re.findall(r'^(\d+)\) "(.*)" como (\w+)$', content, re.M)
+            answer = {"choice": next((int(i) for i, m, lb in options if (m, lb) in gold), 0)}
+        return nerbench.Generation(json.dumps(answer, ensure_ascii=False), "stop", 10, 3, 0.001)
 
 
 class Plugin:
@@ -97,3 +117,42 @@ def test_run_with_ensembles_and_transfer(tmp_path, cli_runner):
     board = (tmp_path / "o" / "leaderboard.md").read_text()
     escaped = majority["system"].replace("_", "\\_").replace("[", "\\[").replace("]", "\\]")
     assert "## Transfer, majority" in board and f"| {escaped} " in board
+
+
+def test_llm_judged_pipeline_keeps_what_the_judges_accept(tmp_path, cli_runner):
+    registry = get_registry()
+    registry.add_plugin(Plugin(), "gold-echo-test")
+    for split in ("dev", "test"):
+        SENTENCES.update({s.text: s for s in registry.get("datasets", "lener_br").sentences(split)})
+    cfg = write(tmp_path / "c.toml", CONFIG.replace(
+        'combiners = ["majority", {name = "vote", k = 1}, "weighted"]\nsearch = "exhaustive"',
+        'combiners = [{name = "llm-judge", judges = ["echo/good", "echo/fair"]}, "union"]\nsearch = "none"',
+    ).replace('[[dataset]]\nid = "harem-selective"\nsplits = ["test"]\n', ""))
+    result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp_path / "o" / "results.json").read_text())
+    by = {e["combiner"]: e for e in results["ensembles"]}
+    judged, union = by["llm-judge"]["metrics"], by["union"]["metrics"]
+    # These judges accept a (mention, type) when the sentence has such a gold
+    # entity: the pipeline must keep exactly those of the pooled candidates.
+    rows = [json.loads(line) for line in (tmp_path / "o" / "predictions.jsonl").read_text().splitlines()]
+    texts = {s.id: s for s in SENTENCES.values()}
+
+    def spans_of(system):
+        return {(r["sentence_id"], s["start"], s["end"], s["label"]) for r in rows
+                if r["system"] == system and r["split"] == "test" for s in r["spans"]}
+
+    def accepted(c):
+        sentence = texts[c[0]]
+        return (sentence.text[c[1] : c[2]], c[3]) in {(sentence.text[g.start : g.end], g.label) for g in sentence.spans}
+
+    pooled = spans_of(by["union"]["system"])
+    assert spans_of(by["llm-judge"]["system"]) == {c for c in pooled if accepted(c)}
+    assert judged["recall"] == union["recall"] and judged["precision"] > union["precision"]
+    assert results["judging"]["backend_calls"] > 0
+    # Judging went through the cache: a rerun asks nothing.
+    again = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "p"), "--no-progress"])
+    assert again.exit_code == 0, again.output
+    rerun = json.loads((tmp_path / "p" / "results.json").read_text())
+    assert rerun["judging"]["backend_calls"] == 0
+    assert rerun["judging"]["cache_hits"] == results["judging"]["requests"]

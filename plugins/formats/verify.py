@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import nerbench
 from nerbench import Generation, Label, ParseResult, Prompt, Sentence, Span
 
+from nerbench.prompting import choose_language, fill, labels_block
+
 from .base import TemplatedFormat, loads_tolerant
 
 YES = {"sim", "yes", "s", "y", "true", "verdadeiro"}
@@ -41,6 +43,35 @@ class VerifyFormat(TemplatedFormat):
         extra = {"mention": mention, "label": label.name, "description": label.description(language)}
         messages = self.chat(sentence, labels, language, (), lambda s: "", **extra)
         return Prompt(messages, self.SCHEMA, 0, key=f"{span.start}:{span.end}:{span.label}")
+
+    CHOICE = {
+        "pt": "Texto: {text}\nEstes trechos se sobrepõem; no máximo um está certo:\n{options}\n"
+              "0) nenhum\nQual opção está certa? Responda somente com JSON: {{\"choice\": número}}.",
+        "en": "Text: {text}\nThese overlap; at most one is right:\n{options}\n"
+              "0) none\nWhich option is right? Answer only with JSON: {{\"choice\": number}}.",
+    }
+
+    def choice_question(self, sentence: Sentence, options: Sequence[Span], labels: Sequence[Label],
+                        language: str) -> Prompt:
+        """Ask which of several overlapping candidates is right (1..n), or none (0)."""
+        lang = choose_language(language, self.CHOICE)
+        listed = "\n".join(
+            f'{i}) "{sentence.text[s.start : s.end]}" {"como" if lang == "pt" else "as"} {s.label}'
+            for i, s in enumerate(options, 1)
+        )
+        schema = {"type": "object", "properties": {"choice": {"type": "integer", "minimum": 0,
+                                                             "maximum": len(options)}},
+                  "required": ["choice"], "additionalProperties": False}
+        system = {"role": "system", "content": fill(self.template("system", language), "system_template",
+                                                    labels=labels_block(labels, language), text=sentence.text)}
+        user = {"role": "user", "content": self.CHOICE[lang].format(text=sentence.text, options=listed)}
+        return Prompt((system, user), schema, 0, key="choice")
+
+    def choice(self, output: Generation, n: int) -> int | None:
+        """The chosen option (0 = none), or None when the answer says nothing usable."""
+        data = loads_tolerant(output.text)
+        value = data.get("choice") if isinstance(data, dict) else None
+        return value if isinstance(value, int) and 0 <= value <= n else None
 
     def decision(self, output: Generation) -> bool | None:
         """True for yes, False for no, None when the answer says neither."""
