@@ -58,7 +58,14 @@ async def run_combiners(
     for outcome in outcomes:
         job = outcome.job
         preds[(job.dataset, job.split)][job.system] = {p.sentence_id: p.spans for p in outcome.predictions}
-    indexes = {key: build_index(plan.sentences[key], systems) for key, systems in preds.items()}
+    specs = combiner_specs(ensemble)
+    # Combiners that retype spans need a candidate for every label of every span.
+    retype = any(getattr(registry.get("combiners", name), "needs_all_labels", False) for name, _ in specs)
+    indexes = {
+        key: build_index(plan.sentences[key], systems,
+                         [label.name for label in plan.datasets[key[0]].labels] if retype else ())
+        for key, systems in preds.items()
+    }
     dataset_of = {id(index): plan.datasets[key[0]] for key, index in indexes.items()}
 
     async def ready(combiner, index: CandidateIndex) -> None:
@@ -71,7 +78,7 @@ async def run_combiners(
     entries: list[dict[str, Any]] = []
     transfer: dict[str, Any] = {}
     predictions: list[Prediction] = []
-    for name, options in combiner_specs(ensemble):
+    for name, options in specs:
         matrix: dict[str, dict[str, float]] = {}
         for source in datasets:
             combiner = make_combiner(registry, name, options)

@@ -37,6 +37,13 @@ class CandidateIndex:
     length: np.ndarray  # characters covered, for the overlap rule
     groups: list[np.ndarray] = field(default_factory=list)  # candidates that overlap, per group
 
+    def range_starts(self) -> np.ndarray:
+        """Index of the first candidate of each distinct (sentence, token range)."""
+        new = np.ones(len(self.sent), dtype=bool)
+        new[1:] = (self.sent[1:] != self.sent[:-1]) | (self.first[1:] != self.first[:-1]) | (
+            self.last[1:] != self.last[:-1])
+        return np.flatnonzero(new)
+
     @property
     def n_gold(self) -> int:
         return int(self.gold_per_label.sum())
@@ -60,9 +67,13 @@ class CandidateIndex:
 
 
 def build_index(
-    sentences: Sequence[Sentence], predictions: Mapping[str, Mapping[str, Iterable[Span]]]
+    sentences: Sequence[Sentence],
+    predictions: Mapping[str, Mapping[str, Iterable[Span]]],
+    all_labels: Sequence[str] = (),
 ) -> CandidateIndex:
-    """`predictions`: system → sentence id → spans (missing sentence = none)."""
+    """`predictions`: system → sentence id → spans (missing sentence = none).
+    With `all_labels`, every predicted token range also gets a candidate (with
+    no votes) for each of those labels, for combiners that retype spans."""
     systems = sorted(predictions)
     label_ids: dict[str, int] = {}
     gold_keys: set[tuple[int, int, int, int]] = set()
@@ -95,6 +106,8 @@ def build_index(
                 rng = index.token_range(span.start, span.end)
                 if rng is not None:
                     add((si, rng[0], rng[1], lab(span.label)), s)
+                    for label in all_labels:
+                        add((si, rng[0], rng[1], lab(label)), None)
     ordered = sorted(keys, key=lambda key: key[:3] + (key[3],))
     n = len(ordered)
     votes = np.zeros((n, len(systems)), dtype=bool)

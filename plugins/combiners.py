@@ -194,12 +194,71 @@ class LlmJudgeCombiner(nerbench.Combiner):
                 keep[k] = i == winner
         self.decided[id(index)] = (keep, yes)
 
-    def select(self, index, subsets, params):
+    def decisions(self, index: CandidateIndex) -> tuple[np.ndarray, np.ndarray]:
         if id(index) not in self.decided:
-            raise nerbench.NerbenchError("llm-judge runs inside `nerbench run` (it asks models)")
-        keep, yes = self.decided[id(index)]
+            raise nerbench.NerbenchError(f"{type(self).__name__} runs inside `nerbench run` (it asks models)")
+        return self.decided[id(index)]
+
+    def select(self, index, subsets, params):
+        keep, yes = self.decisions(index)
         pooled = _votes(index, subsets) > 0
         return pooled & keep[:, None], np.repeat(yes[:, None], len(subsets), axis=1)
+
+
+class El4nerCombiner(LlmJudgeCombiner):
+    """The EL4NER variant: (1) the union of the systems' spans, whatever the
+    type they gave; (2) each judge types each span (a type or none) and a
+    strict majority decides; (3) the judges verify the typed span (yes/no,
+    strict majority). Options: `judges`, as for llm-judge."""
+
+    needs_all_labels = True
+
+    async def judge(self, index: CandidateIndex, dataset: nerbench.Dataset, judges: Any) -> None:
+        if id(index) in self.decided:
+            return
+        from nerbench.registry import get_registry
+
+        fmt = get_registry().get("prompt_formats", "verify")()
+        starts = index.range_starts()
+        ends = np.append(starts[1:], len(index.sent))
+
+        def ask(judge: str, prompt: nerbench.Prompt):
+            return judges.ask(judge, "verify", fmt.version, prompt)
+
+        def spot(k: int):
+            si, span = index.span(k)
+            return index.sentences[si], span
+
+        typings = await asyncio.gather(*(
+            ask(judge, fmt.type_question(*spot(int(a)), dataset.labels, dataset.language))
+            for a in starts for judge in self.judges
+        ))
+        typed: list[int | None] = []  # the candidate of the majority type, per range
+        for r, (a, b) in enumerate(zip(starts, ends)):
+            answers = typings[r * len(self.judges) : (r + 1) * len(self.judges)]
+            tally = Counter(fmt.typed(x, dataset.labels) for x in answers if not isinstance(x, str))
+            label, votes = tally.most_common(1)[0] if tally else (None, 0)
+            hit = [k for k in range(a, b) if index.labels[index.label[k]] == label]
+            typed.append(hit[0] if label and votes > len(self.judges) / 2 and hit else None)
+        chosen = [k for k in typed if k is not None]
+        checks = await asyncio.gather(*(
+            ask(judge, fmt.question(*spot(k), dataset.labels, dataset.language)) for k in chosen for judge in self.judges
+        ))
+        keep = np.zeros(len(index.sent), dtype=bool)
+        yes = np.zeros(len(index.sent))
+        for i, k in enumerate(chosen):
+            yes[k] = sum(1 for x in checks[i * len(self.judges) : (i + 1) * len(self.judges)]
+                         if not isinstance(x, str) and fmt.decision(x))
+            keep[k] = yes[k] > len(self.judges) / 2
+        self.decided[id(index)] = (keep, yes)
+
+    def select(self, index, subsets, params):
+        keep, yes = self.decisions(index)
+        # A span is pooled when any combined system predicted it, with any type.
+        starts = index.range_starts()
+        pooled = np.maximum.reduceat(_votes(index, subsets), starts, axis=0) > 0
+        ranges = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(index.sent))))
+        return pooled[ranges] & keep[:, None], np.repeat(yes[:, None], len(subsets), axis=1)
 
 
 def _components(index: CandidateIndex, members: list[int]) -> list[list[int]]:
@@ -225,3 +284,4 @@ def register_combiners(register):
     register("weighted", WeightedCombiner)
     register("per-type", PerTypeCombiner)
     register("llm-judge", LlmJudgeCombiner)
+    register("el4ner", El4nerCombiner)

@@ -25,7 +25,7 @@ class GoldEcho(nerbench.Backend):
 
     async def generate(self, request):
         content = request.messages[-1]["content"]
-        if "Pergunta:" in content or "no máximo um está certo" in content:
+        if "Pergunta:" in content or "no máximo um está certo" in content or "De que tipo" in content:
             return self.judge(content)
         text = content.split(": ", 1)[1]
         sentence = SENTENCES[text]
@@ -45,6 +45,9 @@ class GoldEcho(nerbench.Backend):
         if "Pergunta:" in content:
             mention, label = re.search(r'"(.*)" é uma entidade do tipo (\w+)', content).groups()
             answer = {"answer": "sim" if (mention, label) in gold else "não"}
+        elif "De que tipo" in content:
+            mention = re.search(r'De que tipo é a entidade "(.*)" neste texto', content).group(1)
+            answer = {"type": next((lb for m, lb in sorted(gold) if m == mention), "nenhum")}
         else:
             options = re.findall(r'^(\d+)\) "(.*)" como (\w+)$', content, re.M)
             answer = {"choice": next((int(i) for i, m, lb in options if (m, lb) in gold), 0)}
@@ -126,7 +129,8 @@ def test_llm_judged_pipeline_keeps_what_the_judges_accept(tmp_path, cli_runner):
         SENTENCES.update({s.text: s for s in registry.get("datasets", "lener_br").sentences(split)})
     cfg = write(tmp_path / "c.toml", CONFIG.replace(
         'combiners = ["majority", {name = "vote", k = 1}, "weighted"]\nsearch = "exhaustive"',
-        'combiners = [{name = "llm-judge", judges = ["echo/good", "echo/fair"]}, "union"]\nsearch = "none"',
+        'combiners = [{name = "llm-judge", judges = ["echo/good", "echo/fair"]}, "union",\n'
+        '             {name = "el4ner", judges = ["echo/good"]}]\nsearch = "none"',
     ).replace('[[dataset]]\nid = "harem-selective"\nsplits = ["test"]\n', ""))
     result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"])
     assert result.exit_code == 0, result.output
@@ -149,6 +153,15 @@ def test_llm_judged_pipeline_keeps_what_the_judges_accept(tmp_path, cli_runner):
     pooled = spans_of(by["union"]["system"])
     assert spans_of(by["llm-judge"]["system"]) == {c for c in pooled if accepted(c)}
     assert judged["recall"] == union["recall"] and judged["precision"] > union["precision"]
+    # EL4NER: every pooled span, retyped by the judges (here: its gold type, if its surface is gold).
+    retyped = set()
+    for sid, start, end, _ in pooled:
+        sentence = texts[sid]
+        types = sorted(lb for m, lb in {(sentence.text[g.start : g.end], g.label) for g in sentence.spans}
+                       if m == sentence.text[start:end])
+        if types:
+            retyped.add((sid, start, end, types[0]))
+    assert spans_of(by["el4ner"]["system"]) == retyped
     assert results["judging"]["backend_calls"] > 0
     # Judging went through the cache: a rerun asks nothing.
     again = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "p"), "--no-progress"])

@@ -67,6 +67,34 @@ class VerifyFormat(TemplatedFormat):
         user = {"role": "user", "content": self.CHOICE[lang].format(text=sentence.text, options=listed)}
         return Prompt((system, user), schema, 0, key="choice")
 
+    TYPE = {
+        "pt": 'Texto: {text}\nDe que tipo é a entidade "{mention}" neste texto? '
+              'Responda somente com JSON: {{"type": "TIPO"}}, ou {{"type": "nenhum"}} se não for uma entidade.',
+        "en": 'Text: {text}\nWhat type is the entity "{mention}" in this text? '
+              'Answer only with JSON: {{"type": "TYPE"}}, or {{"type": "none"}} if it is not an entity.',
+    }
+    NONE = {"nenhum", "none"}
+
+    def type_question(self, sentence: Sentence, span: Span, labels: Sequence[Label], language: str) -> Prompt:
+        """Ask which type (or none) a span is; `span.label` is ignored."""
+        lang = choose_language(language, self.TYPE)
+        schema = {"type": "object", "properties": {"type": {"type": "string", "enum": [
+            *(label.name for label in labels), "nenhum" if lang == "pt" else "none"]}},
+            "required": ["type"], "additionalProperties": False}
+        system = {"role": "system", "content": fill(self.template("system", language), "system_template",
+                                                    labels=labels_block(labels, language), text=sentence.text)}
+        user = {"role": "user", "content": self.TYPE[lang].format(
+            text=sentence.text, mention=sentence.text[span.start : span.end])}
+        return Prompt((system, user), schema, 0, key="type")
+
+    def typed(self, output: Generation, labels: Sequence[Label]) -> str | None:
+        """The label named, "" for none, or None when the answer names neither."""
+        data = loads_tolerant(output.text)
+        value = str(data.get("type", "")) if isinstance(data, dict) else ""
+        names = {label.name.casefold(): label.name for label in labels}
+        value = value.strip().casefold()
+        return "" if value in self.NONE else names.get(value)
+
     def choice(self, output: Generation, n: int) -> int | None:
         """The chosen option (0 = none), or None when the answer says nothing usable."""
         data = loads_tolerant(output.text)
