@@ -199,3 +199,18 @@ def test_ctrl_c_keeps_every_completion_and_a_rerun_resumes(llama_server, tmp_pat
     counts = json.loads((tmp_path / "o" / "results.json").read_text())["systems"][0]["counts"]
     assert counts["cache_hits"] == kept
     assert counts["backend_calls"] == 10 - kept
+
+
+def test_llm_judged_ensemble_asks_the_real_server(llama_server, tmp_path, cli_runner):
+    text = config(llama_server, limit=2).replace('[[format]]\nname = "json"', '[[format]]\nname = "json"\n\n'
+                                                 '[[format]]\nname = "json-grouped"')
+    text += '\n[ensemble]\ncombiners = [{name = "llm-judge", judges = ["llama/smollm2"]}, "majority"]\n' \
+            'search = "none"\ndev_limit = 2\n'
+    cfg = write(tmp_path / "c.toml", text)
+    results = run_cli(cli_runner, cfg, tmp_path / "o")
+    judged = next(e for e in results["ensembles"] if e["combiner"] == "llm-judge")
+    assert judged["systems"] == ["llama/smollm2/json", "llama/smollm2/json-grouped"]
+    assert 0.0 <= judged["metrics"]["f1"] <= 1.0
+    judging = results["judging"]
+    assert judging["requests"] == judging["backend_calls"] + judging["cache_hits"]
+    assert judging["errors"] == {}
