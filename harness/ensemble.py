@@ -165,19 +165,31 @@ def resolve(idx: CandidateIndex, keep: np.ndarray, priority: np.ndarray) -> np.n
     for group in idx.groups:
         sub = keep[group]
         contested = np.flatnonzero(sub.sum(axis=0) > 1)
-        for j in contested:
-            members = group[sub[:, j]]
+        if not len(contested):
+            continue
+        # Many subsets agree on who survives and how strongly: resolve each
+        # distinct (keep, priority) pattern once.
+        patterns = np.vstack([sub[:, contested], priority[group][:, contested]])
+        unique, inverse = np.unique(patterns, axis=1, return_inverse=True)
+        m = len(group)
+        for u in range(unique.shape[1]):
+            alive = unique[:m, u].astype(bool)
+            prio = unique[m:, u]
             order = sorted(
-                members,
-                key=lambda k: (-priority[k, j], -idx.length[k], idx.first[k], idx.labels[idx.label[k]]),
+                (i for i in range(m) if alive[i]),
+                key=lambda i: (-prio[i], -idx.length[group[i]], idx.first[group[i]], idx.labels[idx.label[group[i]]]),
             )
             taken: list[tuple[int, int]] = []
-            for k in order:
-                a, b = int(idx.first[k]), int(idx.last[k])
+            dropped = []
+            for i in order:
+                a, b = int(idx.first[group[i]]), int(idx.last[group[i]])
                 if any(a < tb and ta < b for ta, tb in taken):
-                    keep[k, j] = False
+                    dropped.append(group[i])
                 else:
                     taken.append((a, b))
+            if dropped:
+                columns = contested[np.asarray(inverse).reshape(-1) == u]
+                keep[np.ix_(dropped, columns)] = False
     return keep
 
 
