@@ -193,6 +193,17 @@ def resolve(idx: CandidateIndex, keep: np.ndarray, priority: np.ndarray) -> np.n
     return keep
 
 
+def prf(tp, predicted, gold) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 computed in seqeval's order of operations
+    (P and R first, then 2PR/(P+R)), so the floats are bit-identical to its."""
+    tp, predicted, gold = (np.asarray(x, dtype=np.float64) for x in (tp, predicted, gold))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(predicted > 0, tp / predicted, 0.0)
+        r = np.where(gold > 0, tp / gold, 0.0)
+        f = np.where(p + r > 0, 2 * p * r / (p + r), 0.0)
+    return p, r, f
+
+
 @dataclass
 class Counts:
     """Entity-level counts per subset (columns) — micro and per label."""
@@ -206,21 +217,15 @@ class Counts:
 
     @property
     def f1(self) -> np.ndarray:
-        denom = self.predicted + self.gold
-        return np.where(denom > 0, 2 * self.tp / np.maximum(denom, 1), 0.0)
+        return prf(self.tp, self.predicted, self.gold)[2]
 
     def metrics(self, j: int, labels: Sequence[str]) -> dict:
         """seqeval-shaped metrics for subset column `j`."""
-        def prf(tp, pred, gold):
-            p = tp / pred if pred else 0.0
-            r = tp / gold if gold else 0.0
-            return p, r, (2 * p * r / (p + r) if p + r else 0.0)
-
-        p, r, f = prf(int(self.tp[j]), int(self.predicted[j]), self.gold)
+        p, r, f = (float(x) for x in prf(self.tp[j], self.predicted[j], self.gold))
         per_type = {}
         for li, name in enumerate(labels):
             if self.gold_label[li] or self.predicted_label[li, j]:
-                lp, lr, lf = prf(int(self.tp_label[li, j]), int(self.predicted_label[li, j]), int(self.gold_label[li]))
+                lp, lr, lf = (float(x) for x in prf(self.tp_label[li, j], self.predicted_label[li, j], self.gold_label[li]))
                 per_type[name] = {"precision": lp, "recall": lr, "f1": lf, "support": int(self.gold_label[li])}
         macro = float(np.mean([v["f1"] for v in per_type.values()])) if per_type else 0.0
         return {"precision": p, "recall": r, "f1": f, "macro_f1": macro, "per_type": dict(sorted(per_type.items()))}
