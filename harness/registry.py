@@ -2,12 +2,23 @@
 
 Each entry point is loaded and each hook called on its own, so one broken
 plugin is reported (``nerbench plugins``) while the rest keep working.
+
+Environment controls (names are entry-point names, comma-separated):
+
+- ``NERBENCH_LOAD_PLUGINS``: when set, only these third-party plugins load
+  (empty: none); nerbench's own plugins are not affected by it.
+- ``NERBENCH_DISABLE_PLUGINS``: these plugins do not load, built-in ones too.
+- ``NERBENCH_TRACE_PLUGINS``: when set (non-empty, not ``0``), each plugin
+  decision and hook call is printed to stderr with what it registered.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib.metadata as md
+import os
+import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +57,32 @@ class PluginInfo:
         }
 
 
+def _names_from_env(variable: str) -> set[str] | None:
+    value = os.environ.get(variable)
+    if value is None:
+        return None
+    return {name.strip() for name in value.split(",") if name.strip()}
+
+
+def _tracing() -> bool:
+    return os.environ.get("NERBENCH_TRACE_PLUGINS", "") not in ("", "0")
+
+
+def trace(message: str) -> None:
+    """Print a plugin trace line to stderr when NERBENCH_TRACE_PLUGINS is set."""
+    if _tracing():
+        print(f"nerbench plugins: {message}", file=sys.stderr)
+
+
+def _skip_reason(name: str, builtin: bool) -> str | None:
+    if name in (_names_from_env("NERBENCH_DISABLE_PLUGINS") or ()):
+        return "NERBENCH_DISABLE_PLUGINS"
+    allowed = _names_from_env("NERBENCH_LOAD_PLUGINS")
+    if not builtin and allowed is not None and name not in allowed:
+        return "not in NERBENCH_LOAD_PLUGINS"
+    return None
+
+
 def _describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
@@ -73,12 +110,19 @@ class Registry:
         )
         for ep in eps:
             version = ep.dist.version if ep.dist is not None else None
+            builtin = ep.dist is not None and ep.dist.name == "nerbench"
+            skip = _skip_reason(ep.name, builtin)
+            if skip:
+                trace(f"{ep.name}: not loaded ({skip})")
+                continue
             info = self.plugins.setdefault(ep.name, PluginInfo(ep.name, version))
-            info.builtin = ep.dist is not None and ep.dist.name == "nerbench"
+            info.builtin = builtin
+            trace(f"{ep.name}: loading {ep.value}" + (f" ({ep.dist.name} {version})" if ep.dist else ""))
             try:
                 module = ep.load()
             except Exception as exc:  # a broken plugin must not take the CLI down
                 info.error = f"import failed: {_describe_error(exc)}"
+                trace(f"{ep.name}: {info.error}")
                 continue
             self.add_plugin(module, ep.name, version)
 
@@ -100,13 +144,21 @@ class Registry:
         def register(item_name: str, item: Any) -> None:
             try:
                 self._register(info, kind, item_name, item)
+                done.append(item_name)
             except (TypeError, ValueError) as exc:
                 _add_error(info, str(exc))
+                trace(f"{info.name}: {exc}")
 
+        done: list[str] = []
+        start = time.perf_counter()
         try:
             function(register=register)
         except Exception as exc:
             _add_error(info, f"{hookspecs.KINDS[kind]} failed: {_describe_error(exc)}")
+            trace(f"{info.name}.{hookspecs.KINDS[kind]}(register) raised {_describe_error(exc)}")
+            return
+        ms = 1000 * (time.perf_counter() - start)
+        trace(f"{info.name}.{hookspecs.KINDS[kind]}(register) -> {', '.join(done) or 'nothing'} ({ms:.1f} ms)")
 
     def _register(self, info: PluginInfo, kind: str, item_name: str, item: Any) -> None:
         base = _BASES[kind]
@@ -158,9 +210,12 @@ class Registry:
             try:
                 impl.function(cli=cli)
             except Exception as exc:
+                trace(f"{impl.plugin_name}.register_commands(cli) raised {_describe_error(exc)}")
                 info = self.plugins.get(impl.plugin_name)
                 if info is not None:
                     _add_error(info, f"register_commands failed: {_describe_error(exc)}")
+            else:
+                trace(f"{impl.plugin_name}.register_commands(cli)")
 
 
 _registry: Registry | None = None

