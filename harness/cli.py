@@ -21,6 +21,8 @@ from .predictions import group_by_system
 from .registry import Registry, get_registry
 from .ensembling import load_index, make_combiner, parse_options
 from .results import write_predictions
+from .scaffold import KINDS as PLUGIN_KINDS
+from .scaffold import new_plugin
 from .scoring import score
 from .search import SEARCHES, run_ensemble
 from .types import Prediction
@@ -213,6 +215,24 @@ def plugins(ctx, show_all, as_json):
         click.echo(f"{info.name} {info.version or ''}".rstrip() + (f"  [{registered}]" if registered else ""))
         if info.error:
             click.echo(f"  error: {info.error}")
+
+
+@cli.group()
+def plugin():
+    """Write your own plugin."""
+
+
+@plugin.command("new")
+@click.argument("name")
+@click.option("--kind", required=True, type=click.Choice(PLUGIN_KINDS), help="What the plugin provides.")
+@click.option("-d", "--directory", default=".", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where to create the package folder nerbench-NAME.")
+def plugin_new(name, kind, directory):
+    """Generate nerbench-NAME: a pip-installable package (module nerbench_NAME)
+    whose entry point registers a working KIND called NAME, with a passing test
+    that uses the nerbench.testing fixtures."""
+    root = new_plugin(name, kind, directory)
+    click.echo(f"created {root}\nnext: cd {root} && pip install -e '.[test]' && python -m pytest && nerbench plugins")
 
 
 @cli.group()
