@@ -73,7 +73,7 @@ def load_sentences(dataset: Dataset, split: str, limit: int | None) -> list[Sent
 def make_format(registry: Registry, entry: dict[str, Any], base: Path) -> FormatSpec:
     name = entry["name"]
     cls = registry.get("prompt_formats", name)
-    options = load_templates({k: v for k, v in entry.items() if k != "name"}, base)
+    options = load_templates({k: v for k, v in entry.items() if k not in ("name", "alias")}, base)
     core = {k: options.pop(k) for k in DEMO_OPTIONS if k in options}
     try:
         instance = cls(**options)
@@ -86,7 +86,13 @@ def make_plan(config: RunConfig, registry: Registry, limit: int | None = None) -
     """Resolve every name (with did-you-mean errors) and load the sentences."""
     for backend in config.backends:
         registry.get("backends", backend["kind"])
-    formats = {entry["name"]: make_format(registry, entry, config.path.parent) for entry in config.formats}
+    formats: dict[str, FormatSpec] = {}
+    for i, entry in enumerate(config.formats):
+        alias = entry.get("alias", entry["name"])
+        if alias in formats:
+            raise NerbenchError(f"{config.path}: format[{i}]: {alias!r} is configured twice; "
+                                "give one an alias = \"...\" (the name its systems carry)")
+        formats[alias] = make_format(registry, entry, config.path.parent)
     datasets: dict[str, Dataset] = {}
     sentences: dict[tuple[str, str], list[Sentence]] = {}
     pools: dict[tuple[str, str], DemoPool] = {}
@@ -113,10 +119,10 @@ def make_plan(config: RunConfig, registry: Registry, limit: int | None = None) -
             if (dataset.id, spec.demo_split) not in pools:
                 pools[(dataset.id, spec.demo_split)] = DemoPool(load_sentences(dataset, spec.demo_split, None))
     jobs = [
-        Job(b["name"], b["kind"], model, dataset_id, split, f["name"])
+        Job(b["name"], b["kind"], model, dataset_id, split, alias)
         for b in config.backends
         for model in b["models"]
         for dataset_id, split in sentences
-        for f in config.formats
+        for alias in formats
     ]
     return Plan(jobs, sentences, datasets, formats, pools)

@@ -63,9 +63,9 @@ def build_results(
                 },
                 "model": job.model,
                 "prompt_format": {
-                    "name": job.format,
+                    "name": spec.name,
                     "version": spec.instance.version,
-                    "plugin": registry.provider("prompt_formats", job.format),
+                    "plugin": registry.provider("prompt_formats", spec.name),
                     "options": spec.options,
                 },
                 "metrics": metrics,

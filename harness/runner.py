@@ -124,7 +124,8 @@ class Runner:
 
     def _caller(self, job: Job) -> Caller:
         spec = self.plan.formats[job.format]
-        return Caller(job.backend, job.kind, job.model, job.format, spec.instance.version, spec.options)
+        # The format's own name, not its alias, so renaming a system keeps its cache.
+        return Caller(job.backend, job.kind, job.model, spec.name, spec.instance.version, spec.options)
 
     def request(self, model: str, prompt: Prompt) -> Request:
         return Request(

