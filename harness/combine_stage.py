@@ -12,6 +12,7 @@ from .errors import NerbenchError
 from .plan import Plan
 from .registry import Registry
 from .runner import Caller, JobOutcome, Runner, SystemStats
+from .scoring import per_sentence
 from .search import best_single, choose, ensemble_name, evaluate
 from .types import Generation, Prediction, Prompt
 
@@ -102,7 +103,8 @@ async def run_combiners(
                         "system": system, "dataset": target, "split": split, "chosen_on": f"{source}:{dev_split}",
                         "combiner": name, "options": options, "search": search, "systems": list(choice.systems),
                         "params": choice.params, "dev_f1": choice.dev_f1, "dev_sentences": len(dev.sentences),
-                        "sentences": len(test.sentences), "metrics": metrics, "best_single": best_single(test),
+                        "sentences": len(test.sentences), "metrics": metrics,
+                        "per_sentence": per_sentence(test.sentences, combined), "best_single": best_single(test),
                     })
                     predictions += [Prediction(system, target, split, sid, tuple(spans))
                                     for sid, spans in combined.items()]

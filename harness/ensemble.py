@@ -17,6 +17,7 @@ from typing import Iterable
 import numpy as np
 
 from .alignment import TokenIndex
+from .scoring import prf
 from .types import Sentence, Span
 
 
@@ -191,17 +192,6 @@ def resolve(idx: CandidateIndex, keep: np.ndarray, priority: np.ndarray) -> np.n
                 columns = contested[np.asarray(inverse).reshape(-1) == u]
                 keep[np.ix_(dropped, columns)] = False
     return keep
-
-
-def prf(tp, predicted, gold) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Precision, recall and F1 computed in seqeval's order of operations
-    (P and R first, then 2PR/(P+R)), so the floats are bit-identical to its."""
-    tp, predicted, gold = (np.asarray(x, dtype=np.float64) for x in (tp, predicted, gold))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(predicted > 0, tp / predicted, 0.0)
-        r = np.where(gold > 0, tp / gold, 0.0)
-        f = np.where(p + r > 0, 2 * p * r / (p + r), 0.0)
-    return p, r, f
 
 
 @dataclass

@@ -15,7 +15,7 @@ from .config import RunConfig
 from .plan import Plan
 from .registry import Registry
 from .runner import JobOutcome, Runner
-from .scoring import score
+from .scoring import per_sentence, score
 from .types import Prediction
 
 RESULTS_FORMAT_VERSION = 1
@@ -47,7 +47,8 @@ def build_results(
     for outcome in outcomes:
         job = outcome.job
         sentences = plan.sentences[(job.dataset, job.split)]
-        metrics = score(sentences, {p.sentence_id: p.spans for p in outcome.predictions})
+        predicted = {p.sentence_id: p.spans for p in outcome.predictions}
+        metrics = score(sentences, predicted)
         spec = plan.formats[job.format]
         systems.append(
             {
@@ -69,6 +70,7 @@ def build_results(
                     "options": spec.options,
                 },
                 "metrics": metrics,
+                "per_sentence": per_sentence(sentences, predicted),
                 "counts": outcome.stats.to_json(),
             }
         )

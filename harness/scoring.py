@@ -6,10 +6,11 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 from seqeval.scheme import IOB2
 
-from .alignment import TokenIndex, spans_to_tags
+from .alignment import TokenIndex, spans_to_tags, tags_to_token_spans
 from .types import Sentence, Span
 
 
@@ -50,3 +51,29 @@ def score(sentences: Sequence[Sentence], predicted: Mapping[str, Iterable[Span]]
         if not label.endswith(" avg")
     }
     return result
+
+
+def prf(tp: Any, predicted: Any, gold: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 from counts (arrays or numbers), computed in
+    seqeval's order of operations (P and R first, then 2PR/(P+R)) so the
+    floats are bit-identical to its."""
+    tp, predicted, gold = (np.asarray(x, dtype=np.float64) for x in (tp, predicted, gold))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(predicted > 0, tp / predicted, 0.0)
+        r = np.where(gold > 0, tp / gold, 0.0)
+        f = np.where(p + r > 0, 2 * p * r / (p + r), 0.0)
+    return p, r, f
+
+
+def per_sentence(sentences: Sequence[Sentence], predicted: Mapping[str, Iterable[Span]]) -> dict[str, list[int]]:
+    """Entity counts per sentence — true positives, predicted, gold — on the
+    same IOB2 tags seqeval scores, so their sums give seqeval's micro P/R/F1.
+    Results carry them so reporters can bootstrap over sentences."""
+    gold, pred = tag_sequences(sentences, predicted)
+    out: dict[str, list[int]] = {"tp": [], "predicted": [], "gold": []}
+    for gold_tags, pred_tags in zip(gold, pred):
+        g, p = set(tags_to_token_spans(gold_tags)), set(tags_to_token_spans(pred_tags))
+        out["tp"].append(len(g & p))
+        out["predicted"].append(len(p))
+        out["gold"].append(len(g))
+    return out

@@ -13,6 +13,7 @@ import numpy as np
 from .bases import Combiner
 from .ensemble import CandidateIndex, Counts, count, materialise, resolve
 from .errors import NerbenchError
+from .scoring import per_sentence
 from .types import Span
 
 SEARCHES = ("none", "greedy", "exhaustive")
@@ -134,5 +135,6 @@ def run_ensemble(
         "dev_sentences": len(dev.sentences) if dev is not None else 0,
         "sentences": len(test.sentences),
         "metrics": metrics,
+        "per_sentence": per_sentence(test.sentences, combined),
         "best_single": best_single(test),
     }, combined

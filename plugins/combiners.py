@@ -12,6 +12,7 @@ import numpy as np
 
 import nerbench
 from nerbench.ensemble import CandidateIndex, count, resolve
+from nerbench.scoring import prf
 
 
 def _votes(index: CandidateIndex, subsets: np.ndarray) -> np.ndarray:
@@ -70,9 +71,7 @@ def system_scores(dev: CandidateIndex) -> tuple[np.ndarray, np.ndarray]:
     eye = np.eye(len(dev.systems), dtype=bool)
     kept = resolve(dev, _votes(dev, eye) > 0, _votes(dev, eye).astype(float))
     c = count(dev, kept)
-    denom = c.predicted_label + c.gold_label[:, None]
-    per_label = np.where(denom > 0, 2 * c.tp_label / np.maximum(denom, 1), 0.0)
-    return c.f1, per_label.T
+    return c.f1, prf(c.tp_label, c.predicted_label, c.gold_label[:, None])[2].T
 
 
 class _Fitted(nerbench.Combiner):

@@ -117,9 +117,10 @@ def test_run_with_ensembles_and_transfer(tmp_path, cli_runner):
     scored = cli_runner.invoke(cli, ["score", "--gold", "lener_br:test", str(tmp_path / "o" / "predictions.jsonl"),
                                      "--limit", "40", "--json"])
     assert json.loads(scored.output)[majority["system"]]["f1"] == majority["metrics"]["f1"]
-    board = (tmp_path / "o" / "leaderboard.md").read_text()
+    board = (tmp_path / "o" / "lener_br-test.md").read_text()
     escaped = majority["system"].replace("_", "\\_").replace("[", "\\[").replace("]", "\\]")
-    assert "## Transfer, majority" in board and f"| {escaped} " in board
+    assert f"| {escaped} " in board and "## Ensembles" in board
+    assert "## majority" in (tmp_path / "o" / "transfer.md").read_text()
 
 
 def test_llm_judged_pipeline_keeps_what_the_judges_accept(tmp_path, cli_runner):

@@ -50,3 +50,18 @@ def test_gold_scores_perfectly_on_a_real_corpus():
     result = score(sentences, {s.id: s.spans for s in sentences})
     assert (result["precision"], result["recall"], result["f1"]) == (1.0, 1.0, 1.0)
     assert sum(v["support"] for v in result["per_type"].values()) == sum(len(s.spans) for s in sentences)
+
+
+def test_per_sentence_counts_sum_to_seqeval_scores():
+    from nerbench.perturb import perturbed_systems
+    from nerbench.scoring import per_sentence, prf
+
+    dataset = get_registry().get("datasets", "lener_br")
+    sentences = list(dataset.sentences("dev"))[:300]
+    systems = perturbed_systems(sentences, [label.name for label in dataset.labels], 3, seed=5)
+    for predicted in systems.values():
+        counts = per_sentence(sentences, predicted)
+        assert len(counts["tp"]) == len(sentences)
+        p, r, f = (float(x) for x in prf(sum(counts["tp"]), sum(counts["predicted"]), sum(counts["gold"])))
+        expected = score(sentences, predicted)
+        assert (p, r, f) == (expected["precision"], expected["recall"], expected["f1"])

@@ -1,0 +1,52 @@
+"""Built-in reporters: markdown (pages for GitHub), json and csv (the
+leaderboard rows), plots (SVGs; optional extra `plots`). All render from
+results documents alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import nerbench
+
+from . import markdown, plots, tabular
+from .board import build
+
+
+class MarkdownReporter(nerbench.Reporter):
+    """leaderboard.md (index), lang-LANG.md, DATASET-SPLIT.md, transfer.md, and plots/ when matplotlib is there."""
+
+    def render(self, results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
+        return markdown.render(results, Path(out_dir))
+
+
+class JsonReporter(nerbench.Reporter):
+    """leaderboard.json: one object per ranked row, intervals and p-values included."""
+
+    def render(self, results, out_dir):
+        return tabular.write_json(results, Path(out_dir))
+
+
+class CsvReporter(nerbench.Reporter):
+    """leaderboard.csv: the same rows as the JSON reporter."""
+
+    def render(self, results, out_dir):
+        return tabular.write_csv(results, Path(out_dir))
+
+
+class PlotsReporter(nerbench.Reporter):
+    """plots/*.svg only; needs `pip install 'nerbench[plots]'`."""
+
+    def render(self, results, out_dir):
+        if not plots.available():
+            raise nerbench.NerbenchError("the plots reporter needs matplotlib: pip install 'nerbench[plots]'")
+        plots.draw(build(results), Path(out_dir) / "plots")
+        return sorted((Path(out_dir) / "plots").glob("*.svg"))
+
+
+@nerbench.hookimpl
+def register_reporters(register):
+    register("markdown", MarkdownReporter)
+    register("json", JsonReporter)
+    register("csv", CsvReporter)
+    register("plots", PlotsReporter)

@@ -1,0 +1,180 @@
+"""Markdown leaderboards that render on GitHub: an index, one page per
+language, one per dataset split, and a transfer page. Re-rendering the same
+results gives byte-identical files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tabulate import tabulate
+
+from . import plots
+from .board import Board, Split, build, failure_rates
+
+PLOTS_MISSING = ("_Plots are not drawn: install the optional extra with `pip install 'nerbench[plots]'` "
+                 "and re-render with `nerbench leaderboard`._")
+
+
+def escape(text: Any) -> str:
+    """Text safe in a GitHub table cell or heading: `|` would end the cell;
+    `*`, `_`, backticks, `<`, `[` would start markup."""
+    text = str(text).replace("\r", " ").replace("\n", " ")
+    for ch in "\\|*_`<>[]#":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _table(rows: list[list[Any]], headers: list[str]) -> str:
+    return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def _footer(board: Board) -> list[str]:
+    lines = ["## Provenance", ""]
+    for doc in board.documents:
+        if "nerbench_version" not in doc:
+            continue
+        machine = doc.get("machine", {})
+        lines.append(f"- nerbench {escape(doc['nerbench_version'])}, results of {escape(doc.get('created', '?'))}, "
+                     f"{escape(machine.get('platform', '?'))} ({machine.get('cpu_count', '?')} CPUs), "
+                     f"run wall time {doc.get('wall_s', '?')} s")
+        models = sorted({f"{s['backend']['name']}/{s['model']}: {s['backend'].get('digest') or 'no digest'}"
+                         + (f", {s['backend']['quantization']}" if s['backend'].get('quantization') else "")
+                         for s in doc.get("systems", [])})
+        formats = sorted({f"{s['prompt_format']['name']} v{s['prompt_format']['version']} "
+                          f"({s['prompt_format']['plugin']})" for s in doc.get("systems", [])})
+        lines += [
+            "  - models: " + "; ".join(escape(m) for m in models),
+            "  - prompt formats: " + ", ".join(escape(f) for f in formats),
+            "  - datasets: " + ", ".join(f"{escape(k)} (manifest sha256 {v['manifest_sha256'][:12]})"
+                                         for k, v in sorted(doc.get("datasets", {}).items())),
+            "  - plugins: " + ", ".join(f"{escape(k)} {escape(v)}" for k, v in sorted(doc.get("plugins", {}).items())),
+            "  - generation: " + ", ".join(f"{escape(k)}={escape(v)}"
+                                           for k, v in sorted(doc.get("generation", {}).items())),
+        ]
+    return lines + [""]
+
+
+def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> str:
+    lines = [f"# {escape(split.ref)}", "",
+             f"{split.sentences} sentences, language `{split.language}`. Ranked by micro F1 (seqeval, strict IOB2); "
+             "95% interval: percentile bootstrap over sentences (2,000 resamples, seed 0). "
+             "Failure rates: share of sentences (unparseable, truncated, error) or of mentions "
+             "(ungrounded, unknown label).", ""]
+    rows = []
+    for row in split.rows:
+        m, rates, counts = row.system["metrics"], failure_rates(row.system), row.system.get("counts", {})
+        interval = "–" if row.interval is None else f"{pct(row.interval[0])}–{pct(row.interval[1])}"
+        tokens = (counts.get("prompt_tokens") or 0) + (counts.get("completion_tokens") or 0) if counts else None
+        rows.append([row.rank, escape(row.name), pct(m["precision"]), pct(m["recall"]), pct(m["f1"]), interval,
+                     pct(m["macro_f1"]), pct(rates["unparseable"]), pct(rates["truncated"]), pct(rates["error"]),
+                     pct(rates["ungrounded"]), pct(rates["unknown_label"]),
+                     _number(counts.get("mean_latency_s")), _number(counts.get("tokens_per_s"), 1),
+                     "–" if tokens is None else str(tokens)])
+    lines += [_table(rows, ["#", "system", "P", "R", "F1", "F1 95% CI", "macro F1", "unparseable %", "truncated %",
+                            "error %", "ungrounded %", "unknown label %", "latency s", "tokens/s", "tokens"]), ""]
+    ensembles = [row for row in split.rows if row.is_ensemble]
+    if ensembles:
+        lines += ["## Ensembles", "",
+                  "Chosen on a labelled dev sample; p: paired bootstrap (same resamples), the share of resamples "
+                  "in which the ensemble does not beat the best single system.", ""]
+        rows = []
+        for row in ensembles:
+            e = row.system
+            best = e.get("best_single", {})
+            best_f1 = best.get("metrics", {}).get("f1")
+            rows.append([escape(e["combiner"]), escape(", ".join(e["systems"])), escape(", ".join(f"{k}={v}" for k, v in sorted(e.get("params", {}).items())) or "–"),
+                         escape(e.get("chosen_on", "–")), pct(e.get("dev_f1")), pct(e["metrics"]["f1"]),
+                         escape(best.get("system", "–")), pct(best_f1),
+                         "–" if best_f1 is None else f"{100 * (e['metrics']['f1'] - best_f1):+.1f}",
+                         _number(row.p_value, 3)])
+        lines += [_table(rows, ["combiner", "members", "parameters", "chosen on", "dev F1", "F1", "best single",
+                                "its F1", "Δ F1", "p"]), ""]
+    labels = split.labels
+    if labels:
+        lines += ["## F1 per entity type", ""]
+        rows = [[escape(row.name)] + [pct(row.system["metrics"]["per_type"].get(l, {}).get("f1")) for l in labels]
+                for row in split.rows]
+        support = {l: next((r.system["metrics"]["per_type"][l]["support"] for r in split.rows
+                            if l in r.system["metrics"]["per_type"]), 0) for l in labels}
+        lines += [_table(rows, ["system"] + [f"{escape(l)} ({support[l]})" for l in labels]), ""]
+    lines += ["## Plots", ""]
+    if figures is None:
+        lines += [PLOTS_MISSING, ""]
+    else:
+        for title, name in (("F1 per entity type", "per_type"), ("F1 against latency", "latency")):
+            if name in figures:
+                lines += [f"![{title}]({figures[name]})", ""]
+    lines += ["[All leaderboards](leaderboard.md)", ""]
+    return "\n".join(lines + _footer(board))
+
+
+def _language_page(board: Board, language: str) -> str:
+    lines = [f"# Leaderboards in `{language}`", ""]
+    rows = []
+    for split in (s for s in board.splits if s.base_language == language):
+        top = split.rows[0]
+        interval = "–" if top.interval is None else f"{pct(top.interval[0])}–{pct(top.interval[1])}"
+        rows.append([f"[{escape(split.ref)}]({split.slug}.md)", split.sentences, len(split.rows),
+                     escape(top.name), pct(top.system["metrics"]["f1"]), interval])
+    lines += [_table(rows, ["dataset split", "sentences", "systems", "best", "F1", "F1 95% CI"]), "",
+              "[All leaderboards](leaderboard.md)", ""]
+    return "\n".join(lines)
+
+
+def _transfer_page(board: Board, figures: dict[str, str] | None) -> str:
+    lines = ["# Transfer", "",
+             "F1 on the column's evaluated split of the ensemble chosen on the row's dev sample "
+             "(the diagonal is in-domain).", ""]
+    for combiner, matrix in sorted(board.transfer.items()):
+        targets = sorted({t for row in matrix.values() for t in row})
+        rows = [[escape(src)] + [pct(matrix[src].get(t)) for t in targets] for src in sorted(matrix)]
+        lines += [f"## {escape(combiner)}", "",
+                  _table(rows, ["chosen on \\\\ evaluated on"] + [escape(t) for t in targets]), ""]
+        if figures is not None and combiner in figures:
+            lines += [f"![transfer, {escape(combiner)}]({figures[combiner]})", ""]
+    if figures is None:
+        lines += [PLOTS_MISSING, ""]
+    lines += ["[All leaderboards](leaderboard.md)", ""]
+    return "\n".join(lines + _footer(board))
+
+
+def _index(board: Board) -> str:
+    lines = ["# nerbench leaderboard", ""]
+    for language in board.languages:
+        lines += [f"## [`{language}`](lang-{language}.md)", ""]
+        rows = [[f"[{escape(s.ref)}]({s.slug}.md)", escape(s.rows[0].name), pct(s.rows[0].system["metrics"]["f1"])]
+                for s in board.splits if s.base_language == language]
+        lines += [_table(rows, ["dataset split", "best", "F1"]), ""]
+    if board.transfer:
+        lines += ["## [Transfer between datasets](transfer.md)", ""]
+    return "\n".join(lines + _footer(board))
+
+
+def render(results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
+    board = build(results)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures = plots.draw(board, out_dir / "plots") if plots.available() else None
+    pages = {"leaderboard.md": _index(board)}
+    for language in board.languages:
+        pages[f"lang-{language}.md"] = _language_page(board, language)
+    for split in board.splits:
+        pages[f"{split.slug}.md"] = _split_page(board, split, None if figures is None else figures.get(split.slug, {}))
+    if board.transfer:
+        pages["transfer.md"] = _transfer_page(board, None if figures is None else figures.get("transfer", {}))
+    paths = []
+    for name, text in pages.items():
+        path = out_dir / name
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    if figures:
+        paths += sorted((out_dir / "plots").glob("*.svg"))
+    return paths
