@@ -12,6 +12,7 @@ import click
 from tabulate import tabulate
 
 from . import __version__
+from .backend_check import MODEL_FIELDS, check_backends
 from .cache import default_cache_path
 from .config import default_config_path, load_config
 from .datasets import ManifestDataset, default_data_dir
@@ -125,6 +126,32 @@ def run(ctx, config, output, limit, dry_run, cache_path, progress, as_json):
         click.echo(f"\n{failed} sentences failed (see results.json counts.errors); "
                    "run the same command again to retry them.", err=True)
     click.echo("\nwrote " + ", ".join(str(p) for p in outcome.files))
+
+
+@cli.command()
+@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per backend.")
+@click.pass_context
+def models(ctx, config, as_json):
+    """Each backend of CONFIG (default: the quick start): health, the models it
+    serves, and what it says of each configured model (digest, quantization,
+    context length, ...). Runs nothing. Exit code 1 when a backend is down or
+    lacks a configured model."""
+    reports = check_backends(load_config(config or default_config_path()), registry_from(ctx))
+    if as_json:
+        click.echo(json.dumps(reports, ensure_ascii=False, indent=2))
+    else:
+        rows = []
+        for r in reports:
+            state = "ok" if r["ok"] else f"DOWN: {r['error']}" if r["error"] else "problem"
+            for model, info in (r["models"] or {"–": {}}).items():
+                rows.append([r["backend"], r["kind"], r["endpoint"] or "–", state, model,
+                             info.get("error") or ", ".join(f"{k} {info[k]}" for k in MODEL_FIELDS if k in info)])
+            if r["served"]:
+                rows.append(["", "", "", "", "(serves)", ", ".join(r["served"])])
+        click.echo(tabulate(rows, headers=["backend", "kind", "endpoint", "health", "model", "what it says"]))
+    if not all(r["ok"] for r in reports):
+        sys.exit(1)
 
 
 @cli.command("score")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from nerbench.cli import cli
+from nerbench_plugins.openai_compat.llamacpp import LlamaCppBackend
 
 from .conftest import write
 
@@ -214,3 +216,66 @@ def test_llm_judged_ensemble_asks_the_real_server(llama_server, tmp_path, cli_ru
     judging = results["judging"]
     assert judging["requests"] == judging["backend_calls"] + judging["cache_hits"]
     assert judging["errors"] == {}
+
+
+def test_models_reports_health_served_models_and_provenance(llama_server, tmp_path, cli_runner):
+    cfg = write(tmp_path / "c.toml", f"""
+[[backend]]
+name = "cpp"
+kind = "llamacpp"
+url = "{llama_server}"
+models = ["smollm2", "not-pulled"]
+
+[[backend]]
+name = "generic"
+kind = "openai"
+url = "{llama_server}/v1"
+models = ["smollm2"]
+
+[[backend]]
+name = "gone"
+kind = "openai"
+url = "http://127.0.0.1:9"
+models = ["x"]
+retries = 1
+
+[[dataset]]
+id = "lener_br"
+splits = ["test"]
+
+[[format]]
+name = "json"
+""")
+    result = cli_runner.invoke(cli, ["models", str(cfg), "--json"])
+    assert result.exit_code == 1, result.output  # one backend is down, one model is not served
+    reports = {r["backend"]: r for r in json.loads(result.output)}
+    cpp = reports["cpp"]
+    assert cpp["kind"] == "llamacpp" and cpp["served"] == ["smollm2"] and cpp["error"] is None
+    smollm2 = cpp["models"]["smollm2"]
+    assert smollm2["slots"] == 2 and smollm2["quantization"] == "Q4_1" and smollm2["context_length"] == 8192
+    assert smollm2["file"] == "SmolLM2-135M-Instruct.Q4_1.gguf" and smollm2["digest"].startswith("meta:")
+    assert "does not serve model 'not-pulled'; it serves: smollm2" in cpp["models"]["not-pulled"]["error"]
+    assert reports["generic"]["ok"] and reports["generic"]["models"]["smollm2"]["digest"] == smollm2["digest"]
+    assert not reports["gone"]["ok"] and "cannot connect" in reports["gone"]["error"]
+    table = cli_runner.invoke(cli, ["models", str(cfg)])
+    assert "DOWN: " in table.output and "slots 2" in table.output
+
+
+def test_llamacpp_kind_runs_at_the_servers_slot_count(llama_server, tmp_path, cli_runner):
+    cfg = write(tmp_path / "c.toml", config(llama_server, limit=4).replace('kind = "openai"', 'kind = "llamacpp"')
+                .replace("concurrency = 2\n", ""))
+    results = run_cli(cli_runner, cfg, tmp_path / "out")
+    (system,) = results["systems"]
+    assert system["backend"]["slots"] == 2 and system["backend"]["server"] == "llama.cpp"
+    assert system["counts"]["backend_calls"] == 4 and "error" not in system["counts"]["statuses"]
+
+    async def concurrency_after_start() -> tuple[int, int]:
+        backend = LlamaCppBackend("cpp", {"url": llama_server})
+        before = backend.concurrency
+        await backend.start()
+        try:
+            return before, backend.concurrency
+        finally:
+            await backend.aclose()
+
+    assert asyncio.run(concurrency_after_start()) == (1, 2)  # the server's 2 slots, read from /props
