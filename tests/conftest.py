@@ -52,3 +52,18 @@ def llama_server(nerbench_llama_server):
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def pytest_addoption(parser):
+    parser.addoption("--vllm", action="store_true",
+                     help="also run the tests against a real vLLM server (heavy; see .ci/vllm)")
+
+
+def pytest_collection_modifyitems(config, items):
+    # Opt-in: without --vllm the vLLM tests are deselected (not skipped).
+    if config.getoption("--vllm"):
+        return
+    selected = [item for item in items if "vllm" not in item.keywords]
+    if len(selected) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if "vllm" in item.keywords])
+        items[:] = selected

@@ -98,7 +98,7 @@ def test_duplicate_and_wrong_type_are_refused_naming_both_plugins(fake_plugins):
 def test_plugins_all_lists_builtins_through_entry_points(cli_runner):
     result = cli_runner.invoke(cli, ["plugins", "--all", "--json"])
     plugins = {p["name"]: p for p in json.loads(result.output)}
-    assert plugins["openai"]["registered"]["backends"] == ["openai", "llamacpp", "embedded"]
+    assert plugins["openai"]["registered"]["backends"] == ["openai", "llamacpp", "vllm", "embedded"]
     assert plugins["formats"]["registered"]["prompt_formats"] == ["json", "json-grouped", "inline-xml", "inline-bracket", "per-type", "verify"]
     assert "lener_br" in plugins["datasets"]["registered"]["datasets"]
     assert all(p["error"] is None for p in plugins.values())

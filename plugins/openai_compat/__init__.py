@@ -1,6 +1,6 @@
 """Backends that speak the OpenAI chat-completions API: `openai` (any server),
-`llamacpp` (a llama.cpp server, read through /props too) and `embedded`
-(llama.cpp's server started in-process)."""
+`llamacpp` (a llama.cpp server, read through /props too), `vllm`, and
+`embedded` (llama.cpp's server started in-process)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import nerbench
 from .client import OpenAIBackend
 from .embedded import EmbeddedBackend
 from .llamacpp import LlamaCppBackend
+from .vllm import VllmBackend
 
 
 @nerbench.hookimpl
 def register_backends(register):
     register("openai", OpenAIBackend)
     register("llamacpp", LlamaCppBackend)
+    register("vllm", VllmBackend)
     register("embedded", EmbeddedBackend)

@@ -1,0 +1,49 @@
+"""vLLM's OpenAI-compatible server. Structured output goes in
+`response_format` (json_schema) or, with `structured = "structured_outputs"`,
+in vLLM's own `structured_outputs` field — never `guided_json`, which vLLM
+≥ 0.12 ignores silently (HTTP 200, unconstrained)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nerbench import BackendError, NerbenchError, Request
+
+from .client import OpenAIBackend
+
+STRUCTURED = ("response_format", "structured_outputs")
+
+
+class VllmBackend(OpenAIBackend):
+    """Options as `openai`, plus `structured` ("response_format", default, or
+    "structured_outputs"). Concurrency defaults to 4: vLLM batches requests.
+    `max_model_len` and the server version are recorded with the model."""
+
+    default_concurrency = 4
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        super().__init__(name, options)
+        if self.options.get("structured", STRUCTURED[0]) not in STRUCTURED:
+            raise NerbenchError(f"backend {name!r}: structured must be one of {', '.join(STRUCTURED)}")
+
+    def payload(self, request: Request) -> dict[str, Any]:
+        body = super().payload(request)
+        if request.schema is not None and self.options.get("structured") == "structured_outputs":
+            del body["response_format"]
+            body["structured_outputs"] = {"json": request.schema}
+        return body
+
+    async def describe(self, model: str) -> dict[str, Any]:
+        info = await super().describe(model)
+        data = await self._get("/v1/models")
+        entry = next((m for m in data.get("data", []) if m.get("id") == model), {})
+        try:
+            version = (await self._get("/version")).get("version")
+        except BackendError:
+            version = None
+        info.update(server="vllm", server_version=version, context_length=entry.get("max_model_len"),
+                    model_path=entry.get("root"))
+        if "digest" not in info:
+            # vLLM says nothing of the weights' hash: identify them by what it serves and from where.
+            info["digest"] = f"vllm:{entry.get('root') or model}:{entry.get('max_model_len')}"
+        return info
