@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,7 +42,24 @@ def _clusters(text: str) -> list[tuple[int, int]]:
     return bounds
 
 
+_IRREGULAR_SPACE = re.compile(r"[^\S ]|  ")
+
+
 def normalise(text: str) -> NormalisedText:
+    """`text` NFC-normalised, case-folded, whitespace runs as one space, with
+    the original (start, end) of every character of the result."""
+    folded = text.casefold()
+    # Most sentences change nowhere but in case, one character for one: the
+    # offset map is then the identity (what the general path would build).
+    if (len(folded) == len(text) and not _IRREGULAR_SPACE.search(text)
+            and not any(map(unicodedata.combining, text)) and unicodedata.is_normalized("NFC", text)):
+        return NormalisedText(folded, tuple(range(len(text))), tuple(range(1, len(text) + 1)), text)
+    return normalise_clusters(text)
+
+
+def normalise_clusters(text: str) -> NormalisedText:
+    """The general path of `normalise`: one base character and its combining
+    marks at a time."""
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []

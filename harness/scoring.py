@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
-from seqeval.scheme import IOB2
+from seqeval.metrics.v1 import precision_recall_fscore_support
+from seqeval.scheme import IOB2, Entities
 
 from .alignment import TokenIndex, spans_to_tags, tags_to_token_spans
 from .types import Sentence, Span
@@ -28,29 +28,29 @@ def tag_sequences(
 
 
 def score(sentences: Sequence[Sentence], predicted: Mapping[str, Iterable[Span]]) -> dict[str, Any]:
-    """Micro P/R/F1, macro F1 and per-type P/R/F1/support."""
+    """Micro P/R/F1, macro F1 and per-type P/R/F1/support: seqeval, strict
+    mode, IOB2. The entities are extracted once and handed to each of
+    seqeval's averages (as its own classification_report does)."""
     gold, pred = tag_sequences(sentences, predicted)
-    kwargs: dict[str, Any] = {"mode": "strict", "scheme": IOB2, "zero_division": 0}
+    true_entities, pred_entities = Entities(gold, IOB2), Entities(pred, IOB2)
+    kwargs: dict[str, Any] = {"scheme": IOB2, "zero_division": 0, "entities_true": true_entities,
+                              "entities_pred": pred_entities}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # seqeval warns on labels absent from gold or predictions
-        report = classification_report(gold, pred, output_dict=True, **kwargs)
-        result = {
-            "precision": float(precision_score(gold, pred, **kwargs)),
-            "recall": float(recall_score(gold, pred, **kwargs)),
-            "f1": float(f1_score(gold, pred, **kwargs)),
-            "macro_f1": float(f1_score(gold, pred, average="macro", **kwargs)),
-        }
-    result["per_type"] = {
-        label: {
-            "precision": float(row["precision"]),
-            "recall": float(row["recall"]),
-            "f1": float(row["f1-score"]),
-            "support": int(row["support"]),
-        }
-        for label, row in sorted(report.items())
-        if not label.endswith(" avg")
+        p, r, f, support = precision_recall_fscore_support(gold, pred, average=None, **kwargs)
+        micro = precision_recall_fscore_support(gold, pred, average="micro", **kwargs)
+        macro = precision_recall_fscore_support(gold, pred, average="macro", **kwargs)
+    labels = sorted(true_entities.unique_tags | pred_entities.unique_tags)
+    return {
+        "precision": float(micro[0]),
+        "recall": float(micro[1]),
+        "f1": float(micro[2]),
+        "macro_f1": float(macro[2]),
+        "per_type": {
+            label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(support[i])}
+            for i, label in enumerate(labels)
+        },
     }
-    return result
 
 
 def prf(tp: Any, predicted: Any, gold: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

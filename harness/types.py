@@ -100,9 +100,9 @@ class Request:
     max_tokens: int = 256
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["messages"] = list(self.messages)
-        return data
+        # Not asdict(): it deep-copies the schema, and this runs for every request.
+        return {"model": self.model, "messages": list(self.messages), "schema": self.schema,
+                "temperature": self.temperature, "seed": self.seed, "max_tokens": self.max_tokens}
 
 
 @dataclass(frozen=True)

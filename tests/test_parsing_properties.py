@@ -83,3 +83,15 @@ def test_parse_never_raises_and_spans_sit_on_tokens(fmt_name, data):
     if data.draw(st.booleans()):
         text = unicodedata.normalize(data.draw(st.sampled_from(["NFC", "NFD"])), text)
     check(fmt_name, dataset, sentence, text, data.draw(st.sampled_from(["stop", "length"])))
+
+
+TRICKY = ["Straße", "İstanbul", "ﬁm", "Ω Å", "e\u0301 o\u0300", "a\t b\n\nc", "  x  ", "\u0301x", "ÀÉÎ ǅ", ""]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.one_of(st.text(), st.sampled_from(TRICKY),
+                      st.lists(st.sampled_from(TRICKY + ["a", " ", "B"])).map("".join)))
+def test_normalise_fast_path_equals_the_general_one(text):
+    from nerbench.alignment import normalise, normalise_clusters
+
+    assert normalise(text) == normalise_clusters(text)
