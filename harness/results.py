@@ -15,7 +15,7 @@ from .config import RunConfig
 from .plan import Plan
 from .registry import Registry
 from .runner import JobOutcome, Runner
-from .scoring import per_sentence, score
+from .scoring import score_with_counts
 from .types import Prediction
 
 RESULTS_FORMAT_VERSION = 1
@@ -48,7 +48,7 @@ def build_results(
         job = outcome.job
         sentences = plan.sentences[(job.dataset, job.split)]
         predicted = {p.sentence_id: p.spans for p in outcome.predictions}
-        metrics = score(sentences, predicted)
+        metrics, counts = score_with_counts(sentences, predicted)
         spec = plan.formats[job.format]
         systems.append(
             {
@@ -70,7 +70,7 @@ def build_results(
                     "options": spec.options,
                 },
                 "metrics": metrics,
-                "per_sentence": per_sentence(sentences, predicted),
+                "per_sentence": counts,
                 "counts": outcome.stats.to_json(),
             }
         )

@@ -10,7 +10,7 @@ import numpy as np
 from seqeval.metrics.v1 import precision_recall_fscore_support
 from seqeval.scheme import IOB2, Entities
 
-from .alignment import TokenIndex, spans_to_tags, tags_to_token_spans
+from .alignment import TokenIndex, spans_to_tags
 from .types import Sentence, Span
 
 
@@ -27,12 +27,16 @@ def tag_sequences(
     return gold, pred
 
 
-def score(sentences: Sequence[Sentence], predicted: Mapping[str, Iterable[Span]]) -> dict[str, Any]:
-    """Micro P/R/F1, macro F1 and per-type P/R/F1/support: seqeval, strict
-    mode, IOB2. The entities are extracted once and handed to each of
-    seqeval's averages (as its own classification_report does)."""
+def _entities(sentences: Sequence[Sentence], predicted: Mapping[str, Iterable[Span]]) -> tuple[Any, ...]:
+    """The tag sequences and seqeval's entities of both sides, built once."""
     gold, pred = tag_sequences(sentences, predicted)
-    true_entities, pred_entities = Entities(gold, IOB2), Entities(pred, IOB2)
+    return gold, pred, Entities(gold, IOB2), Entities(pred, IOB2)
+
+
+def _metrics(gold: list[list[str]], pred: list[list[str]], true_entities: Entities,
+             pred_entities: Entities) -> dict[str, Any]:
+    # The entities are handed to each of seqeval's averages, as its own
+    # classification_report does, so they are extracted only once.
     kwargs: dict[str, Any] = {"scheme": IOB2, "zero_division": 0, "entities_true": true_entities,
                               "entities_pred": pred_entities}
     with warnings.catch_warnings():
@@ -53,6 +57,36 @@ def score(sentences: Sequence[Sentence], predicted: Mapping[str, Iterable[Span]]
     }
 
 
+def _counts(true_entities: Entities, pred_entities: Entities) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {"tp": [], "predicted": [], "gold": []}
+    for gold, pred in zip(true_entities.entities, pred_entities.entities):
+        out["tp"].append(len(set(gold) & set(pred)))
+        out["predicted"].append(len(pred))
+        out["gold"].append(len(gold))
+    return out
+
+
+def score(sentences: Sequence[Sentence], predicted: Mapping[str, Iterable[Span]]) -> dict[str, Any]:
+    """Micro P/R/F1, macro F1 and per-type P/R/F1/support: seqeval, strict
+    mode, IOB2."""
+    return _metrics(*_entities(sentences, predicted))
+
+
+def per_sentence(sentences: Sequence[Sentence], predicted: Mapping[str, Iterable[Span]]) -> dict[str, list[int]]:
+    """Entity counts per sentence — true positives, predicted, gold — from
+    seqeval's own entities, so their sums give its micro P/R/F1. Results
+    carry them so reporters can bootstrap over sentences."""
+    return _counts(*_entities(sentences, predicted)[2:])
+
+
+def score_with_counts(
+    sentences: Sequence[Sentence], predicted: Mapping[str, Iterable[Span]]
+) -> tuple[dict[str, Any], dict[str, list[int]]]:
+    """`score` and `per_sentence` together, tagging and extracting once."""
+    gold, pred, true_entities, pred_entities = _entities(sentences, predicted)
+    return _metrics(gold, pred, true_entities, pred_entities), _counts(true_entities, pred_entities)
+
+
 def prf(tp: Any, predicted: Any, gold: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Precision, recall and F1 from counts (arrays or numbers), computed in
     seqeval's order of operations (P and R first, then 2PR/(P+R)) so the
@@ -63,17 +97,3 @@ def prf(tp: Any, predicted: Any, gold: Any) -> tuple[np.ndarray, np.ndarray, np.
         r = np.where(gold > 0, tp / gold, 0.0)
         f = np.where(p + r > 0, 2 * p * r / (p + r), 0.0)
     return p, r, f
-
-
-def per_sentence(sentences: Sequence[Sentence], predicted: Mapping[str, Iterable[Span]]) -> dict[str, list[int]]:
-    """Entity counts per sentence — true positives, predicted, gold — on the
-    same IOB2 tags seqeval scores, so their sums give seqeval's micro P/R/F1.
-    Results carry them so reporters can bootstrap over sentences."""
-    gold, pred = tag_sequences(sentences, predicted)
-    out: dict[str, list[int]] = {"tp": [], "predicted": [], "gold": []}
-    for gold_tags, pred_tags in zip(gold, pred):
-        g, p = set(tags_to_token_spans(gold_tags)), set(tags_to_token_spans(pred_tags))
-        out["tp"].append(len(g & p))
-        out["predicted"].append(len(p))
-        out["gold"].append(len(g))
-    return out

@@ -54,7 +54,7 @@ def test_gold_scores_perfectly_on_a_real_corpus():
 
 def test_per_sentence_counts_sum_to_seqeval_scores():
     from nerbench.perturb import perturbed_systems
-    from nerbench.scoring import per_sentence, prf
+    from nerbench.scoring import per_sentence, prf, score_with_counts
 
     dataset = get_registry().get("datasets", "lener_br")
     sentences = list(dataset.sentences("dev"))[:300]
@@ -65,3 +65,4 @@ def test_per_sentence_counts_sum_to_seqeval_scores():
         p, r, f = (float(x) for x in prf(sum(counts["tp"]), sum(counts["predicted"]), sum(counts["gold"])))
         expected = score(sentences, predicted)
         assert (p, r, f) == (expected["precision"], expected["recall"], expected["f1"])
+        assert score_with_counts(sentences, predicted) == (expected, counts)
