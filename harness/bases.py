@@ -24,6 +24,9 @@ class Backend(ABC):
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         self.name = name
         self.options = dict(options)
+        #: Where relative paths in `options` point from: the config's folder
+        #: once nerbench built the backend from a config (read it in `start`).
+        self.base_dir = Path.cwd()
 
     @property
     @abstractmethod
@@ -47,6 +50,12 @@ class Backend(ABC):
     async def models(self) -> list[str]:
         """Names of the models this backend serves."""
         return []
+
+    def answer_options(self) -> dict[str, Any]:
+        """Options of this backend that change what a model answers (a
+        grammar, a context size, thinking on or off). They join every cache
+        key; the default, nothing, leaves keys as they are."""
+        return {}
 
     async def describe(self, model: str) -> dict[str, Any]:
         """Provenance of `model`: digest, quantization, context length, ...

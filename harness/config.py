@@ -56,6 +56,9 @@ def load_config(path: Path) -> RunConfig:
     for name in names:
         if names.count(name) > 1:
             raise NerbenchError(f"{path}: field backend: the name {name!r} is used twice")
+    for i, entry in enumerate(raw["backend"]):
+        if "url" in entry and "urls" in entry:
+            raise NerbenchError(f"{path}: field backend[{i}]: give url or urls, not both")
     return RunConfig(
         path=path,
         raw=raw,

@@ -15,6 +15,7 @@ from .combine_stage import Judges, run_combiners
 from .config import RunConfig
 from .datasets import ManifestDataset
 from .plan import Plan, make_plan
+from .pool import BackendPool
 from .registry import Registry
 from .results import build_results, write_json, write_predictions
 from .runner import run_plan
@@ -52,11 +53,23 @@ class RunOutput:
 
 
 def make_backends(config: RunConfig, registry: Registry) -> dict[str, Backend]:
-    backends = {}
+    """One backend per `[[backend]]`; an entry with `urls` becomes a pool of
+    one backend per URL."""
+    backends: dict[str, Backend] = {}
+
+    def build(name: str, cls: type[Backend], options: dict[str, Any]) -> Backend:
+        backend = cls(name, options)
+        backend.base_dir = config.path.parent
+        return backend
+
     for entry in config.backends:
         cls = registry.get("backends", entry["kind"])
-        options = {k: v for k, v in entry.items() if k not in ("name", "kind", "models")}
-        backends[entry["name"]] = cls(entry["name"], options)
+        options = {k: v for k, v in entry.items() if k not in ("name", "kind", "models", "urls")}
+        name = entry["name"]
+        if "urls" in entry:
+            backends[name] = BackendPool(name, [build(name, cls, {**options, "url": url}) for url in entry["urls"]])
+        else:
+            backends[name] = build(name, cls, options)
     return backends
 
 

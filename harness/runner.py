@@ -111,7 +111,7 @@ class Runner:
     def _identity(self, caller: Caller, request: Request) -> dict[str, Any]:
         backend = self.backends[caller.backend]
         describe = self.describes[(caller.backend, caller.model)]
-        return {
+        identity = {
             "backend_kind": caller.kind,
             "endpoint": describe.get("endpoint_identity", backend.endpoint),
             "model": caller.model,
@@ -121,6 +121,10 @@ class Runner:
             "prompt_format_version": caller.format_version,
             "prompt_format_options": caller.format_options,
         }
+        answer_options = backend.answer_options()
+        if answer_options:
+            identity["backend_options"] = answer_options
+        return identity
 
     def _caller(self, job: Job) -> Caller:
         spec = self.plan.formats[job.format]
@@ -185,6 +189,25 @@ class Runner:
             job.system, job.dataset, job.split, sentence.id, tuple(sorted(parsed.spans)), parsed.status, dict(parsed.issues)
         )
 
+    def _lanes(self) -> dict[str, dict[str, list[int]]]:
+        """Job indexes by endpoint, then model: a server that holds one model
+        at a time (Ollama) must not swap back and forth, even when several
+        `[[backend]]` entries point at it."""
+        lanes: dict[str, dict[str, list[int]]] = {}
+        for i, job in enumerate(self.plan.jobs):
+            endpoint = self.backends[job.backend].endpoint
+            lanes.setdefault(endpoint, {}).setdefault(job.model, []).append(i)
+        return lanes
+
+    async def _lane(self, models: dict[str, list[int]], outcomes: list[JobOutcome]) -> None:
+        """One endpoint's jobs, one model after another."""
+        for indexes in models.values():
+            await asyncio.gather(*(self._job(outcomes[i]) for i in indexes))
+
+    async def _job(self, out: JobOutcome) -> None:
+        sentences = self.plan.sentences[(out.job.dataset, out.job.split)]
+        out.predictions.extend(await asyncio.gather(*(self._sentence(out.job, s, out.stats) for s in sentences)))
+
     async def describe(self, backend_name: str, model: str) -> dict[str, Any]:
         if (backend_name, model) not in self.describes:
             backend = self.backends[backend_name]
@@ -203,18 +226,8 @@ class Runner:
             for backend_name, model in dict.fromkeys((job.backend, job.model) for job in self.plan.jobs):
                 await self.describe(backend_name, model)
             self._bar = tqdm(total=total, unit="req", desc="nerbench run", disable=not self.progress)
-            outcomes = []
-            tasks = []
-            for job in self.plan.jobs:
-                stats = SystemStats()
-                sentences = self.plan.sentences[(job.dataset, job.split)]
-                tasks.append((job, stats, [self._sentence(job, s, stats) for s in sentences]))
-            flat = [c for _, _, coros in tasks for c in coros]
-            results = await asyncio.gather(*flat)
-            pos = 0
-            for job, stats, coros in tasks:
-                outcomes.append(JobOutcome(job, list(results[pos : pos + len(coros)]), stats))
-                pos += len(coros)
+            outcomes = [JobOutcome(job, [], SystemStats()) for job in self.plan.jobs]
+            await asyncio.gather(*(self._lane(models, outcomes) for models in self._lanes().values()))
             return outcomes, (await after(self, outcomes) if after is not None else None)
         finally:
             if self._bar is not None:

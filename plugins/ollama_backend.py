@@ -83,6 +83,9 @@ class OllamaBackend(nerbench.Backend):
             raise BackendError(f"{self.endpoint}: the answer is not Ollama's JSON: {type(exc).__name__}",
                                transient=True, cause="garbage") from None
 
+    def answer_options(self) -> dict[str, Any]:
+        return {k: self.options[k] for k in ("num_ctx", "think") if k in self.options}
+
     def options_for(self, request: Request) -> dict[str, Any]:
         options: dict[str, Any] = {"temperature": request.temperature, "num_predict": request.max_tokens}
         if request.seed is not None:

@@ -25,8 +25,9 @@ class FakeOllama:
     the message/done fields when there is no upstream."""
 
     def __init__(self, upstream: str | None = None, answer: Callable[[dict], dict] | None = None,
-                 models: tuple[str, ...] = ("smollm2:latest",), port: int = 0) -> None:
+                 models: tuple[str, ...] = ("smollm2:latest",), port: int = 0, digest: str = DIGEST) -> None:
         self.upstream = upstream
+        self.digest = digest
         self.answer = answer
         self.models = list(models)
         self.faults: list[str | None] = []
@@ -53,7 +54,7 @@ class FakeOllama:
                 if self.path == "/api/tags":
                     return self.send(200, {"models": [
                         {"name": m, "model": m, "modified_at": "2026-11-01T00:00:00Z", "size": 98362432,
-                         "digest": DIGEST, "details": DETAILS} for m in fake.models]})
+                         "digest": fake.digest, "details": DETAILS} for m in fake.models]})
                 self.send(404, {"error": "not found"})
 
             def do_POST(self):
@@ -82,7 +83,8 @@ class FakeOllama:
                 if fault == "slow":
                     time.sleep(3)
                 if fault == "die":
-                    threading.Thread(target=fake.server.shutdown).start()
+                    # Like a killed process: later connections are refused.
+                    threading.Thread(target=fake.close).start()
                     self.close_connection = True
                     return None
                 if fake.known(body.get("model", "")) is None:

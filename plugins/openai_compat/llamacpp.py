@@ -1,24 +1,53 @@
 """llama.cpp's own server (`llama-server`): OpenAI chat completions with
-`response_format` json_schema, plus what only llama.cpp tells: `/props`."""
+`response_format` json_schema or a GBNF `grammar`, plus what only llama.cpp
+tells: `/props`."""
 
 from __future__ import annotations
 
-from pathlib import PurePath
+import hashlib
+from functools import cached_property
+from pathlib import Path, PurePath
 from typing import Any
 
-from nerbench import BackendError
+from nerbench import BackendError, NerbenchError, Request
 
 from .client import OpenAIBackend
 
 
 class LlamaCppBackend(OpenAIBackend):
-    """Options as `openai`. Concurrency defaults to the server's slots
-    (`/props` total_slots); server build, slots and per-slot context size are
-    recorded with the model's provenance."""
+    """Options as `openai`, plus `grammar`: a GBNF file (relative to the
+    config) sent with every request instead of the prompt format's JSON
+    Schema — it constrains every answer, so pair it with formats whose answers
+    it describes. Concurrency defaults to the server's slots (`/props`
+    total_slots); server build, slots and per-slot context size are recorded
+    with the model's provenance."""
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
         self._props: dict[str, Any] | None = None
+
+    @cached_property
+    def grammar(self) -> str | None:
+        if not self.options.get("grammar"):
+            return None
+        path = self.base_dir / Path(str(self.options["grammar"])).expanduser()
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise NerbenchError(f"backend {self.name!r}: option grammar: cannot read {path}: "
+                                f"{getattr(exc, 'strerror', None) or exc}") from None
+
+    def answer_options(self) -> dict[str, Any]:
+        grammar = self.grammar
+        return {"grammar_sha256": hashlib.sha256(grammar.encode()).hexdigest()} if grammar else {}
+
+    def payload(self, request: Request) -> dict[str, Any]:
+        body = super().payload(request)
+        if self.grammar:
+            # llama.cpp refuses a grammar and a schema together.
+            body.pop("response_format", None)
+            body["grammar"] = self.grammar
+        return body
 
     async def props(self) -> dict[str, Any]:
         if self._props is None:
@@ -31,6 +60,7 @@ class LlamaCppBackend(OpenAIBackend):
 
     async def start(self) -> None:
         await super().start()
+        self.answer_options()  # reads the grammar: a missing file fails before any request
         await self.props()
 
     @property
@@ -48,6 +78,8 @@ class LlamaCppBackend(OpenAIBackend):
             slot_context=settings.get("n_ctx"),
             file=PurePath(props["model_path"]).name if props.get("model_path") else None,
         )
+        if self.grammar:
+            info["grammar"] = {"file": str(self.options["grammar"]), **self.answer_options()}
         return info
 
     async def health(self) -> dict[str, Any]:

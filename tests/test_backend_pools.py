@@ -1,0 +1,165 @@
+"""Throughput features of the backends: several urls per backend (load
+balanced, a replica lost mid-run), jobs grouped by model per server, and
+llama.cpp's GBNF grammar — against real llama.cpp servers where they matter."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import httpx
+import pytest
+
+from nerbench import llama_server
+from nerbench.cli import cli
+
+from .conftest import write
+from .fake_ollama import FakeOllama
+
+
+def config(backend: str, limit: int = 6, formats: tuple[str, ...] = ("json",)) -> str:
+    fmts = "".join(f'\n[[format]]\nname = "{f}"\n' for f in formats)
+    return f"""
+[run]
+limit = {limit}
+
+[generation]
+temperature = 0.0
+seed = 1
+max_tokens = 32
+
+{backend}
+
+[[dataset]]
+id = "lener_br"
+splits = ["test"]
+{fmts}"""
+
+
+def run(cli_runner, tmp_path, text, name="out"):
+    cfg = write(tmp_path / f"{name}.toml", text)
+    result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / name), "--no-progress"])
+    results = json.loads((tmp_path / name / "results.json").read_text()) if result.exit_code == 0 else None
+    return result, results
+
+
+def empty_answer(body):
+    return {"message": {"role": "assistant", "content": '{"entities": []}'}, "done_reason": "stop",
+            "prompt_eval_count": 400, "eval_count": 6}
+
+
+def served_any(url: str) -> bool:
+    """llama.cpp gives a slot an id_task once it has served a request."""
+    return any("id_task" in slot for slot in httpx.get(f"{url}/slots").json())
+
+
+@pytest.fixture
+def second_server():
+    server = llama_server.start(llama_server.smollm2_path(), "smollm2", slots=1, ctx_per_slot=2048, threads=2)
+    yield server.url
+    del server
+
+
+@pytest.mark.server
+def test_a_pool_of_two_real_llama_servers_shares_the_work_and_one_cache_identity(
+        llama_server, second_server, tmp_path, cli_runner):
+    assert not served_any(second_server)
+    entry = f"""[[backend]]
+name = "pool"
+kind = "llamacpp"
+urls = ["{llama_server}", "{second_server}"]
+models = ["smollm2"]"""
+    result, results = run(cli_runner, tmp_path, config(entry))
+    assert result.exit_code == 0, result.output
+    (system,) = results["systems"]
+    assert system["counts"]["backend_calls"] == 6 and "error" not in system["counts"]["statuses"]
+    assert served_any(second_server)  # the fixture's server had served other tests already
+    assert sorted(system["backend"]["replicas"]) == sorted([llama_server, second_server])
+    # The set of urls is the identity: another order reuses every answer.
+    swapped = entry.replace(f'"{llama_server}", "{second_server}"', f'"{second_server}", "{llama_server}"')
+    result, results = run(cli_runner, tmp_path, config(swapped), "again")
+    assert results["systems"][0]["counts"]["cache_hits"] == 6
+
+
+def ollama_pool(*urls: str, extra: str = "retries = 2") -> str:
+    quoted = ", ".join(f'"{u}"' for u in urls)
+    return f'[[backend]]\nname = "ol"\nkind = "ollama"\nurls = [{quoted}]\nmodels = ["smollm2"]\n{extra}'
+
+
+def test_a_replica_that_dies_mid_run_is_dropped_and_the_others_answer_everything(tmp_path, cli_runner):
+    a, b = FakeOllama(answer=empty_answer), FakeOllama(answer=empty_answer)
+    a.faults = [None, "die"]
+    try:
+        result, results = run(cli_runner, tmp_path, config(ollama_pool(a.url, b.url, extra="concurrency = 1")))
+    finally:
+        b.close()
+    assert result.exit_code == 0, result.output
+    counts = results["systems"][0]["counts"]
+    assert counts["statuses"] == {"ok": 6} and counts["errors"] == {}
+    assert counts["backend_calls"] == 6
+    answered_by_a = len(a.chats) - 1  # its last request died with it
+    assert answered_by_a >= 1 and answered_by_a + len(b.chats) == 6
+    assert f"dropped {a.url}" in result.output
+
+
+def test_a_pool_whose_every_replica_is_gone_counts_the_failures_and_says_how_to_resume(tmp_path, cli_runner):
+    a, b = FakeOllama(answer=empty_answer), FakeOllama(answer=empty_answer)
+    a.faults, b.faults = ["die"], ["die"]
+    result, results = run(cli_runner, tmp_path, config(ollama_pool(a.url, b.url, extra="concurrency = 1")))
+    assert result.exit_code == 0, result.output
+    counts = results["systems"][0]["counts"]
+    assert counts["statuses"] == {"error": 6} and sum(counts["errors"].values()) == 6
+    assert "run the same command again" in result.output
+
+
+def test_replicas_serving_different_models_are_refused(tmp_path, cli_runner):
+    a, b = FakeOllama(answer=empty_answer), FakeOllama(answer=empty_answer, digest="0" * 64)
+    try:
+        result, _ = run(cli_runner, tmp_path, config(ollama_pool(a.url, b.url)))
+    finally:
+        a.close()
+        b.close()
+    assert result.exit_code == 2
+    assert "its urls serve different 'smollm2'" in result.output and a.chats == b.chats == []
+
+
+def test_url_and_urls_together_are_refused(tmp_path, cli_runner):
+    result, _ = run(cli_runner, tmp_path, config(ollama_pool("http://127.0.0.1:9") + '\nurl = "http://x"'))
+    assert result.exit_code == 2 and "field backend[0]: give url or urls, not both" in result.output
+
+
+def test_jobs_of_one_model_are_grouped_per_server_across_backend_entries(tmp_path, cli_runner):
+    fake = FakeOllama(answer=empty_answer, models=("a:latest", "b:latest"))
+    # Two entries on one server, models in opposite orders: in config order the
+    # server would load a, b, b, a.
+    entries = "\n".join(f'[[backend]]\nname = "{n}"\nkind = "ollama"\nurl = "{fake.url}"\nmodels = [{m}]\n'
+                        f"num_ctx = {ctx}\n" for n, m, ctx in (("x", '"a", "b"', 2048), ("y", '"b", "a"', 4096)))
+    try:
+        result, results = run(cli_runner, tmp_path, config(entries, limit=3, formats=("json", "json-grouped")))
+    finally:
+        fake.close()
+    assert result.exit_code == 0, result.output
+    assert [s["counts"]["backend_calls"] for s in results["systems"]] == [3] * 8
+    order = [chat["model"] for chat in fake.chats]
+    switches = sum(1 for prev, cur in zip(order, order[1:]) if prev != cur)
+    assert len(order) == 24 and switches == 1, order
+
+
+@pytest.mark.server
+def test_a_gbnf_grammar_constrains_every_answer_and_is_part_of_the_cache_key(llama_server, tmp_path, cli_runner):
+    write(tmp_path / "none.gbnf", 'root ::= "{\\"entities\\": []}"\n')
+    entry = f'[[backend]]\nname = "cpp"\nkind = "llamacpp"\nurl = "{llama_server}"\nmodels = ["smollm2"]\n'
+    result, results = run(cli_runner, tmp_path, config(entry + 'grammar = "none.gbnf"', limit=4))
+    assert result.exit_code == 0, result.output
+    (system,) = results["systems"]
+    assert system["counts"]["backend_calls"] == 4 and system["counts"]["statuses"] == {"ok": 4}
+    assert system["backend"]["grammar"]["file"] == "none.gbnf"
+    assert len(system["backend"]["grammar"]["grammar_sha256"]) == 64
+    cache = sqlite3.connect(tmp_path / "cache.sqlite")
+    texts = [json.loads(g)["text"] for (g,) in cache.execute("select generation from completions")]
+    assert texts == ['{"entities": []}'] * 4  # the grammar leaves the model no other answer
+    result, results = run(cli_runner, tmp_path, config(entry, limit=4), "free")
+    assert results["systems"][0]["counts"]["backend_calls"] == 4  # not served from the grammar's answers
+    result, _ = run(cli_runner, tmp_path, config(entry + 'grammar = "missing.gbnf"', limit=4), "missing")
+    assert result.exit_code == 2 and "option grammar: cannot read" in result.output
+    assert "missing.gbnf" in result.output and "Traceback" not in result.output
