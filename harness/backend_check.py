@@ -23,6 +23,11 @@ async def _check(name: str, backend: Any, models: list[str]) -> dict[str, Any]:
         report["endpoint"] = backend.endpoint
         health = await backend.health()
         report["ok"] = bool(health.get("ok", True))
+        down = [err if err.startswith(url) else f"{url}: {err}"
+                for url, h in health.get("replicas", {}).items() if not h.get("ok", True)
+                for err in [str(h.get("error"))]]
+        if down:  # a pool still serves with the others: say which are down and go on
+            report["error"] = "; ".join(down)
         report["served"] = list(await backend.models())
         for model in models:
             try:

@@ -26,9 +26,11 @@ def default_cache_path() -> Path:
     return Path(base) / "nerbench" / "predictions.sqlite"
 
 
-def cache_key(identity: dict[str, Any]) -> str:
+def cache_key(identity: dict[str, Any]) -> tuple[str, str]:
+    """The key of an identity, and the canonical JSON it hashes (stored with
+    the completion, so it is serialised once)."""
     canonical = json.dumps(identity, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode()).hexdigest(), canonical
 
 
 class PredictionCache:
@@ -49,10 +51,11 @@ class PredictionCache:
         row = self._db.execute("SELECT generation FROM completions WHERE key = ?", (key,)).fetchone()
         return Generation.from_json(json.loads(row[0])) if row else None
 
-    def put(self, key: str, identity: dict[str, Any], generation: Generation) -> None:
+    def put(self, key: str, identity: str, generation: Generation) -> None:
+        """Store `generation` under `key`; `identity` is its canonical JSON."""
         self._db.execute(
             "INSERT OR REPLACE INTO completions (key, identity, generation) VALUES (?, ?, ?)",
-            (key, json.dumps(identity, sort_keys=True, ensure_ascii=False), json.dumps(generation.to_json())),
+            (key, identity, json.dumps(generation.to_json())),
         )
 
     def __len__(self) -> int:

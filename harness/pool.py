@@ -86,13 +86,29 @@ class BackendPool(Backend):
             finally:
                 self._busy[i] -= 1
 
+    async def _on_live(self, call: Any) -> tuple[list[Backend], list[Any]]:
+        """`call(replica)` on every live replica; one that cannot be reached is
+        dropped, and when none is left the error is raised."""
+        live = [self.replicas[i] for i in self._live()]
+        answers = await asyncio.gather(*(call(r) for r in live), return_exceptions=True)
+        kept = []
+        for replica, answer in zip(live, answers):
+            if isinstance(answer, BackendError) and answer.cause == "connection":
+                self._drop(replica, str(answer))
+            elif isinstance(answer, BaseException):
+                raise answer
+            else:
+                kept.append((replica, answer))
+        if not kept:
+            self._pick()  # raises: every url is gone
+        return [r for r, _ in kept], [a for _, a in kept]
+
     async def models(self) -> list[str]:
-        served = await asyncio.gather(*(self.replicas[i].models() for i in self._live()))
-        return [m for m in served[0] if all(m in s for s in served[1:])] if served else []
+        _, served = await self._on_live(lambda r: r.models())
+        return [m for m in served[0] if all(m in s for s in served[1:])]
 
     async def describe(self, model: str) -> dict[str, Any]:
-        live = [self.replicas[i] for i in self._live()]
-        infos = await asyncio.gather(*(r.describe(model) for r in live))
+        live, infos = await self._on_live(lambda r: r.describe(model))
         digests = {info.get("digest") for info in infos}
         if len(digests) > 1:
             seen = ", ".join(f"{r.endpoint} has {info.get('digest')}" for r, info in zip(live, infos))

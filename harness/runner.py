@@ -146,7 +146,7 @@ class Runner:
         the error message when the backend failed."""
         backend = self.backends[caller.backend]
         identity = self._identity(caller, request)
-        key = cache_key(identity)
+        key, canonical = cache_key(identity)
         try:
             cached = self.cache.get(key)
             if cached is not None:
@@ -165,7 +165,7 @@ class Runner:
                     if exc.cause == "connection":
                         self._dead[caller.backend] = f"backend {caller.backend!r} unreachable: {exc}"
                     return str(exc)
-            self.cache.put(key, identity, gen)
+            self.cache.put(key, canonical, gen)
             stats.add_generation(gen, cached=False)
             return gen
         finally:

@@ -123,6 +123,19 @@ def test_replicas_serving_different_models_are_refused(tmp_path, cli_runner):
     assert "its urls serve different 'smollm2'" in result.output and a.chats == b.chats == []
 
 
+def test_models_reports_a_pool_with_a_dead_url_and_still_describes_the_model(tmp_path, cli_runner):
+    a = FakeOllama(answer=empty_answer)
+    try:
+        cfg = write(tmp_path / "c.toml", config(ollama_pool(a.url, "http://127.0.0.1:9")))
+        result = cli_runner.invoke(cli, ["models", str(cfg), "--json"])
+    finally:
+        a.close()
+    assert result.exit_code == 1  # something configured is down
+    (report,) = json.loads(result.stdout)
+    assert not report["ok"] and report["error"].startswith("http://127.0.0.1:9: ")
+    assert report["served"] == ["smollm2:latest"] and report["models"]["smollm2"]["quantization"] == "Q4_1"
+
+
 def test_url_and_urls_together_are_refused(tmp_path, cli_runner):
     result, _ = run(cli_runner, tmp_path, config(ollama_pool("http://127.0.0.1:9") + '\nurl = "http://x"'))
     assert result.exit_code == 2 and "field backend[0]: give url or urls, not both" in result.output
