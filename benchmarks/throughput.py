@@ -1,6 +1,6 @@
 """nerbench end to end vs a plain concurrent httpx client, measured in one run.
 
-    python benchmarks/throughput.py [--sentences 24] [--slots 4] [--instant 1389] [--rounds 3]
+    python benchmarks/throughput.py [--sentences 24] [--slots 4] [--instant 1389] [--rounds 5]
 
 1. Throughput: a real llama.cpp server (xllamacpp, SmolLM2-135M, `--slots`
    slots) answers the same LeNER-Br test sentences twice per round — through
@@ -39,6 +39,7 @@ ANSWER = json.dumps({"choices": [{"message": {"role": "assistant", "content": "{
 MODELS = json.dumps({"data": [{"id": "instant"}]}).encode()
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    wbufsize = -1  # headers and body leave in one segment: no delayed-ACK stall per request
     def log_message(self, *a): pass
     def reply(self, body):
         self.send_response(200); self.send_header("Content-Type", "application/json")
@@ -133,7 +134,7 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=24)
     parser.add_argument("--slots", type=int, default=4)
     parser.add_argument("--instant", type=int, default=1389)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     os.environ["NERBENCH_LOAD_PLUGINS"] = ""  # only nerbench's own plugins take part
 

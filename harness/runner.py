@@ -147,30 +147,26 @@ class Runner:
         backend = self.backends[caller.backend]
         identity = self._identity(caller, request)
         key, canonical = cache_key(identity)
-        try:
-            cached = self.cache.get(key)
-            if cached is not None:
-                stats.add_generation(cached, cached=True)
-                return cached
-            if caller.backend in self._dead:
-                stats.errors["backend_unavailable"] += 1
-                return self._dead[caller.backend]
-            async with self._limit(backend):
-                try:
-                    gen = await with_retries(
-                        lambda: backend.generate(request), attempts=int(backend.options.get("retries", 4))
-                    )
-                except BackendError as exc:
-                    stats.errors[exc.cause] += 1
-                    if exc.cause == "connection":
-                        self._dead[caller.backend] = f"backend {caller.backend!r} unreachable: {exc}"
-                    return str(exc)
-            self.cache.put(key, canonical, gen)
-            stats.add_generation(gen, cached=False)
-            return gen
-        finally:
-            if self._bar is not None:
-                self._bar.update(1)
+        cached = self.cache.get(key)
+        if cached is not None:
+            stats.add_generation(cached, cached=True)
+            return cached
+        if caller.backend in self._dead:
+            stats.errors["backend_unavailable"] += 1
+            return self._dead[caller.backend]
+        async with self._limit(backend):
+            try:
+                gen = await with_retries(
+                    lambda: backend.generate(request), attempts=int(backend.options.get("retries", 4))
+                )
+            except BackendError as exc:
+                stats.errors[exc.cause] += 1
+                if exc.cause == "connection":
+                    self._dead[caller.backend] = f"backend {caller.backend!r} unreachable: {exc}"
+                return str(exc)
+        self.cache.put(key, canonical, gen)
+        stats.add_generation(gen, cached=False)
+        return gen
 
     async def _sentence(self, job: Job, sentence: Sentence, stats: SystemStats) -> Prediction:
         dataset = self.plan.datasets[job.dataset]
@@ -178,6 +174,8 @@ class Runner:
         caller = self._caller(job)
         requests = [self.request(job.model, prompt) for prompt in self.plan.prompts(job, sentence)]
         answers = await asyncio.gather(*(self.complete(caller, r, stats) for r in requests))
+        if self._bar is not None:
+            self._bar.update(1)
         failures = [a for a in answers if isinstance(a, str)]
         if failures:
             stats.statuses[STATUS_ERROR] += 1
@@ -217,7 +215,8 @@ class Runner:
     async def run(self, after: After | None = None) -> tuple[list[JobOutcome], Any]:
         """Run every job; then `after(runner, outcomes)`, if given, while the
         backends are still up (LLM-judged ensembles ask them more)."""
-        total = sum(self.plan.requests_per_job(job) for job in self.plan.jobs)
+        # Counted in sentences: counting requests would render every prompt twice.
+        total = sum(len(self.plan.sentences[(job.dataset, job.split)]) for job in self.plan.jobs)
         started = []
         try:
             for backend in self.backends.values():
@@ -225,7 +224,7 @@ class Runner:
                 started.append(backend)
             for backend_name, model in dict.fromkeys((job.backend, job.model) for job in self.plan.jobs):
                 await self.describe(backend_name, model)
-            self._bar = tqdm(total=total, unit="req", desc="nerbench run", disable=not self.progress)
+            self._bar = tqdm(total=total, unit="sentence", desc="nerbench run", disable=not self.progress)
             outcomes = [JobOutcome(job, [], SystemStats()) for job in self.plan.jobs]
             await asyncio.gather(*(self._lane(models, outcomes) for models in self._lanes().values()))
             return outcomes, (await after(self, outcomes) if after is not None else None)

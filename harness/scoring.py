@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 from seqeval.metrics.v1 import precision_recall_fscore_support
-from seqeval.scheme import IOB2, Entities
+from seqeval.scheme import IOB2, Entities, Entity
 
-from .alignment import TokenIndex, spans_to_tags
+from .alignment import TokenIndex, spans_to_tags, tags_to_token_spans
 from .types import Sentence, Span
 
 
@@ -27,10 +27,21 @@ def tag_sequences(
     return gold, pred
 
 
+def strict_entities(sequences: list[list[str]]) -> Entities:
+    """seqeval's strict IOB2 `Entities` of well-formed sequences — ours always
+    are, being written from spans — built straight from their token ranges.
+    seqeval's own extraction validates every token, and cost more than the
+    rest of scoring together; tests hold both equal on every corpus."""
+    entities = Entities.__new__(Entities)
+    entities.entities = [[Entity(i, first, last, label) for first, last, label in tags_to_token_spans(tags)]
+                         for i, tags in enumerate(sequences)]
+    return entities
+
+
 def _entities(sentences: Sequence[Sentence], predicted: Mapping[str, Iterable[Span]]) -> tuple[Any, ...]:
     """The tag sequences and seqeval's entities of both sides, built once."""
     gold, pred = tag_sequences(sentences, predicted)
-    return gold, pred, Entities(gold, IOB2), Entities(pred, IOB2)
+    return gold, pred, strict_entities(gold), strict_entities(pred)
 
 
 def _metrics(gold: list[list[str]], pred: list[list[str]], true_entities: Entities,

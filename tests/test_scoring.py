@@ -66,3 +66,21 @@ def test_per_sentence_counts_sum_to_seqeval_scores():
         expected = score(sentences, predicted)
         assert (p, r, f) == (expected["precision"], expected["recall"], expected["f1"])
         assert score_with_counts(sentences, predicted) == (expected, counts)
+
+
+@pytest.mark.parametrize("dataset_id", ["lener_br", "harem-selective", "uner_pt_bosque", "masakhaner2_yor"])
+def test_entities_built_from_spans_equal_seqevals_strict_extraction(dataset_id):
+    from seqeval.scheme import IOB2, Entities
+
+    from nerbench.perturb import perturbed_systems
+    from nerbench.scoring import strict_entities, tag_sequences
+
+    dataset = get_registry().get("datasets", dataset_id)
+    sentences = list(dataset.sentences("test"))
+    systems = perturbed_systems(sentences, [label.name for label in dataset.labels], 2, seed=3)
+    for predicted in [{s.id: s.spans for s in sentences}, *systems.values()]:
+        for sequences in tag_sequences(sentences, predicted):
+            ours, theirs = strict_entities(sequences), Entities(sequences, IOB2)
+            assert [[e.to_tuple() for e in sent] for sent in ours.entities] == \
+                [[e.to_tuple() for e in sent] for sent in theirs.entities]
+            assert ours.unique_tags == theirs.unique_tags
