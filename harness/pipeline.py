@@ -14,6 +14,7 @@ from .cache import PredictionCache
 from .combine_stage import Judges, run_combiners
 from .config import RunConfig
 from .datasets import ManifestDataset
+from .errors import NerbenchError
 from .plan import Plan, make_plan
 from .pool import BackendPool
 from .registry import Registry
@@ -67,7 +68,11 @@ def make_backends(config: RunConfig, registry: Registry) -> dict[str, Backend]:
         options = {k: v for k, v in entry.items() if k not in ("name", "kind", "models", "urls")}
         name = entry["name"]
         if "urls" in entry:
-            backends[name] = BackendPool(name, [build(name, cls, {**options, "url": url}) for url in entry["urls"]])
+            replicas = [build(name, cls, {**options, "url": url}) for url in entry["urls"]]
+            if len({r.endpoint for r in replicas}) < len(replicas):
+                raise NerbenchError(f"{config.path}: backend {name!r}: urls name the same endpoint twice "
+                                    f"(or kind {entry['kind']!r} does not use url)")
+            backends[name] = BackendPool(name, replicas)
         else:
             backends[name] = build(name, cls, options)
     return backends

@@ -136,9 +136,14 @@ def test_models_reports_a_pool_with_a_dead_url_and_still_describes_the_model(tmp
     assert report["served"] == ["smollm2:latest"] and report["models"]["smollm2"]["quantization"] == "Q4_1"
 
 
-def test_url_and_urls_together_are_refused(tmp_path, cli_runner):
+def test_url_and_urls_together_or_urls_naming_one_endpoint_are_refused(tmp_path, cli_runner):
     result, _ = run(cli_runner, tmp_path, config(ollama_pool("http://127.0.0.1:9") + '\nurl = "http://x"'))
     assert result.exit_code == 2 and "field backend[0]: give url or urls, not both" in result.output
+    result, _ = run(cli_runner, tmp_path, config(ollama_pool("http://127.0.0.1:9", "http://127.0.0.1:9/")))
+    assert result.exit_code == 2 and "urls name the same endpoint twice" in result.output
+    embedded = '[[backend]]\nname = "e"\nkind = "embedded"\nurls = ["a", "b"]\nmodels = ["smollm2-135m"]'
+    result, _ = run(cli_runner, tmp_path, config(embedded))
+    assert result.exit_code == 2 and "kind 'embedded' does not use url" in result.output
 
 
 def test_jobs_of_one_model_are_grouped_per_server_across_backend_entries(tmp_path, cli_runner):
