@@ -152,3 +152,15 @@ def test_a_server_killed_mid_run_keeps_what_arrived_and_the_rerun_asks_for_the_r
     counts = results["systems"][0]["counts"]
     assert counts["statuses"] == {"ok": 6}
     assert counts["cache_hits"] == 2 and counts["backend_calls"] == 4 and len(back.chats) == 4
+
+
+def test_num_ctx_and_think_change_the_answers_so_they_change_the_cache_key(fake, tmp_path, cli_runner):
+    result, results = run(cli_runner, tmp_path, config(fake.url))
+    assert results["systems"][0]["counts"]["backend_calls"] == 3
+    result, results = run(cli_runner, tmp_path, config(fake.url), "same")
+    assert results["systems"][0]["counts"]["cache_hits"] == 3
+    result, results = run(cli_runner, tmp_path, config(fake.url).replace("num_ctx = 4096", "num_ctx = 8192"), "ctx")
+    assert results["systems"][0]["counts"]["backend_calls"] == 3
+    result, results = run(cli_runner, tmp_path, config(fake.url, extra="think = false"), "think")
+    assert results["systems"][0]["counts"]["backend_calls"] == 3
+    assert [chat.get("think") for chat in fake.chats[-3:]] == [False] * 3
