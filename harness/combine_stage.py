@@ -3,6 +3,7 @@ sample, evaluated in-domain and on every other dataset (the transfer matrix)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from typing import Any
 
@@ -19,22 +20,49 @@ from .types import Generation, Prediction, Prompt
 
 class Judges:
     """How LLM-judged combiners ask models: `await judges.ask("backend/model",
-    format_name, format_version, prompt)`, through the run's cache, concurrency
-    limits and retries; failures come back as the error message."""
+    format_name, format_version, prompt)` for one question, or
+    `await judges.ask_all(format_name, format_version, [(judge, prompt), ...])`
+    for many — through the run's cache, concurrency limits and retries;
+    failures come back as the error message."""
 
     def __init__(self, runner: Runner, kinds: dict[str, str]) -> None:
         self.runner = runner
         self.kinds = kinds
         self.stats = SystemStats()
 
-    async def ask(self, judge: str, format_name: str, format_version: str, prompt: Prompt) -> Generation | str:
+    def _judge(self, judge: str) -> tuple[str, str]:
         backend, _, model = judge.partition("/")
         if backend not in self.kinds or not model:
             raise NerbenchError(f"judge {judge!r}: expected BACKEND/MODEL with a configured backend "
                                 f"({', '.join(sorted(self.kinds))})")
+        return backend, model
+
+    async def ask(self, judge: str, format_name: str, format_version: str, prompt: Prompt) -> Generation | str:
+        backend, model = self._judge(judge)
         await self.runner.describe(backend, model)
         caller = Caller(backend, self.kinds[backend], model, format_name, format_version)
         return await self.runner.complete(caller, self.runner.request(model, prompt), self.stats)
+
+    async def ask_all(self, format_name: str, format_version: str,
+                      questions: list[tuple[str, Prompt]]) -> list[Generation | str]:
+        """The answers to (judge, prompt) questions, in their order. Each
+        server is asked one judge model after another — interleaved, a server
+        that holds one model at a time (Ollama) would swap per question."""
+        lanes: dict[str, dict[str, list[int]]] = {}
+        for i, (judge, _) in enumerate(questions):
+            backend, _model = self._judge(judge)
+            lanes.setdefault(self.runner.backends[backend].endpoint, {}).setdefault(judge, []).append(i)
+        answers: list[Generation | str] = [""] * len(questions)
+
+        async def lane(judges: dict[str, list[int]]) -> None:
+            for judge, indexes in judges.items():
+                asked = await asyncio.gather(*(self.ask(judge, format_name, format_version, questions[i][1])
+                                               for i in indexes))
+                for i, answer in zip(indexes, asked):
+                    answers[i] = answer
+
+        await asyncio.gather(*(lane(judges) for judges in lanes.values()))
+        return answers
 
 
 def combiner_specs(ensemble: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

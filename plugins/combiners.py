@@ -3,7 +3,6 @@ voting and per-type selection, all vectorised over system subsets."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from typing import Any
 
@@ -162,15 +161,15 @@ class LlmJudgeCombiner(nerbench.Combiner):
         fmt = get_registry().get("prompt_formats", "verify")()
         n = len(index.sent)
 
-        def ask(judge: str, prompt: nerbench.Prompt):
-            return judges.ask(judge, "verify", fmt.version, prompt)
+        def ask(questions: list[tuple[str, nerbench.Prompt]]):
+            return judges.ask_all("verify", fmt.version, questions)
 
         spans = [index.span(k) for k in range(n)]
         questions = [(k, judge) for k in range(n) for judge in self.judges]
-        answers = await asyncio.gather(*(
-            ask(judge, fmt.question(index.sentences[spans[k][0]], spans[k][1], dataset.labels, dataset.language))
+        answers = await ask([
+            (judge, fmt.question(index.sentences[spans[k][0]], spans[k][1], dataset.labels, dataset.language))
             for k, judge in questions
-        ))
+        ])
         yes = np.zeros(n)
         for (k, _), answer in zip(questions, answers):
             if not isinstance(answer, str) and fmt.decision(answer):
@@ -178,11 +177,11 @@ class LlmJudgeCombiner(nerbench.Combiner):
         keep = yes > len(self.judges) / 2
         groups = [c for group in index.groups for c in _components(index, [int(k) for k in group if keep[k]])
                   if len(c) > 1]
-        choices = await asyncio.gather(*(
-            ask(judge, fmt.choice_question(index.sentences[spans[g[0]][0]], [spans[k][1] for k in g],
-                                           dataset.labels, dataset.language))
+        choices = await ask([
+            (judge, fmt.choice_question(index.sentences[spans[g[0]][0]], [spans[k][1] for k in g],
+                                        dataset.labels, dataset.language))
             for g in groups for judge in self.judges
-        ))
+        ])
         for gi, members in enumerate(groups):
             picks = [fmt.choice(a, len(members)) if not isinstance(a, str) else None
                      for a in choices[gi * len(self.judges) : (gi + 1) * len(self.judges)]]
@@ -221,17 +220,17 @@ class El4nerCombiner(LlmJudgeCombiner):
         starts = index.range_starts()
         ends = np.append(starts[1:], len(index.sent))
 
-        def ask(judge: str, prompt: nerbench.Prompt):
-            return judges.ask(judge, "verify", fmt.version, prompt)
+        def ask(questions: list[tuple[str, nerbench.Prompt]]):
+            return judges.ask_all("verify", fmt.version, questions)
 
         def spot(k: int):
             si, span = index.span(k)
             return index.sentences[si], span
 
-        typings = await asyncio.gather(*(
-            ask(judge, fmt.type_question(*spot(int(a)), dataset.labels, dataset.language))
+        typings = await ask([
+            (judge, fmt.type_question(*spot(int(a)), dataset.labels, dataset.language))
             for a in starts for judge in self.judges
-        ))
+        ])
         typed: list[int | None] = []  # the candidate of the majority type, per range
         for r, (a, b) in enumerate(zip(starts, ends)):
             answers = typings[r * len(self.judges) : (r + 1) * len(self.judges)]
@@ -240,9 +239,9 @@ class El4nerCombiner(LlmJudgeCombiner):
             hit = [k for k in range(a, b) if index.labels[index.label[k]] == label]
             typed.append(hit[0] if label and votes > len(self.judges) / 2 and hit else None)
         chosen = [k for k in typed if k is not None]
-        checks = await asyncio.gather(*(
-            ask(judge, fmt.question(*spot(k), dataset.labels, dataset.language)) for k in chosen for judge in self.judges
-        ))
+        checks = await ask([
+            (judge, fmt.question(*spot(k), dataset.labels, dataset.language)) for k in chosen for judge in self.judges
+        ])
         keep = np.zeros(len(index.sent), dtype=bool)
         yes = np.zeros(len(index.sent))
         for i, k in enumerate(chosen):
