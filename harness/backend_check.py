@@ -23,10 +23,12 @@ async def _check(name: str, backend: Any, models: list[str]) -> dict[str, Any]:
         report["endpoint"] = backend.endpoint
         health = await backend.health()
         report["ok"] = bool(health.get("ok", True))
-        down = [err if err.startswith(url) else f"{url}: {err}"
-                for url, h in health.get("replicas", {}).items() if not h.get("ok", True)
-                for err in [str(h.get("error"))]]
-        if down:  # a pool still serves with the others: say which are down and go on
+        down = []  # a pool still serves with the others: say which are down and go on
+        for url, replica in health.get("replicas", {}).items():
+            if not replica.get("ok", True):
+                error = str(replica.get("error"))
+                down.append(error if error.startswith(url) else f"{url}: {error}")
+        if down:
             report["error"] = "; ".join(down)
         report["served"] = list(await backend.models())
         for model in models:

@@ -3,7 +3,6 @@ sample, evaluated in-domain and on every other dataset (the transfer matrix)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from typing import Any
 
@@ -12,7 +11,7 @@ from .ensembling import make_combiner
 from .errors import NerbenchError
 from .plan import Plan
 from .registry import Registry
-from .runner import Caller, JobOutcome, Runner, SystemStats
+from .runner import Caller, JobOutcome, Runner, SystemStats, one_model_at_a_time
 from .scoring import per_sentence
 from .search import best_single, choose, ensemble_name, evaluate
 from .types import Generation, Prediction, Prompt
@@ -45,23 +44,16 @@ class Judges:
 
     async def ask_all(self, format_name: str, format_version: str,
                       questions: list[tuple[str, Prompt]]) -> list[Generation | str]:
-        """The answers to (judge, prompt) questions, in their order. Each
-        server is asked one judge model after another — interleaved, a server
-        that holds one model at a time (Ollama) would swap per question."""
-        lanes: dict[str, dict[str, list[int]]] = {}
-        for i, (judge, _) in enumerate(questions):
-            backend, _model = self._judge(judge)
-            lanes.setdefault(self.runner.backends[backend].endpoint, {}).setdefault(judge, []).append(i)
+        """The answers to (judge, prompt) questions, in their order, each
+        server asked one judge model after another (interleaved, a server that
+        holds one model at a time would swap per question)."""
         answers: list[Generation | str] = [""] * len(questions)
 
-        async def lane(judges: dict[str, list[int]]) -> None:
-            for judge, indexes in judges.items():
-                asked = await asyncio.gather(*(self.ask(judge, format_name, format_version, questions[i][1])
-                                               for i in indexes))
-                for i, answer in zip(indexes, asked):
-                    answers[i] = answer
+        async def answer(i: int) -> None:
+            answers[i] = await self.ask(questions[i][0], format_name, format_version, questions[i][1])
 
-        await asyncio.gather(*(lane(judges) for judges in lanes.values()))
+        keys = [(self.runner.backends[self._judge(judge)[0]].endpoint, judge) for judge, _ in questions]
+        await one_model_at_a_time(keys, answer)
         return answers
 
 

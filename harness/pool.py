@@ -52,8 +52,7 @@ class BackendPool(Backend):
             elif isinstance(failure, BaseException):
                 raise failure
         if not self._live():
-            raise BackendError(f"backend {self.name!r}: none of its {len(self.replicas)} urls answers: "
-                               + "; ".join(self.lost.values()), cause="connection")
+            raise self._all_gone()
         self._slots = [asyncio.Semaphore(r.concurrency) for r in self.replicas]
 
     async def aclose(self) -> None:
@@ -65,11 +64,14 @@ class BackendPool(Backend):
             print(f"nerbench: backend {self.name!r}: dropped {replica.endpoint} ({why}); "
                   "the other urls take its requests", file=sys.stderr)
 
+    def _all_gone(self) -> BackendError:
+        return BackendError(f"backend {self.name!r}: none of its {len(self.replicas)} urls answers: "
+                            + "; ".join(self.lost.values()), cause="connection")
+
     def _pick(self) -> int:
         live = self._live()
         if not live:
-            raise BackendError(f"backend {self.name!r}: every url stopped answering: "
-                               + "; ".join(self.lost.values()), transient=False, cause="connection")
+            raise self._all_gone()
         return min(live, key=lambda i: (self._busy[i] / self.replicas[i].concurrency, self._busy[i]))
 
     async def generate(self, request: Request) -> Generation:
@@ -100,7 +102,7 @@ class BackendPool(Backend):
             else:
                 kept.append((replica, answer))
         if not kept:
-            self._pick()  # raises: every url is gone
+            raise self._all_gone()
         return [r for r, _ in kept], [a for _, a in kept]
 
     async def models(self) -> list[str]:

@@ -62,6 +62,22 @@ class SystemStats:
         }
 
 
+async def one_model_at_a_time(keys: list[tuple[str, str]], run: Callable[[int], Awaitable[Any]]) -> None:
+    """`run(i)` for every (endpoint, model) in `keys`: endpoints in parallel,
+    and on each endpoint one model after another — a server that holds one
+    model at a time (Ollama) must not swap back and forth, even when several
+    `[[backend]]` entries point at it."""
+    lanes: dict[str, dict[str, list[int]]] = {}
+    for i, (endpoint, model) in enumerate(keys):
+        lanes.setdefault(endpoint, {}).setdefault(model, []).append(i)
+
+    async def lane(models: dict[str, list[int]]) -> None:
+        for indexes in models.values():
+            await asyncio.gather(*(run(i) for i in indexes))
+
+    await asyncio.gather(*(lane(models) for models in lanes.values()))
+
+
 @dataclass
 class JobOutcome:
     job: Job
@@ -187,21 +203,6 @@ class Runner:
             job.system, job.dataset, job.split, sentence.id, tuple(sorted(parsed.spans)), parsed.status, dict(parsed.issues)
         )
 
-    def _lanes(self) -> dict[str, dict[str, list[int]]]:
-        """Job indexes by endpoint, then model: a server that holds one model
-        at a time (Ollama) must not swap back and forth, even when several
-        `[[backend]]` entries point at it."""
-        lanes: dict[str, dict[str, list[int]]] = {}
-        for i, job in enumerate(self.plan.jobs):
-            endpoint = self.backends[job.backend].endpoint
-            lanes.setdefault(endpoint, {}).setdefault(job.model, []).append(i)
-        return lanes
-
-    async def _lane(self, models: dict[str, list[int]], outcomes: list[JobOutcome]) -> None:
-        """One endpoint's jobs, one model after another."""
-        for indexes in models.values():
-            await asyncio.gather(*(self._job(outcomes[i]) for i in indexes))
-
     async def _job(self, out: JobOutcome) -> None:
         sentences = self.plan.sentences[(out.job.dataset, out.job.split)]
         out.predictions.extend(await asyncio.gather(*(self._sentence(out.job, s, out.stats) for s in sentences)))
@@ -226,7 +227,8 @@ class Runner:
                 await self.describe(backend_name, model)
             self._bar = tqdm(total=total, unit="sentence", desc="nerbench run", disable=not self.progress)
             outcomes = [JobOutcome(job, [], SystemStats()) for job in self.plan.jobs]
-            await asyncio.gather(*(self._lane(models, outcomes) for models in self._lanes().values()))
+            await one_model_at_a_time([(self.backends[job.backend].endpoint, job.model) for job in self.plan.jobs],
+                                      lambda i: self._job(outcomes[i]))
             return outcomes, (await after(self, outcomes) if after is not None else None)
         finally:
             if self._bar is not None:

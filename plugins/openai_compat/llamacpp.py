@@ -37,9 +37,13 @@ class LlamaCppBackend(OpenAIBackend):
             raise NerbenchError(f"backend {self.name!r}: option grammar: cannot read {path}: "
                                 f"{getattr(exc, 'strerror', None) or exc}") from None
 
-    def answer_options(self) -> dict[str, Any]:
+    @cached_property
+    def _answer_options(self) -> dict[str, Any]:
         grammar = self.grammar
         return {"grammar_sha256": hashlib.sha256(grammar.encode()).hexdigest()} if grammar else {}
+
+    def answer_options(self) -> dict[str, Any]:
+        return self._answer_options  # part of every request's cache key: hashed once
 
     def payload(self, request: Request) -> dict[str, Any]:
         body = super().payload(request)
