@@ -16,7 +16,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 from .alignment import NormalisedText, TokenIndex, ground, normalise
 from .bases import Backend, Combiner, Dataset, PromptFormat, Reporter
-from .datasets import ManifestDataset, bundled_manifests, sha256_file
+from .datasets import ManifestDataset, bundled_manifests, checked_sha256, sha256_file
 from .errors import BackendError, NerbenchError, UnknownNameError
 from .hookspecs import hookimpl
 from .retry import with_retries
@@ -65,6 +65,7 @@ __all__ = [
     "TokenIndex",
     "UnknownNameError",
     "bundled_manifests",
+    "checked_sha256",
     "ground",
     "hookimpl",
     "normalise",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from .config import RunConfig
+from .config import ModelRef, RunConfig
 from .errors import NerbenchError
 from .pipeline import make_backends
 from .registry import Registry
@@ -15,7 +15,7 @@ from .registry import Registry
 MODEL_FIELDS = ("digest", "quantization", "context_length", "parameters", "server_build", "slots", "file")
 
 
-async def _check(name: str, backend: Any, models: list[str]) -> dict[str, Any]:
+async def _check(name: str, backend: Any, models: list[ModelRef]) -> dict[str, Any]:
     report: dict[str, Any] = {"backend": name, "kind": None, "endpoint": None, "ok": False, "error": None,
                               "served": [], "models": {}}
     try:
@@ -31,12 +31,12 @@ async def _check(name: str, backend: Any, models: list[str]) -> dict[str, Any]:
         if down:
             report["error"] = "; ".join(down)
         report["served"] = list(await backend.models())
-        for model in models:
+        for ref in models:
             try:
-                info = await backend.describe(model)
-                report["models"][model] = {k: info.get(k) for k in MODEL_FIELDS if info.get(k) is not None}
+                info = await backend.describe(ref.id)
+                report["models"][ref.name] = {k: info.get(k) for k in MODEL_FIELDS if info.get(k) is not None}
             except NerbenchError as exc:
-                report["models"][model] = {"error": str(exc)}
+                report["models"][ref.name] = {"error": str(exc)}
                 report["ok"] = False
     except NerbenchError as exc:
         report["ok"] = False
@@ -56,7 +56,7 @@ def check_backends(config: RunConfig, registry: Registry) -> list[dict[str, Any]
 
     async def run() -> list[dict[str, Any]]:
         reports = await asyncio.gather(*(
-            _check(entry["name"], backends[entry["name"]], list(entry["models"])) for entry in config.backends))
+            _check(entry["name"], backends[entry["name"]], config.models[entry["name"]]) for entry in config.backends))
         for entry, report in zip(config.backends, reports):
             report["kind"] = entry["kind"]
         return list(reports)

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from .types import Generation
+from .userdirs import user_cache_dir
 
 
 def default_cache_path() -> Path:
     env = os.environ.get("NERBENCH_CACHE")
     if env:
         return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "nerbench" / "predictions.sqlite"
+    return user_cache_dir() / "predictions.sqlite"
 
 
 def cache_key(identity: dict[str, Any]) -> tuple[str, str]:

@@ -24,17 +24,21 @@ class Judges:
     for many — through the run's cache, concurrency limits and retries;
     failures come back as the error message."""
 
-    def __init__(self, runner: Runner, kinds: dict[str, str]) -> None:
+    def __init__(self, runner: Runner, kinds: dict[str, str], models: dict[str, dict[str, str]] | None = None) -> None:
         self.runner = runner
         self.kinds = kinds
+        #: backend → model name → model id, for judges named like systems
+        self.models = models or {}
         self.stats = SystemStats()
 
     def _judge(self, judge: str) -> tuple[str, str]:
+        """(backend, model id) of "BACKEND/MODEL"; MODEL is a configured
+        model's name, or any model id the backend serves."""
         backend, _, model = judge.partition("/")
         if backend not in self.kinds or not model:
             raise NerbenchError(f"judge {judge!r}: expected BACKEND/MODEL with a configured backend "
                                 f"({', '.join(sorted(self.kinds))})")
-        return backend, model
+        return backend, self.models.get(backend, {}).get(model, model)
 
     async def ask(self, judge: str, format_name: str, format_version: str, prompt: Prompt) -> Generation | str:
         backend, model = self._judge(judge)

@@ -16,6 +16,34 @@ DEFAULT_GENERATION = {"temperature": 0.0, "seed": 0, "max_tokens": 256}
 DEFAULT_REPORTERS = ["markdown"]
 
 
+@dataclass(frozen=True)
+class ModelRef:
+    """A configured model: `name` is what systems and judges call it, `id` what
+    the backend is asked for (and what the cache keys on)."""
+
+    name: str
+    id: str
+
+
+def model_refs(path: Path, index: int, entry: dict[str, Any]) -> list[ModelRef]:
+    """A backend entry's models: "id", or {name = "...", model = "id"}; a
+    path to a .gguf file is called by its file stem."""
+    refs = []
+    for item in entry["models"]:
+        if isinstance(item, dict):
+            refs.append(ModelRef(item["name"], item["model"]))
+        elif item.lower().endswith(".gguf"):
+            refs.append(ModelRef(Path(item).stem, item))
+        else:
+            refs.append(ModelRef(item, item))
+    names = [ref.name for ref in refs]
+    for name in names:
+        if names.count(name) > 1:
+            raise NerbenchError(f"{path}: field backend[{index}].models: two models are called {name!r}; "
+                                "give one a name: {name = \"...\", model = \"...\"}")
+    return refs
+
+
 @dataclass
 class RunConfig:
     path: Path
@@ -27,6 +55,8 @@ class RunConfig:
     generation: dict[str, Any] = field(default_factory=dict)
     run: dict[str, Any] = field(default_factory=dict)
     ensemble: dict[str, Any] | None = None
+    #: backend name → its models
+    models: dict[str, list[ModelRef]] = field(default_factory=dict)
 
     @property
     def reporters(self) -> list[str]:
@@ -69,4 +99,5 @@ def load_config(path: Path) -> RunConfig:
         generation={**DEFAULT_GENERATION, **raw.get("generation", {})},
         run=raw.get("run", {}),
         ensemble=raw.get("ensemble"),
+        models={entry["name"]: model_refs(path, i, entry) for i, entry in enumerate(raw["backend"])},
     )

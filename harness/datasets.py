@@ -18,6 +18,7 @@ from .bases import Dataset
 from .errors import NerbenchError
 from .readers import READERS
 from .types import Label, Sentence
+from .userdirs import user_cache_dir
 from .validation import load_schema, validate
 
 REGISTRY_PACKAGE = "nerbench_registry"
@@ -28,8 +29,7 @@ def default_data_dir() -> Path:
     env = os.environ.get("NERBENCH_DATA_DIR")
     if env:
         return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "nerbench" / "data"
+    return user_cache_dir() / "data"
 
 
 def sha256_file(path: Path) -> str:
@@ -43,7 +43,8 @@ def sha256_file(path: Path) -> str:
 _verified: dict[tuple[str, int, int], str] = {}
 
 
-def _checked_sha256(path: Path) -> str:
+def checked_sha256(path: Path) -> str:
+    """`sha256_file`, computed once per file version (path, size, mtime) in a process."""
     stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     if key not in _verified:
@@ -123,7 +124,7 @@ class ManifestDataset(Dataset):
                     f"dataset {self.id!r} split {split!r}: {entry['path']} is not in {self.data_dir}; "
                     f"run `nerbench datasets fetch {self.id}` (or set --data-dir / NERBENCH_DATA_DIR)"
                 )
-            if _checked_sha256(path) != entry["sha256"]:
+            if checked_sha256(path) != entry["sha256"]:
                 raise NerbenchError(
                     f"{path}: sha256 does not match the {self.id!r} manifest; "
                     f"delete it and run `nerbench datasets fetch {self.id}`"

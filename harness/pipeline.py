@@ -92,9 +92,10 @@ def execute(
     after = None
     if config.ensemble is not None:
         kinds = {b["name"]: b["kind"] for b in config.backends}
+        models = {name: {ref.name: ref.id for ref in refs} for name, refs in config.models.items()}
 
         async def after(runner, outcomes):
-            judges = Judges(runner, kinds)
+            judges = Judges(runner, kinds, models)
             stage = await run_combiners(plan, outcomes, registry, config.ensemble, judges)
             return (*stage, judges.stats.to_json())
 

@@ -19,7 +19,8 @@ from .types import Prompt, Sentence
 class Job:
     backend: str
     kind: str
-    model: str
+    model: str  # the name systems carry
+    model_id: str  # what the backend is asked for
     dataset: str
     split: str
     format: str
@@ -119,9 +120,9 @@ def make_plan(config: RunConfig, registry: Registry, limit: int | None = None) -
             if (dataset.id, spec.demo_split) not in pools:
                 pools[(dataset.id, spec.demo_split)] = DemoPool(load_sentences(dataset, spec.demo_split, None))
     jobs = [
-        Job(b["name"], b["kind"], model, dataset_id, split, alias)
+        Job(b["name"], b["kind"], ref.name, ref.id, dataset_id, split, alias)
         for b in config.backends
-        for model in b["models"]
+        for ref in config.models[b["name"]]
         for dataset_id, split in sentences
         for alias in formats
     ]

@@ -60,9 +60,10 @@ def build_results(
                     "name": job.backend,
                     "kind": job.kind,
                     "plugin": registry.provider("backends", job.kind),
-                    **{k: v for k, v in runner.describes[(job.backend, job.model)].items() if k != "endpoint_identity"},
+                    **{k: v for k, v in runner.describes[(job.backend, job.model_id)].items() if k != "endpoint_identity"},
                 },
                 "model": job.model,
+                **({"model_id": job.model_id} if job.model_id != job.model else {}),
                 "prompt_format": {
                     "name": spec.name,
                     "version": spec.instance.version,

