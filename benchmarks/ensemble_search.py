@@ -4,7 +4,7 @@ sentence by sentence and calls seqeval — both measured in this one run.
 
     python benchmarks/ensemble_search.py [--data-dir ../shared/datasets] [--systems 10]
 
-Systems: documented, seeded perturbations of gold (nerbench.perturb: each
+Systems: documented, seeded perturbations of gold (api.perturb: each
 system drops 15–60% of the entities, relabels 10%, shifts 10% by a token,
 adds a spurious entity to 20% of sentences). The combiner is `majority`
 (strictly more than half). Search on the dev split, report on test.
@@ -44,12 +44,12 @@ def main() -> None:
     from seqeval.metrics import f1_score
     from seqeval.scheme import IOB2
 
-    from nerbench.alignment import TokenIndex, spans_to_tags
-    from nerbench.ensemble import build_index
-    from nerbench.perturb import perturbed_systems
-    from nerbench.registry import get_registry
-    from nerbench.scoring import score
-    from nerbench.search import best_settings, choose, evaluate
+    from nerbench.parse.alignment import TokenIndex, spans_to_tags
+    from nerbench.combine.candidates import build_index
+    from nerbench.testing import perturbed_systems
+    from nerbench.plugins.manager import get_registry
+    from nerbench.score.strict import score
+    from nerbench.combine.search import best_settings, choose, evaluate
 
     registry = get_registry()
     dataset = registry.get("datasets", "lener_br")

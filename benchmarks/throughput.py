@@ -84,9 +84,9 @@ name = "json"
 
 def run_nerbench(text: str, work: Path) -> tuple[float, int]:
     """Wall seconds of `nerbench run` (as a library call) and tokens generated."""
-    from nerbench.config import load_config
+    from nerbench.config.load import load_config
     from nerbench.pipeline import execute, prepare
-    from nerbench.registry import get_registry
+    from nerbench.plugins.manager import get_registry
 
     work.mkdir(parents=True)
     (work / "c.toml").write_text(text)
@@ -100,11 +100,11 @@ def run_nerbench(text: str, work: Path) -> tuple[float, int]:
 
 def request_bodies(text: str, work: Path) -> tuple[str, list[dict]]:
     """The exact JSON bodies nerbench sends for this config."""
-    from nerbench.cache import PredictionCache
-    from nerbench.config import load_config
+    from nerbench.infer.cache import PredictionCache
+    from nerbench.config.load import load_config
     from nerbench.pipeline import make_backends, prepare
-    from nerbench.registry import get_registry
-    from nerbench.runner import Runner
+    from nerbench.plugins.manager import get_registry
+    from nerbench.infer.runner import Runner
 
     work.mkdir(parents=True)
     (work / "c.toml").write_text(text)
@@ -141,7 +141,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["NERBENCH_LOAD_PLUGINS"] = ""  # only nerbench's own plugins take part
 
-    from nerbench import llama_server
+    from nerbench.infer import llama_server
 
     report: dict = {"cpus": os.cpu_count(), "sentences": args.sentences, "slots": args.slots}
     with tempfile.TemporaryDirectory() as tmp:

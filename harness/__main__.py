@@ -1,3 +1,3 @@
-from .cli import main
+from nerbench.cli import main
 
 main()

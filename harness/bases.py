@@ -5,16 +5,59 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict
 
-from .types import Generation, Label, ParseResult, Prompt, Request, Sentence
+from nerbench.types import Failure, Generation, Label, ParseResult, Prompt, Request, Sentence
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from nerbench.combine.candidates import CandidateIndex
 
 
-class Backend(ABC):
+class ModelInfo(TypedDict, total=False):
+    """What `Backend.describe` says of a model. Every key is optional; a
+    backend may add its own (they are recorded as provenance)."""
+
+    #: Identifies the weights; part of every cache key (a changed model never
+    #: hits stale answers).
+    digest: str
+    #: Where requests go, as shown to people.
+    endpoint: str
+    #: Replaces `endpoint` in cache keys when where the model runs is no part
+    #: of its answers' identity (an in-process server on a free port).
+    endpoint_identity: str
+    quantization: str
+    context_length: int
+    parameters: int
+
+
+class Configurable:
+    """What every configurable plugin kind shares: declared options.
+
+    `OPTIONS` maps each option a config entry may give to its JSON Schema
+    (e.g. ``{"timeout": {"type": "number", "exclusiveMinimum": 0}}``);
+    `REQUIRED_OPTIONS` names those it must give. nerbench checks both when
+    the config loads (before any request, and in ``--dry-run``): an unknown
+    or ill-typed option is a one-line error naming the file and field.
+    `OPTIONS = None` (the default) declares nothing and accepts anything.
+    `check_options` is for what a schema cannot say (raise `NerbenchError`
+    with the message; nerbench adds where)."""
+
+    OPTIONS: ClassVar[dict[str, Any] | None] = None
+    REQUIRED_OPTIONS: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> None:
+        """Checks beyond the schema, at config load; the default checks nothing."""
+
+
+class Backend(Configurable, ABC):
     """A way to reach LLMs (a server, or one started in-process).
 
     One instance serves one `[[backend]]` entry of a config. `options` are that
-    entry's keys other than name/kind/models. Instances are async context
+    entry's keys other than name/kind/models/urls (see `Configurable`;
+    `concurrency` is every kind's). Instances are async context
     managers: `start()` runs before the first request, `aclose()` after the last.
     """
 
@@ -51,17 +94,20 @@ class Backend(ABC):
         """Names of the models this backend serves."""
         return []
 
+    def check_model(self, model: str) -> None:
+        """Check, without a request, that `model` can be served (a file that
+        must exist, a package that must be installed); raise `NerbenchError`.
+        Called when the config loads; the default checks nothing."""
+
     def answer_options(self) -> dict[str, Any]:
         """Options of this backend that change what a model answers (a
         grammar, a context size, thinking on or off). They join every cache
         key; the default, nothing, leaves keys as they are."""
         return {}
 
-    async def describe(self, model: str) -> dict[str, Any]:
+    async def describe(self, model: str) -> ModelInfo:
         """Provenance of `model`: digest, quantization, context length, ...
-
-        The `digest` key, when present, is part of every cache key.
-        """
+        (see `ModelInfo`; its `digest` is part of every cache key)."""
         return {}
 
     async def health(self) -> dict[str, Any]:
@@ -99,8 +145,11 @@ class Dataset(ABC):
         return []
 
 
-class PromptFormat(ABC):
-    """How a sentence becomes requests, and how answers become spans."""
+class PromptFormat(Configurable, ABC):
+    """How a sentence becomes requests, and how answers become spans.
+
+    Constructed with the keyword options of its `[[format]]` entry (less the
+    ones nerbench handles: name, alias, shots, demos, demo_split, demo_seed)."""
 
     #: Bump when rendering or parsing changes: it is part of the cache key.
     version: ClassVar[str] = "1"
@@ -134,7 +183,7 @@ class PromptFormat(ABC):
         raise NotImplementedError(f"{type(self).__name__} cannot write a gold answer")
 
 
-class Combiner(ABC):
+class Combiner(Configurable, ABC):
     """Combines several systems' entities into one set.
 
     Combiners work on a `nerbench.ensemble.CandidateIndex` (every distinct
@@ -146,8 +195,12 @@ class Combiner(ABC):
 
     #: Whether `fit` needs labelled dev predictions (e.g. per-type).
     needs_dev: ClassVar[bool] = False
+    #: Whether the combiner may give a span another label than its systems
+    #: did: the candidate index then holds, for every predicted token range,
+    #: a candidate (with no votes) for each of the dataset's labels.
+    retypes: ClassVar[bool] = False
 
-    def fit(self, dev: Any) -> None:
+    def fit(self, dev: CandidateIndex) -> None:
         """Learn from the dev candidate index (weights, best system per type)."""
 
     def settings(self, size: int) -> list[dict[str, Any]]:
@@ -156,10 +209,39 @@ class Combiner(ABC):
         return [{}]
 
     @abstractmethod
-    def select(self, index: Any, subsets: Any, params: dict[str, Any]) -> tuple[Any, Any]:
+    def select(
+        self, index: CandidateIndex, subsets: np.ndarray, params: dict[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """For `subsets` (a bool array subsets × systems, all of one size),
         return `(keep, priority)`: arrays candidates × subsets saying which
         candidates each subset keeps and how strongly (higher wins overlaps)."""
+
+
+class Judges(Protocol):
+    """The models an LLM-judged combiner asks, handed to it by the run: every
+    question goes through the run's cache, concurrency limits and retries."""
+
+    async def ask_all(
+        self, kit: str, version: str, questions: Sequence[tuple[str, Prompt]]
+    ) -> list[Generation | Failure]:
+        """The answers to `(judge, prompt)` questions, in their order; `judge`
+        is "BACKEND/MODEL"; `kit` and `version` name the questions' wording
+        (part of the cache key, like a prompt format's name and version)."""
+        ...
+
+
+class JudgedCombiner(Combiner):
+    """A combiner that asks LLMs about the candidates before it selects."""
+
+    @abstractmethod
+    def asks(self) -> list[str]:
+        """Every "BACKEND/MODEL" it will ask (checked against the config
+        before any request)."""
+
+    @abstractmethod
+    async def judge(self, index: CandidateIndex, dataset: Dataset, judges: Judges) -> None:
+        """Ask `judges` about `index`'s candidates; called once per index
+        (dev and evaluated splits) before `select` sees it."""
 
 
 class Reporter(ABC):

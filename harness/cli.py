@@ -11,22 +11,22 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from . import __version__
-from .backend_check import MODEL_FIELDS, check_backends
-from .cache import default_cache_path
-from .config import default_config_path, load_config
-from .datasets import ManifestDataset, default_data_dir
-from .errors import NerbenchError
-from .pipeline import describe_plan, execute, prepare
-from .predictions import group_by_system
-from .registry import Registry, get_registry
-from .ensembling import load_index, make_combiner, parse_options
-from .results import write_predictions
-from .scaffold import KINDS as PLUGIN_KINDS
-from .scaffold import new_plugin
-from .scoring import score
-from .search import SEARCHES, run_ensemble
-from .types import Prediction
+from nerbench import __version__
+from nerbench.infer.check import MODEL_FIELDS, check_backends
+from nerbench.infer.cache import default_cache_path
+from nerbench.config.load import default_config_path, load_config
+from nerbench.data.manifest import ManifestDataset, default_data_dir
+from nerbench.errors import NerbenchError
+from nerbench.pipeline import describe_plan, execute, prepare
+from nerbench.files.predictions import group_by_system, write_predictions
+from nerbench.files.results import read_results
+from nerbench.plugins.manager import Registry, get_registry
+from nerbench.combine.offline import load_index, make_combiner, parse_options
+from nerbench.plugins.scaffold import KINDS as PLUGIN_KINDS
+from nerbench.plugins.scaffold import new_plugin
+from nerbench.score.strict import score
+from nerbench.combine.search import SEARCHES, run_ensemble
+from nerbench.types import Prediction
 
 
 class Cli(click.Group):
@@ -322,12 +322,7 @@ def datasets_fetch(ctx, dataset_id, progress):
 def leaderboard(ctx, results, output, reporters):
     """Re-render leaderboards from RESULTS JSON files alone (never runs a model)."""
     registry = registry_from(ctx)
-    docs = []
-    for path in results:
-        try:
-            docs.append(json.loads(path.read_text(encoding="utf-8")))
-        except json.JSONDecodeError as exc:
-            raise NerbenchError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    docs = [read_results(path) for path in results]
     for name in reporters:
         for path in registry.get("reporters", name)().render(docs, output):
             click.echo(f"wrote {path}")

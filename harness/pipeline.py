@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
 
-from .bases import Backend
-from .cache import PredictionCache
-from .combine_stage import Judges, run_combiners
-from .config import RunConfig
-from .datasets import ManifestDataset
-from .errors import NerbenchError
-from .plan import Plan, make_plan
-from .pool import BackendPool
-from .registry import Registry
-from .results import build_results, write_json, write_predictions
-from .runner import run_plan
-from .types import Prediction
+from nerbench.infer.cache import PredictionCache
+from nerbench.combine.stage import CombineOutput, Judges, run_combiners
+from nerbench.config.load import RunConfig
+from nerbench.data.manifest import ManifestDataset
+from nerbench.errors import NerbenchError
+from nerbench.plan.matrix import Plan, make_plan
+from nerbench.plugins.manager import Registry
+from nerbench.files.predictions import write_predictions
+from nerbench.files.results import write_results
+from nerbench.report.results import build_results
+from nerbench.infer.backends import make_backends
+from nerbench.infer.runner import JobOutcome, Runner
+from nerbench.types import Prediction
 
 
 def register_config_datasets(config: RunConfig, registry: Registry) -> None:
@@ -53,29 +56,31 @@ class RunOutput:
     files: list[Path]
 
 
-def make_backends(config: RunConfig, registry: Registry) -> dict[str, Backend]:
-    """One backend per `[[backend]]`; an entry with `urls` becomes a pool of
-    one backend per URL."""
-    backends: dict[str, Backend] = {}
+@dataclass
+class Inferred:
+    """What the model-facing part of a run produced, before scoring."""
 
-    def build(name: str, cls: type[Backend], options: dict[str, Any]) -> Backend:
-        backend = cls(name, options)
-        backend.base_dir = config.path.parent
-        return backend
+    outcomes: list[JobOutcome]
+    combined: CombineOutput | None
+    #: (backend, model id) → what the backend said of the model
+    describes: dict[tuple[str, str], dict[str, Any]]
+    wall_s: float
 
-    for entry in config.backends:
-        cls = registry.get("backends", entry["kind"])
-        options = {k: v for k, v in entry.items() if k not in ("name", "kind", "models", "urls")}
-        name = entry["name"]
-        if "urls" in entry:
-            replicas = [build(name, cls, {**options, "url": url}) for url in entry["urls"]]
-            if len({r.endpoint for r in replicas}) < len(replicas):
-                raise NerbenchError(f"{config.path}: backend {name!r}: urls name the same endpoint twice "
-                                    f"(or kind {entry['kind']!r} does not use url)")
-            backends[name] = BackendPool(name, replicas)
-        else:
-            backends[name] = build(name, cls, options)
-    return backends
+
+async def run_pipeline(
+    config: RunConfig, plan: Plan, registry: Registry, cache: PredictionCache, progress: bool = True
+) -> Inferred:
+    """Infer every job, then (with an `[ensemble]`) combine, while the
+    backends are up: LLM-judged combiners ask them more."""
+    started = time.perf_counter()
+    async with Runner(plan, make_backends(config, registry), config.generation, cache, progress) as runner:
+        outcomes = await runner.run_jobs()
+        combined = None
+        if config.ensemble is not None:
+            kinds = {b["name"]: b["kind"] for b in config.backends}
+            models = {name: {ref.name: ref.id for ref in refs} for name, refs in config.models.items()}
+            combined = await run_combiners(plan, outcomes, registry, config.ensemble, Judges(runner, kinds, models))
+    return Inferred(outcomes, combined, runner.describes, time.perf_counter() - started)
 
 
 def execute(
@@ -86,33 +91,25 @@ def execute(
     cache_path: Path,
     progress: bool = True,
 ) -> RunOutput:
+    """`nerbench run` as a library call: infer, combine, score, write the
+    predictions, the results and what the reporters make."""
     reporters = [registry.get("reporters", name)() for name in config.reporters]
-    backends = make_backends(config, registry)
     cache = PredictionCache(cache_path)
-    after = None
-    if config.ensemble is not None:
-        kinds = {b["name"]: b["kind"] for b in config.backends}
-        models = {name: {ref.name: ref.id for ref in refs} for name, refs in config.models.items()}
-
-        async def after(runner, outcomes):
-            judges = Judges(runner, kinds, models)
-            stage = await run_combiners(plan, outcomes, registry, config.ensemble, judges)
-            return (*stage, judges.stats.to_json())
-
     try:
-        outcomes, stage, runner, wall = run_plan(plan, backends, config.generation, cache, progress, after)
+        inferred = asyncio.run(run_pipeline(config, plan, registry, cache, progress))
     finally:
         cache.close()
-    results = build_results(config, plan, outcomes, runner, registry, wall)
-    combined: list[Prediction] = []
-    if stage is not None:
-        results["ensembles"], results["transfer"], combined, judging = stage
-        if judging["requests"]:
-            results["judging"] = judging
+    outcomes, combined = inferred.outcomes, inferred.combined
+    results = build_results(config, plan, outcomes, inferred.describes, registry, inferred.wall_s)
+    extra: list[Prediction] = []
+    if combined is not None:
+        results["ensembles"], results["transfer"], extra = combined.entries, combined.transfer, combined.predictions
+        if combined.judging["requests"]:
+            results["judging"] = combined.judging
     out_dir.mkdir(parents=True, exist_ok=True)
     files = [out_dir / "predictions.jsonl", out_dir / "results.json"]
-    write_predictions(files[0], itertools.chain((p for o in outcomes for p in o.predictions), combined))
-    write_json(files[1], results)
+    write_predictions(files[0], itertools.chain((p for o in outcomes for p in o.predictions), extra))
+    write_results(files[1], results)
     for reporter in reporters:
         files += reporter.render([results], out_dir)
     return RunOutput(results, files)

@@ -90,6 +90,9 @@ class Request:
     """What a prompt format asks a backend for.
 
     `schema` is a JSON Schema for constrained decoding, or None for free text.
+    `about` ("DATASET:SPLIT:SENTENCE_ID") and `key` (the prompt's) say what
+    the request is about, for logs and stand-in backends in tests; they are
+    neither sent nor part of the cache key.
     """
 
     model: str
@@ -98,6 +101,8 @@ class Request:
     temperature: float = 0.0
     seed: int | None = 0
     max_tokens: int = 256
+    about: str = field(default="", compare=False)
+    key: str = field(default="", compare=False)
 
     def to_json(self) -> dict[str, Any]:
         # Not asdict(): it deep-copies the schema, and this runs for every request.
@@ -121,6 +126,15 @@ class Generation:
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> "Generation":
         return cls(**obj)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A request that got no answer: the cause it is counted under (e.g.
+    "connection", "timeout", "http_500") and the message a user reads."""
+
+    cause: str
+    message: str
 
 
 # Per-sentence statuses of the predictions JSONL format.

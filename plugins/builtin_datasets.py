@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import nerbench
+from nerbench import api
 
 
-@nerbench.hookimpl
+@api.hookimpl
 def register_datasets(register):
-    for path in nerbench.bundled_manifests():
-        dataset = nerbench.ManifestDataset.from_file(path)
+    for path in api.bundled_manifests():
+        dataset = api.ManifestDataset.from_file(path)
         register(dataset.id, dataset)

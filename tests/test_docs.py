@@ -6,7 +6,7 @@ import inspect
 import re
 from pathlib import Path
 
-from nerbench import hookspecs
+from nerbench.plugins import hookspecs
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 HEADING = re.compile(r"^## `(\w+)\(([^)]*)\)`$", re.M)

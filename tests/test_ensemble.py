@@ -10,13 +10,13 @@ from collections import Counter
 
 import pytest
 
-from nerbench import Sentence, Span, Token
+from nerbench.api import Sentence, Span, Token
 from nerbench.cli import cli
-from nerbench.ensemble import build_index, count, materialise, resolve
-from nerbench.perturb import perturbed_systems
-from nerbench.registry import get_registry
-from nerbench.scoring import score
-from nerbench.search import choose, combine_counts, evaluate
+from nerbench.combine.candidates import build_index, count, materialise, resolve
+from nerbench.testing import perturbed_systems
+from nerbench.plugins.manager import get_registry
+from nerbench.score.strict import score
+from nerbench.combine.search import choose, combine_counts, evaluate
 
 COMBINERS = [("majority", {}), ("vote", {"k": 2}), ("union", {}), ("intersection", {}),
              ("weighted", {}), ("weighted", {"per_type": True}), ("per-type", {})]

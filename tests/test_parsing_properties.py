@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nerbench import Generation
-from nerbench.registry import get_registry
+from nerbench.api import Generation
+from nerbench.plugins.manager import get_registry
 
 FORMATS = ("json", "json-grouped", "inline-xml", "inline-bracket", "per-type")
 
@@ -92,6 +92,6 @@ TRICKY = ["Straße", "İstanbul", "ﬁm", "Ω Å", "e\u0301 o\u0300", "a\t b\n\n
 @given(text=st.one_of(st.text(), st.sampled_from(TRICKY),
                       st.lists(st.sampled_from(TRICKY + ["a", " ", "B"])).map("".join)))
 def test_normalise_fast_path_equals_the_general_one(text):
-    from nerbench.alignment import normalise, normalise_clusters
+    from nerbench.parse.alignment import normalise, normalise_clusters
 
     assert normalise(text) == normalise_clusters(text)

@@ -7,39 +7,39 @@ import textwrap
 
 import pytest
 
-import nerbench.registry
+import nerbench.plugins.manager
 from nerbench.cli import cli
 from nerbench.errors import UnknownNameError
-from nerbench.registry import get_registry
+from nerbench.plugins.manager import get_registry
 
 BROKEN = "raise ImportError('no module named missing_dependency')\n"
 DUPLICATE = textwrap.dedent(
     """
-    import nerbench
+    from nerbench import api
 
-    class Fmt(nerbench.PromptFormat):
+    class Fmt(api.PromptFormat):
         def render(self, sentence, labels, language, demos=()):
             return []
         def parse(self, outputs, sentence, labels):
-            return nerbench.ParseResult([])
+            return api.ParseResult([])
 
     class NotABackend:
         pass
 
-    @nerbench.hookimpl
+    @api.hookimpl
     def register_prompt_formats(register):
         register("json", Fmt)
         register("fmt-ok", Fmt)
 
-    @nerbench.hookimpl
+    @api.hookimpl
     def register_backends(register):
         register("bogus", NotABackend)
 
-    @nerbench.hookimpl
+    @api.hookimpl
     def register_reporters(register):
         raise RuntimeError("reporter hook exploded")
 
-    @nerbench.hookimpl
+    @api.hookimpl
     def register_commands(cli):
         @cli.command()
         def hello():
@@ -64,7 +64,7 @@ def fake_plugins(tmp_path, monkeypatch):
         (info / "entry_points.txt").write_text(f"[nerbench]\n{dist} = {module}\n")
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("NERBENCH_LOAD_PLUGINS", "nb_broken,nb_dup")
-    nerbench.registry.reset_registry()
+    nerbench.plugins.manager.reset_registry()
     return site
 
 
@@ -87,7 +87,7 @@ def test_duplicate_and_wrong_type_are_refused_naming_both_plugins(fake_plugins):
     registry = get_registry()
     info = registry.plugins["nb_dup"]
     assert "prompt format 'json' is already registered by plugin 'formats'; plugin 'nb_dup'" in info.error
-    assert "backend 'bogus' is not a nerbench.Backend" in info.error
+    assert "backend 'bogus' is not a nerbench.api.Backend" in info.error
     assert "register_reporters failed: RuntimeError: reporter hook exploded" in info.error
     assert info.registered["prompt_formats"] == ["fmt-ok"]
     assert info.version == "1.2.3"
@@ -99,7 +99,7 @@ def test_plugins_all_lists_builtins_through_entry_points(cli_runner):
     result = cli_runner.invoke(cli, ["plugins", "--all", "--json"])
     plugins = {p["name"]: p for p in json.loads(result.output)}
     assert plugins["openai"]["registered"]["backends"] == ["openai", "llamacpp", "vllm", "embedded"]
-    assert plugins["formats"]["registered"]["prompt_formats"] == ["json", "json-grouped", "inline-xml", "inline-bracket", "per-type", "verify"]
+    assert plugins["formats"]["registered"]["prompt_formats"] == ["json", "json-grouped", "inline-xml", "inline-bracket", "per-type"]
     assert "lener_br" in plugins["datasets"]["registered"]["datasets"]
     assert all(p["error"] is None for p in plugins.values())
 
@@ -107,7 +107,7 @@ def test_plugins_all_lists_builtins_through_entry_points(cli_runner):
 def test_unknown_name_suggests_close_ones():
     with pytest.raises(UnknownNameError) as err:
         get_registry().get("prompt_formats", "jsn")
-    assert "unknown prompt format 'jsn'. Did you mean 'json'? Available: inline-bracket, inline-xml, json, json-grouped, per-type, verify" in str(err.value)
+    assert "unknown prompt format 'jsn'. Did you mean 'json'? Available: inline-bracket, inline-xml, json, json-grouped, per-type" in str(err.value)
 
 
 def test_plugin_commands_are_added_to_the_cli(fake_plugins, tmp_path):
@@ -125,7 +125,7 @@ def test_allow_list_disable_list_and_trace(fake_plugins, monkeypatch, capsys):
     monkeypatch.setenv("NERBENCH_LOAD_PLUGINS", "nb_dup")
     monkeypatch.setenv("NERBENCH_DISABLE_PLUGINS", "reporters, nb_broken")
     monkeypatch.setenv("NERBENCH_TRACE_PLUGINS", "1")
-    nerbench.registry.reset_registry()
+    nerbench.plugins.manager.reset_registry()
     registry = get_registry()
     assert "nb_broken" not in registry.plugins and "nb_dup" in registry.plugins
     assert registry.names("reporters") == []  # a built-in can be disabled too
@@ -139,7 +139,7 @@ def test_allow_list_disable_list_and_trace(fake_plugins, monkeypatch, capsys):
 
 def test_empty_allow_list_loads_no_third_party_plugin(fake_plugins, monkeypatch, capsys):
     monkeypatch.setenv("NERBENCH_LOAD_PLUGINS", "")
-    nerbench.registry.reset_registry()
+    nerbench.plugins.manager.reset_registry()
     registry = get_registry()
     assert not {"nb_broken", "nb_dup"} & set(registry.plugins)
     assert capsys.readouterr().err == ""  # no trace unless asked for

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from nerbench import Generation
-from nerbench.config import load_config
+from nerbench.api import Generation
+from nerbench.config.load import load_config
 from nerbench.pipeline import prepare
-from nerbench.registry import get_registry
+from nerbench.plugins.manager import get_registry
 
 REPO = Path(__file__).resolve().parents[1]
 

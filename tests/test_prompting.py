@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from nerbench.cli import cli
-from nerbench.config import load_config
+from nerbench.config.load import load_config
 from nerbench.pipeline import prepare
-from nerbench.registry import get_registry
+from nerbench.plugins.manager import get_registry
 
 from .conftest import write
 

@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 
 from nerbench.errors import NerbenchError
-from nerbench.registry import get_registry
+from nerbench.plugins.manager import get_registry
 
 from .conftest import write
 
@@ -89,7 +89,7 @@ def test_harem_split_keeps_every_entity_whole(dataset_id, split, shared_datasets
 
 
 def test_malformed_conll_line_names_file_and_line(tmp_path):
-    from nerbench.readers import read_conll
+    from nerbench.data.readers import read_conll
 
     path = write(tmp_path / "bad.conll", "João B-PESSOA\nmora O\nem\n")
     with pytest.raises(NerbenchError, match=r"bad\.conll:3: expected at least 2 columns"):
@@ -100,7 +100,7 @@ def test_malformed_conll_line_names_file_and_line(tmp_path):
 
 
 def test_stray_inside_tag_starts_an_entity(tmp_path):
-    from nerbench.readers import read_conll
+    from nerbench.data.readers import read_conll
 
     path = write(tmp_path / "stray.conll", "a O\nCaruso I-MISC\nb I-PER\nc I-PER\n\n")
     (s,) = read_conll(path, {}, "test")

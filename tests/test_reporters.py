@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nerbench.bootstrap import f1_interval, paired_p_value
+from nerbench.score.bootstrap import f1_interval, paired_p_value
 from nerbench.cli import cli
-from nerbench.scoring import prf
+from nerbench.score.prf import prf
 from nerbench_plugins.reporters import markdown, plots
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hostile"

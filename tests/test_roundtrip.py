@@ -8,8 +8,8 @@ import unicodedata
 
 import pytest
 
-from nerbench import Generation
-from nerbench.registry import get_registry
+from nerbench.api import Generation
+from nerbench.plugins.manager import get_registry
 
 FORMATS = ("json", "json-grouped", "inline-xml", "inline-bracket", "per-type")
 DATASETS = ("lener_br", "harem-selective", "harem-total", "uner_pt_bosque", "wikineural_pt",

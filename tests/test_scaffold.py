@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from nerbench.cli import cli
-from nerbench.scaffold import KINDS
+from nerbench.plugins.scaffold import KINDS
 
 
 @pytest.mark.slow

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from nerbench import Sentence, Span, Token
-from nerbench.registry import get_registry
-from nerbench.scoring import score
+from nerbench.api import Sentence, Span, Token
+from nerbench.plugins.manager import get_registry
+from nerbench.score.strict import score
 
 
 def sent(sid, words, spans):
@@ -53,8 +53,9 @@ def test_gold_scores_perfectly_on_a_real_corpus():
 
 
 def test_per_sentence_counts_sum_to_seqeval_scores():
-    from nerbench.perturb import perturbed_systems
-    from nerbench.scoring import per_sentence, prf, score_with_counts
+    from nerbench.testing import perturbed_systems
+    from nerbench.score.prf import prf
+    from nerbench.score.strict import per_sentence, score_with_counts
 
     dataset = get_registry().get("datasets", "lener_br")
     sentences = list(dataset.sentences("dev"))[:300]
@@ -72,8 +73,8 @@ def test_per_sentence_counts_sum_to_seqeval_scores():
 def test_entities_built_from_spans_equal_seqevals_strict_extraction(dataset_id):
     from seqeval.scheme import IOB2, Entities
 
-    from nerbench.perturb import perturbed_systems
-    from nerbench.scoring import strict_entities, tag_sequences
+    from nerbench.testing import perturbed_systems
+    from nerbench.score.strict import strict_entities, tag_sequences
 
     dataset = get_registry().get("datasets", dataset_id)
     sentences = list(dataset.sentences("test"))

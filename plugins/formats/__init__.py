@@ -1,19 +1,17 @@
-"""Prompt formats: json, json-grouped, inline-xml, inline-bracket, per-type, verify."""
+"""Prompt formats: json, json-grouped, inline-xml, inline-bracket, per-type."""
 
 from __future__ import annotations
 
-import nerbench
+from nerbench import api
 
 from .inline import InlineBracketFormat, InlineXmlFormat, PerTypeFormat
 from .json_formats import JsonFormat, JsonGroupedFormat
-from .verify import VerifyFormat
 
 
-@nerbench.hookimpl
+@api.hookimpl
 def register_prompt_formats(register):
     register("json", JsonFormat)
     register("json-grouped", JsonGroupedFormat)
     register("inline-xml", InlineXmlFormat)
     register("inline-bracket", InlineBracketFormat)
     register("per-type", PerTypeFormat)
-    register("verify", VerifyFormat)

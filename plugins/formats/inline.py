@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import nerbench
-from nerbench import Generation, ParseResult, Prompt, Sentence, Span
-from nerbench.alignment import align_rewrite
+from nerbench import api
+from nerbench.api import Generation, ParseResult, Prompt, Sentence, Span
+from nerbench.api import align_rewrite
 
 from .base import TemplatedFormat, status_for
 
@@ -72,10 +72,10 @@ class InlineFormat(TemplatedFormat):
     def ground_marks(self, result: ParseResult, text: str, sentence: Sentence, labels, forced_label: str | None = None):
         plain, marks = self.extract(text, result)
         by_name = {label.name.casefold(): label.name for label in labels}
-        located, changed = align_rewrite(nerbench.normalise(sentence.text), plain, [(s, e) for s, e, _ in marks])
+        located, changed = align_rewrite(api.normalise(sentence.text), plain, [(s, e) for s, e, _ in marks])
         if changed and marks:
             result.count("realigned")
-        index = nerbench.TokenIndex(sentence.tokens)
+        index = api.TokenIndex(sentence.tokens)
         spans = set(result.spans)
         for (_, _, raw_label), where in zip(marks, located):
             result.count("mentions")

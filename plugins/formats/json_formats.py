@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
-from nerbench import Generation, Label, ParseResult, Prompt, Sentence
+from nerbench.api import Generation, Label, ParseResult, Prompt, Sentence
 
 from .base import TemplatedFormat, loads_tolerant, status_for, surface
 
@@ -43,6 +43,12 @@ class JsonFormat(TemplatedFormat):
             "user": ("Texto: " if lang == "pt" else "Text: ") + "{text}",
         }
         for lang in ("pt", "en")
+    }
+
+    OPTIONS: ClassVar[dict[str, Any]] = {
+        **TemplatedFormat.OPTIONS,
+        "max_entities": {"type": "integer", "minimum": 1},
+        "max_mention_chars": {"type": "integer", "minimum": 1},
     }
 
     def __init__(self, max_entities: int = 20, max_mention_chars: int = 120, **options: Any) -> None:

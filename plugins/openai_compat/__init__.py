@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-import nerbench
+from nerbench import api
 
 from .client import OpenAIBackend
 from .embedded import EmbeddedBackend
@@ -12,7 +12,7 @@ from .llamacpp import LlamaCppBackend
 from .vllm import VllmBackend
 
 
-@nerbench.hookimpl
+@api.hookimpl
 def register_backends(register):
     register("openai", OpenAIBackend)
     register("llamacpp", LlamaCppBackend)

@@ -7,12 +7,25 @@ import hashlib
 import json
 import os
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
-import nerbench
-from nerbench import BackendError, Generation, Request
+from nerbench import api
+from nerbench.api import BackendError, Generation, NerbenchError, Request
+
+
+def check_url(url: str) -> None:
+    """An http(s) URL with a host and a port in range, or a one-line error."""
+    try:
+        parsed = httpx.URL(url)
+        port = parsed.port
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise NerbenchError(f"url {url!r} is not a valid URL: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise NerbenchError(f"url {url!r}: expected http://HOST:PORT or https://HOST:PORT")
+    if port is not None and not 0 < port < 65536:
+        raise NerbenchError(f"url {url!r}: port {port} is out of range (1-65535)")
 
 
 def classify(exc: httpx.HTTPError) -> BackendError:
@@ -29,7 +42,7 @@ def classify(exc: httpx.HTTPError) -> BackendError:
     return BackendError(f"{type(exc).__name__}: {exc}", transient=True, cause="transport")
 
 
-class OpenAIBackend(nerbench.Backend):
+class OpenAIBackend(api.Backend):
     """Any server with `/v1/chat/completions` (llama.cpp server, vLLM, LM Studio…).
 
     Options: `url` (base URL, with or without /v1), `api_key_env` (name of an
@@ -37,6 +50,19 @@ class OpenAIBackend(nerbench.Backend):
     `timeout` (seconds, default 120), `retries` (attempts, default 4),
     `concurrency` (requests in flight, default 1).
     """
+
+    OPTIONS: ClassVar[dict[str, Any]] = {
+        "url": {"type": "string", "minLength": 1},
+        "api_key_env": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        "timeout": {"type": "number", "exclusiveMinimum": 0},
+        "digest": {"type": "string", "minLength": 1},
+    }
+    REQUIRED_OPTIONS: ClassVar[tuple[str, ...]] = ("url",)
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> None:
+        if "url" in options:
+            check_url(str(options["url"]))
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
@@ -46,7 +72,7 @@ class OpenAIBackend(nerbench.Backend):
     def base_url(self) -> str:
         url = str(self.options.get("url", "")).rstrip("/")
         if not url:
-            raise nerbench.NerbenchError(f"backend {self.name!r}: option 'url' is required for kind openai")
+            raise api.NerbenchError(f"backend {self.name!r}: option 'url' is required for kind openai")
         return url[: -len("/v1")] if url.endswith("/v1") else url
 
     @property
@@ -59,7 +85,7 @@ class OpenAIBackend(nerbench.Backend):
             return {}
         key = os.environ.get(env)
         if not key:
-            raise nerbench.NerbenchError(f"backend {self.name!r}: environment variable {env} is not set")
+            raise api.NerbenchError(f"backend {self.name!r}: environment variable {env} is not set")
         return {"Authorization": f"Bearer {key}"}
 
     @property

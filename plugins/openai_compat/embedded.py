@@ -1,18 +1,17 @@
 """llama.cpp's own server started in-process (xllamacpp): no server to install.
 
 Models are the packaged ones nerbench knows by name (SmolLM2-135M-Instruct,
-Gemma 3 270M: `nerbench.llama_server.PACKAGED_MODELS`) or paths to GGUF files.
+Gemma 3 270M: `nerbench.api.PACKAGED_MODELS`) or paths to GGUF files.
 """
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-import nerbench
-from nerbench import llama_server
-from nerbench.llama_server import PACKAGED_MODELS
+from nerbench import api
+from nerbench.api import PACKAGED_MODELS
 
 from .client import OpenAIBackend
 
@@ -26,13 +25,13 @@ def model_path(model: str, base_dir: Path | None = None) -> Path:
     if base_dir is not None and not path.is_absolute():
         path = base_dir / path
     if not path.is_file():
-        raise nerbench.NerbenchError(
+        raise api.NerbenchError(
             f"embedded backend: model {model!r} is neither a packaged model ({', '.join(PACKAGED_MODELS)}) "
             "nor a GGUF file")
     return path
 
 
-class EmbeddedBackend(nerbench.Backend):
+class EmbeddedBackend(api.Backend):
     """Options: `n_parallel` (slots per model, default 2), `n_ctx` (per slot,
     default 2048), `threads` (default: all cores), `chat_template` (one of
     llama.cpp's built-in template names, for a GGUF that carries none or a
@@ -42,9 +41,18 @@ class EmbeddedBackend(nerbench.Backend):
     asked through an `openai` backend of its own (nerbench asks one model
     after another)."""
 
+    OPTIONS: ClassVar[dict[str, Any]] = {
+        "n_parallel": {"type": "integer", "minimum": 1},
+        "n_ctx": {"type": "integer", "minimum": 64},
+        "threads": {"type": "integer", "minimum": 1},
+        "chat_template": {"type": "string", "minLength": 1},
+        "log_verbosity": {"type": "integer", "minimum": 0},
+        "timeout": OpenAIBackend.OPTIONS["timeout"],
+    }
+
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
-        self._servers: dict[str, llama_server.LlamaServer] = {}
+        self._servers: dict[str, api.LlamaServer] = {}
         self._clients: dict[str, OpenAIBackend] = {}
         self._starting: dict[str, asyncio.Lock] = {}
         self._digests: dict[str, str] = {}
@@ -61,8 +69,8 @@ class EmbeddedBackend(nerbench.Backend):
         template = self.options.get("chat_template")
         return {"chat_template": template} if template else {}
 
-    def _start(self, model: str) -> llama_server.LlamaServer:
-        return llama_server.start(
+    def _start(self, model: str) -> api.LlamaServer:
+        return api.start_llama_server(
             model_path(model, self.base_dir),
             model,
             slots=int(self.options.get("n_parallel", 2)),
@@ -82,13 +90,21 @@ class EmbeddedBackend(nerbench.Backend):
                 self._clients[model] = OpenAIBackend(self.name, {**self.options, "url": server.url})
         return self._clients[model]
 
-    async def generate(self, request: nerbench.Request) -> nerbench.Generation:
+    def check_model(self, model: str) -> None:
+        if model in PACKAGED_MODELS:
+            packaged = PACKAGED_MODELS[model]
+            if not packaged.installed():
+                raise api.NerbenchError(f"the model {model} ({packaged.title}) is not installed; run: {packaged.install}")
+        else:
+            model_path(model, self.base_dir)
+
+    async def generate(self, request: api.Request) -> api.Generation:
         return await (await self._client(request.model)).generate(request)
 
     async def describe(self, model: str) -> dict[str, Any]:
         path = model_path(model, self.base_dir)
         if model not in self._digests:
-            self._digests[model] = "sha256:" + await asyncio.to_thread(nerbench.checked_sha256, path)
+            self._digests[model] = "sha256:" + await asyncio.to_thread(api.checked_sha256, path)
         info = await (await self._client(model)).describe(model)
         info.update(
             endpoint=self.endpoint,
@@ -105,7 +121,7 @@ class EmbeddedBackend(nerbench.Backend):
         return info
 
     async def models(self) -> list[str]:
-        return list(self._servers) or [llama_server.SMOLLM2]
+        return list(self._servers) or list(PACKAGED_MODELS)
 
     async def health(self) -> dict[str, Any]:
         return {"ok": True, "models": await self.models(), "started": bool(self._servers)}

@@ -7,9 +7,9 @@ from __future__ import annotations
 import hashlib
 from functools import cached_property
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, ClassVar
 
-from nerbench import BackendError, NerbenchError, Request
+from nerbench.api import BackendError, NerbenchError, Request
 
 from .client import OpenAIBackend
 
@@ -21,6 +21,8 @@ class LlamaCppBackend(OpenAIBackend):
     it describes. Concurrency defaults to the server's slots (`/props`
     total_slots); server build, slots and per-slot context size are recorded
     with the model's provenance."""
+
+    OPTIONS: ClassVar[dict[str, Any]] = {**OpenAIBackend.OPTIONS, "grammar": {"type": "string", "minLength": 1}}
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)

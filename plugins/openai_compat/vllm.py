@@ -5,9 +5,9 @@ in vLLM's own `structured_outputs` field — never `guided_json`, which vLLM
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from nerbench import BackendError, NerbenchError, Request
+from nerbench.api import BackendError, Request
 
 from .client import OpenAIBackend
 
@@ -20,11 +20,7 @@ class VllmBackend(OpenAIBackend):
     `max_model_len` and the server version are recorded with the model."""
 
     default_concurrency = 4
-
-    def __init__(self, name: str, options: dict[str, Any]) -> None:
-        super().__init__(name, options)
-        if self.options.get("structured", STRUCTURED[0]) not in STRUCTURED:
-            raise NerbenchError(f"backend {name!r}: structured must be one of {', '.join(STRUCTURED)}")
+    OPTIONS: ClassVar[dict[str, Any]] = {**OpenAIBackend.OPTIONS, "structured": {"enum": list(STRUCTURED)}}
 
     def payload(self, request: Request) -> dict[str, Any]:
         body = super().payload(request)

@@ -7,44 +7,44 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import nerbench
+from nerbench import api
 
 from . import markdown, plots, tabular
 from .board import build
 
 
-class MarkdownReporter(nerbench.Reporter):
+class MarkdownReporter(api.Reporter):
     """leaderboard.md (index), lang-LANG.md, DATASET-SPLIT.md, transfer.md, and plots/ when matplotlib is there."""
 
     def render(self, results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         return markdown.render(results, Path(out_dir))
 
 
-class JsonReporter(nerbench.Reporter):
+class JsonReporter(api.Reporter):
     """leaderboard.json: one object per ranked row, intervals and p-values included."""
 
     def render(self, results, out_dir):
         return tabular.write_json(results, Path(out_dir))
 
 
-class CsvReporter(nerbench.Reporter):
+class CsvReporter(api.Reporter):
     """leaderboard.csv: the same rows as the JSON reporter."""
 
     def render(self, results, out_dir):
         return tabular.write_csv(results, Path(out_dir))
 
 
-class PlotsReporter(nerbench.Reporter):
+class PlotsReporter(api.Reporter):
     """plots/*.svg only; needs `pip install 'nerbench[plots]'`."""
 
     def render(self, results, out_dir):
         if not plots.available():
-            raise nerbench.NerbenchError("the plots reporter needs matplotlib: pip install 'nerbench[plots]'")
+            raise api.NerbenchError("the plots reporter needs matplotlib: pip install 'nerbench[plots]'")
         plots.draw(build(results), Path(out_dir) / "plots")
         return sorted((Path(out_dir) / "plots").glob("*.svg"))
 
 
-@nerbench.hookimpl
+@api.hookimpl
 def register_reporters(register):
     register("markdown", MarkdownReporter)
     register("json", JsonReporter)

@@ -13,8 +13,8 @@ import time
 import unicodedata
 from collections import Counter, defaultdict
 
-import nerbench
-from nerbench.registry import get_registry
+from nerbench import api
+from nerbench.api import lookup
 
 _WORD = re.compile(r"\w+|[^\w\s]")
 # The json format's user message is "Texto: ..." / "Text: ...": keep what follows.
@@ -25,7 +25,7 @@ def _key(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
-class GazetteerBackend(nerbench.Backend):
+class GazetteerBackend(api.Backend):
     """Option `train`: the ID:SPLIT whose gold entities are looked up."""
 
     default_concurrency = 4
@@ -42,10 +42,10 @@ class GazetteerBackend(nerbench.Backend):
     async def start(self) -> None:
         ref = self.options.get("train")
         if not isinstance(ref, str) or ":" not in ref:
-            raise nerbench.NerbenchError(f"backend {self.name!r}: option train = \"ID:SPLIT\" is required")
+            raise api.NerbenchError(f"backend {self.name!r}: option train = \"ID:SPLIT\" is required")
         dataset_id, split = ref.split(":", 1)
         votes: dict[tuple[str, ...], Counter] = defaultdict(Counter)
-        for sentence in get_registry().get("datasets", dataset_id).sentences(split):
+        for sentence in lookup("datasets", dataset_id).sentences(split):
             for span in sentence.spans:
                 words = tuple(_key(w) for w in _WORD.findall(sentence.text[span.start:span.end]))
                 votes[words][span.label] += 1
@@ -70,13 +70,13 @@ class GazetteerBackend(nerbench.Backend):
                 i += 1
         return found
 
-    async def generate(self, request: nerbench.Request) -> nerbench.Generation:
+    async def generate(self, request: api.Request) -> api.Generation:
         started = time.perf_counter()
         user = next(m["content"] for m in reversed(request.messages) if m["role"] == "user")
         answer = json.dumps({"entities": self.lookup(_PREFIX.sub("", user, count=1))}, ensure_ascii=False)
-        return nerbench.Generation(answer, "stop", latency_s=time.perf_counter() - started)
+        return api.Generation(answer, "stop", latency_s=time.perf_counter() - started)
 
 
-@nerbench.hookimpl
+@api.hookimpl
 def register_backends(register):
     register("gazetteer", GazetteerBackend)

@@ -6,10 +6,10 @@ import html
 from collections import defaultdict
 from pathlib import Path
 
-import nerbench
+from nerbench import api
 
 
-class HtmlReporter(nerbench.Reporter):
+class HtmlReporter(api.Reporter):
     def render(self, results, out_dir):
         tables = defaultdict(list)
         for doc in results:
@@ -30,6 +30,6 @@ class HtmlReporter(nerbench.Reporter):
         return [path]
 
 
-@nerbench.hookimpl
+@api.hookimpl
 def register_reporters(register):
     register("html", HtmlReporter)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-import nerbench
+from nerbench import api
 
 
-class LongestCombiner(nerbench.Combiner):
+class LongestCombiner(api.Combiner):
     def __init__(self, min_votes: int | None = None) -> None:
         self.min_votes = min_votes
 
@@ -22,6 +22,6 @@ class LongestCombiner(nerbench.Combiner):
         return votes >= params["min_votes"], priority
 
 
-@nerbench.hookimpl
+@api.hookimpl
 def register_combiners(register):
     register("longest", LongestCombiner)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import nerbench
+from nerbench import api
 
 INSTRUCTIONS = {
     "pt": ("Liste as entidades nomeadas do texto numa tabela markdown com as colunas | menção | tipo |. "
@@ -17,7 +17,7 @@ def _lang(language: str) -> str:
     return "pt" if language.split("-")[0] == "pt" else "en"
 
 
-class MarkdownTableFormat(nerbench.PromptFormat):
+class MarkdownTableFormat(api.PromptFormat):
     version = "1"
 
     def render(self, sentence, labels, language, demos=()):
@@ -28,7 +28,7 @@ class MarkdownTableFormat(nerbench.PromptFormat):
             messages += [{"role": "user", "content": demo.text},
                          {"role": "assistant", "content": self.gold_answer(demo, labels, language)[0]}]
         messages.append({"role": "user", "content": sentence.text})
-        return [nerbench.Prompt(tuple(messages))]
+        return [api.Prompt(tuple(messages))]
 
     def gold_answer(self, sentence, labels, language):
         rows = [f"| {sentence.text[s.start:s.end]} | {s.label} |" for s in sentence.spans]
@@ -36,12 +36,12 @@ class MarkdownTableFormat(nerbench.PromptFormat):
 
     def parse(self, outputs, sentence, labels):
         (output,) = outputs
-        result = nerbench.ParseResult([])
+        result = api.ParseResult([])
         if output.finish_reason == "length":
-            result.status = nerbench.STATUS_TRUNCATED
+            result.status = api.STATUS_TRUNCATED
         known = {label.name for label in labels}
-        haystack = nerbench.normalise(sentence.text)
-        index = nerbench.TokenIndex(sentence.tokens)
+        haystack = api.normalise(sentence.text)
+        index = api.TokenIndex(sentence.tokens)
         rows = [line.strip().strip("|").split("|") for line in output.text.splitlines() if line.strip().startswith("|")]
         for cells in rows[2:] if len(rows) >= 2 and set(rows[1][0].strip()) <= set("-: ") else rows:
             if len(cells) != 2:
@@ -51,15 +51,15 @@ class MarkdownTableFormat(nerbench.PromptFormat):
             if label not in known:
                 result.count("unknown_label")
                 continue
-            spans = nerbench.ground(mention, label, haystack, index) if mention else []
+            spans = api.ground(mention, label, haystack, index) if mention else []
             if not spans:
                 result.count("ungrounded")
             result.spans.extend(s for s in spans if s not in result.spans)
-        if not rows and output.text.strip() and result.status == nerbench.STATUS_OK:
-            result.status = nerbench.STATUS_UNPARSEABLE
+        if not rows and output.text.strip() and result.status == api.STATUS_OK:
+            result.status = api.STATUS_UNPARSEABLE
         return result
 
 
-@nerbench.hookimpl
+@api.hookimpl
 def register_prompt_formats(register):
     register("markdown-table", MarkdownTableFormat)

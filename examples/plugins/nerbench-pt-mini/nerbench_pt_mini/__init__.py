@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nerbench
+from nerbench import api
 
 MANIFEST = Path(__file__).with_name("manifest.json")
 
 
-@nerbench.hookimpl
+@api.hookimpl
 def register_datasets(register):
-    register("pt-mini", nerbench.ManifestDataset.from_file(MANIFEST))
+    register("pt-mini", api.ManifestDataset.from_file(MANIFEST))

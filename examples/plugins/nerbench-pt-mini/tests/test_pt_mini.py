@@ -1,8 +1,8 @@
-from nerbench.registry import get_registry
+from nerbench.api import lookup
 
 
 def test_registered_through_its_entry_point_with_checked_data(nerbench_env):
-    dataset = get_registry().get("datasets", "pt-mini")
+    dataset = lookup("datasets", "pt-mini")
     sentences = list(dataset.sentences("test"))
     assert len(sentences) == 8
     assert sum(len(s.spans) for s in sentences) == 18

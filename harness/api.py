@@ -1,0 +1,132 @@
+"""nerbench's public API: everything a plugin (or a script) may import.
+
+Plugins import this module and nothing else of nerbench (their tests may
+use `nerbench.testing` too); the rest of the package is internal and free to
+change. `docs/architecture.md` draws the line; a test keeps `plugins/`,
+`examples/` and the scaffold templates on this side of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nerbench import __version__
+from nerbench.bases import (
+    Backend,
+    Combiner,
+    Dataset,
+    JudgedCombiner,
+    Judges,
+    ModelInfo,
+    PromptFormat,
+    Reporter,
+)
+from nerbench.combine.candidates import CandidateIndex, build_index, count, materialise, resolve
+from nerbench.combine.search import Choice, choose, evaluate
+from nerbench.data.manifest import ManifestDataset, bundled_manifests, checked_sha256, sha256_file
+from nerbench.errors import BackendError, NerbenchError, UnknownNameError
+from nerbench.infer.llama_server import PACKAGED_MODELS, LlamaServer, PackagedModel
+from nerbench.infer.llama_server import start as start_llama_server
+from nerbench.infer.retry import with_retries
+from nerbench.parse.answers import loads_tolerant
+from nerbench.parse.alignment import (
+    OCCURRENCE_POLICIES,
+    NormalisedText,
+    TokenIndex,
+    align_rewrite,
+    ground,
+    normalise,
+)
+from nerbench.plan.prompting import choose_language, fill, labels_block
+from nerbench.plugins.hookspecs import hookimpl
+from nerbench.score.bootstrap import f1_interval, paired_p_value
+from nerbench.score.prf import prf
+from nerbench.types import (
+    STATUS_ERROR,
+    STATUS_OK,
+    STATUS_TRUNCATED,
+    STATUS_UNPARSEABLE,
+    STATUSES,
+    Failure,
+    Generation,
+    Label,
+    ParseResult,
+    Prediction,
+    Prompt,
+    Request,
+    Sentence,
+    Span,
+    Token,
+)
+
+
+def lookup(kind: str, name: str) -> Any:
+    """What a plugin registered as `name` ("backends", "datasets",
+    "prompt_formats", "combiners", "reporters"), or a one-line error
+    suggesting close names."""
+    from nerbench.plugins.manager import get_registry
+
+    return get_registry().get(kind, name)
+
+
+__all__ = [
+    "OCCURRENCE_POLICIES",
+    "PACKAGED_MODELS",
+    "STATUSES",
+    "STATUS_ERROR",
+    "STATUS_OK",
+    "STATUS_TRUNCATED",
+    "STATUS_UNPARSEABLE",
+    "Backend",
+    "BackendError",
+    "CandidateIndex",
+    "Choice",
+    "Combiner",
+    "Dataset",
+    "Failure",
+    "Generation",
+    "JudgedCombiner",
+    "Judges",
+    "Label",
+    "LlamaServer",
+    "ManifestDataset",
+    "ModelInfo",
+    "NerbenchError",
+    "NormalisedText",
+    "PackagedModel",
+    "ParseResult",
+    "Prediction",
+    "Prompt",
+    "PromptFormat",
+    "Reporter",
+    "Request",
+    "Sentence",
+    "Span",
+    "Token",
+    "TokenIndex",
+    "UnknownNameError",
+    "__version__",
+    "align_rewrite",
+    "build_index",
+    "bundled_manifests",
+    "checked_sha256",
+    "choose",
+    "choose_language",
+    "count",
+    "evaluate",
+    "f1_interval",
+    "fill",
+    "ground",
+    "hookimpl",
+    "labels_block",
+    "loads_tolerant",
+    "lookup",
+    "materialise",
+    "normalise",
+    "paired_p_value",
+    "prf",
+    "resolve",
+    "sha256_file",
+    "start_llama_server",
+    "with_retries",
+]

@@ -1,0 +1,1 @@
+"""Combine: candidate index, combiners' stage, subset search, transfer."""

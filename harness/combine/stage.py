@@ -1,0 +1,137 @@
+"""The combine stage of `nerbench run`: ensembles chosen on each dataset's dev
+sample, evaluated in-domain and on every other dataset (the transfer matrix)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from nerbench.bases import Combiner, JudgedCombiner
+from nerbench.combine.candidates import CandidateIndex, build_index
+from nerbench.combine.offline import combiner_specs, make_combiner
+from nerbench.errors import NerbenchError
+from nerbench.plan.matrix import Plan
+from nerbench.plugins.manager import Registry
+from nerbench.infer.runner import Caller, JobOutcome, Runner, SystemStats, one_model_at_a_time
+from nerbench.score.strict import per_sentence
+from nerbench.combine.search import best_single, choose, ensemble_name, evaluate
+from nerbench.types import Failure, Generation, Prediction, Prompt, Span
+
+
+class Judges:
+    """How LLM-judged combiners ask models (`nerbench.bases.Judges`): through
+    the run's cache, concurrency limits and retries, each server asked one
+    judge model after another."""
+
+    def __init__(self, runner: Runner, kinds: dict[str, str], models: dict[str, dict[str, str]] | None = None) -> None:
+        self.runner = runner
+        self.kinds = kinds
+        #: backend → model name → model id, for judges named like systems
+        self.models = models or {}
+        self.stats = SystemStats()
+
+    def _judge(self, judge: str) -> tuple[str, str]:
+        """(backend, model id) of "BACKEND/MODEL"; MODEL is a configured
+        model's name, or any model id the backend serves."""
+        backend, _, model = judge.partition("/")
+        if backend not in self.kinds or not model:
+            raise NerbenchError(f"judge {judge!r}: expected BACKEND/MODEL with a configured backend "
+                                f"({', '.join(sorted(self.kinds))})")
+        return backend, self.models.get(backend, {}).get(model, model)
+
+    async def ask(self, judge: str, kit: str, version: str, prompt: Prompt) -> Generation | Failure:
+        backend, model = self._judge(judge)
+        await self.runner.describe(backend, model)
+        caller = Caller(backend, self.kinds[backend], model, kit, version)
+        return await self.runner.complete(caller, self.runner.request(model, prompt), self.stats)
+
+    async def ask_all(self, kit: str, version: str,
+                      questions: Sequence[tuple[str, Prompt]]) -> list[Generation | Failure]:
+        """The answers to (judge, prompt) questions, in their order, each
+        server asked one judge model after another (interleaved, a server that
+        holds one model at a time would swap per question)."""
+        answers: list[Generation | Failure] = [Failure("unasked", "")] * len(questions)
+
+        async def answer(i: int) -> None:
+            answers[i] = await self.ask(questions[i][0], kit, version, questions[i][1])
+
+        keys = [(self.runner.backends[self._judge(judge)[0]].endpoint, judge) for judge, _ in questions]
+        await one_model_at_a_time(keys, answer)
+        return answers
+
+
+@dataclass
+class CombineOutput:
+    """The combine stage's results: one entry per combiner × evaluated split
+    (chosen on that dataset's dev sample), the transfer matrices (combiner →
+    chosen-on dataset → evaluated-on dataset → F1 on its first evaluated
+    split), the ensembles' predictions and what the judges were asked."""
+
+    entries: list[dict[str, Any]]
+    transfer: dict[str, dict[str, dict[str, float]]]
+    predictions: list[Prediction]
+    judging: dict[str, Any]
+
+
+async def run_combiners(
+    plan: Plan, outcomes: list[JobOutcome], registry: Registry, ensemble: dict[str, Any], judges: Judges
+) -> CombineOutput:
+    """Choose each combiner's ensemble on every dataset's dev sample and
+    evaluate it in-domain and on every other dataset."""
+    dev_split = ensemble.get("dev_split", "dev")
+    search = ensemble.get("search", "greedy")
+    preds: dict[tuple[str, str], dict[str, dict[str, tuple[Span, ...]]]] = defaultdict(dict)
+    for outcome in outcomes:
+        job = outcome.job
+        preds[(job.dataset, job.split)][job.system] = {p.sentence_id: p.spans for p in outcome.predictions}
+    specs = combiner_specs(ensemble)
+    retype = any(registry.get("combiners", name).retypes for name, _ in specs)
+    indexes = {
+        key: build_index(plan.sentences[key], systems,
+                         [label.name for label in plan.datasets[key[0]].labels] if retype else (),
+                         key=f"{key[0]}:{key[1]}")
+        for key, systems in preds.items()
+    }
+
+    async def ready(combiner: Combiner, index: CandidateIndex, dataset_id: str) -> None:
+        if isinstance(combiner, JudgedCombiner):
+            await combiner.judge(index, plan.datasets[dataset_id], judges)
+
+    datasets = sorted(plan.datasets)
+    evaluated = {d: sorted(s for (ds, s) in indexes if ds == d and s != dev_split) for d in datasets}
+    entries: list[dict[str, Any]] = []
+    transfer: dict[str, dict[str, dict[str, float]]] = {}
+    predictions: list[Prediction] = []
+    for name, options in specs:
+        matrix: dict[str, dict[str, float]] = {}
+        for source in datasets:
+            combiner = make_combiner(registry, name, options)
+            dev = indexes[(source, dev_split)]
+            await ready(combiner, dev, source)
+            choice = choose(combiner, dev, dev.systems, search)
+            system = ensemble_name(name, choice.systems)
+            matrix[source] = {}
+            for target in datasets:
+                for split in evaluated[target]:
+                    if source != target and split != evaluated[target][0]:
+                        continue
+                    test = indexes[(target, split)]
+                    await ready(combiner, test, target)
+                    metrics, combined = evaluate(combiner, test, choice)
+                    if split == evaluated[target][0]:
+                        matrix[source][target] = metrics["f1"]
+                    if source != target:
+                        continue
+                    entries.append({
+                        "system": system, "dataset": target, "split": split, "chosen_on": f"{source}:{dev_split}",
+                        "combiner": name, "options": options, "search": search, "systems": list(choice.systems),
+                        "params": choice.params, "dev_f1": choice.dev_f1, "dev_sentences": len(dev.sentences),
+                        "sentences": len(test.sentences), "metrics": metrics,
+                        "per_sentence": per_sentence(test.sentences, combined), "best_single": best_single(test),
+                    })
+                    predictions += [Prediction(system, target, split, sid, tuple(spans))
+                                    for sid, spans in combined.items()]
+        transfer[name] = matrix
+    return CombineOutput(entries, transfer, predictions, judges.stats.to_json())

@@ -1,0 +1,1 @@
+"""Configuration: the TOML run config, its JSON Schema, validation, the quick start config."""

@@ -1,0 +1,1 @@
+"""Data: datasets described by manifests, and the corpus readers."""

@@ -1,0 +1,1 @@
+"""Interchange files: one module per file format, reading and writing together."""

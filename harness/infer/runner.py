@@ -1,0 +1,256 @@
+"""Inference: every job's sentences → requests → backends (through the cache)
+→ parsed predictions. Async, bounded concurrency per endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from tqdm import tqdm
+
+from nerbench.bases import Backend
+from nerbench.errors import BackendError
+from nerbench.infer.cache import PredictionCache, cache_key
+from nerbench.infer.retry import with_retries
+from nerbench.plan.matrix import Job, Plan
+from nerbench.types import STATUS_ERROR, Failure, Generation, Prediction, Prompt, Request, Sentence
+
+
+@dataclass
+class SystemStats:
+    """What happened while one job ran: the counts every results file carries."""
+
+    statuses: Counter[str] = field(default_factory=Counter)
+    issues: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    requests: int = 0
+    cache_hits: int = 0
+    backend_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    timed: int = 0
+
+    def add_generation(self, gen: Generation, cached: bool) -> None:
+        self.requests += 1
+        if cached:
+            self.cache_hits += 1
+        else:
+            self.backend_calls += 1
+        self.prompt_tokens += gen.prompt_tokens or 0
+        self.completion_tokens += gen.completion_tokens or 0
+        if gen.latency_s is not None:
+            self.latency_s += gen.latency_s
+            self.timed += 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "statuses": dict(sorted(self.statuses.items())),
+            "issues": dict(sorted(self.issues.items())),
+            "errors": dict(sorted(self.errors.items())),
+            "requests": self.requests,
+            "cache_hits": self.cache_hits,
+            "backend_calls": self.backend_calls,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "mean_latency_s": round(self.latency_s / self.timed, 4) if self.timed else None,
+            "tokens_per_s": round(self.completion_tokens / self.latency_s, 2) if self.latency_s else None,
+        }
+
+
+async def one_model_at_a_time(keys: list[tuple[str, str]], run: Callable[[int], Awaitable[Any]]) -> None:
+    """`run(i)` for every (endpoint, model) in `keys`: endpoints in parallel,
+    and on each endpoint one model after another — a server that holds one
+    model at a time (Ollama) must not swap back and forth, even when several
+    `[[backend]]` entries point at it."""
+    lanes: dict[str, dict[str, list[int]]] = {}
+    for i, (endpoint, model) in enumerate(keys):
+        lanes.setdefault(endpoint, {}).setdefault(model, []).append(i)
+
+    async def lane(models: dict[str, list[int]]) -> None:
+        for indexes in models.values():
+            await asyncio.gather(*(run(i) for i in indexes))
+
+    await asyncio.gather(*(lane(models) for models in lanes.values()))
+
+
+@dataclass
+class JobOutcome:
+    job: Job
+    predictions: list[Prediction]
+    stats: SystemStats
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asked, in which prompt format: the cache identity less the request."""
+
+    backend: str
+    kind: str
+    model: str  # the model id the backend is asked for
+    format: str
+    format_version: str
+    format_options: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+class Runner:
+    """Sends requests through the cache to the backends. Use it as an async
+    context manager: entering starts every backend and describes every model
+    the plan asks (their digests are part of the cache keys); leaving closes
+    the backends."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        backends: dict[str, Backend],
+        generation: dict[str, Any],
+        cache: PredictionCache,
+        progress: bool = True,
+    ) -> None:
+        self.plan = plan
+        self.backends = backends
+        self.generation = generation
+        self.cache = cache
+        self.progress = progress
+        self.describes: dict[tuple[str, str], dict[str, Any]] = {}
+        self._limits: dict[str, asyncio.Semaphore] = {}
+        self._dead: dict[str, Failure] = {}
+        self._started: list[Backend] = []
+
+    async def __aenter__(self) -> Runner:
+        try:
+            for backend in self.backends.values():
+                await backend.start()
+                self._started.append(backend)
+            for backend_name, model in dict.fromkeys((job.backend, job.model_id) for job in self.plan.jobs):
+                await self.describe(backend_name, model)
+        except BaseException:
+            await self._close()
+            raise
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self._close()
+
+    async def _close(self) -> None:
+        for backend in self._started:
+            await backend.aclose()
+        self._started.clear()
+
+    def _limit(self, backend: Backend) -> asyncio.Semaphore:
+        if backend.endpoint not in self._limits:
+            self._limits[backend.endpoint] = asyncio.Semaphore(backend.concurrency)
+        return self._limits[backend.endpoint]
+
+    def _identity(self, caller: Caller, request: Request) -> dict[str, Any]:
+        backend = self.backends[caller.backend]
+        describe = self.describes[(caller.backend, caller.model)]
+        identity = {
+            "backend_kind": caller.kind,
+            "endpoint": describe.get("endpoint_identity", backend.endpoint),
+            "model": caller.model,
+            "digest": describe.get("digest"),
+            "request": request.to_json(),
+            "prompt_format": caller.format,
+            "prompt_format_version": caller.format_version,
+            "prompt_format_options": caller.format_options,
+        }
+        answer_options = backend.answer_options()
+        if answer_options:
+            identity["backend_options"] = answer_options
+        return identity
+
+    def _caller(self, job: Job) -> Caller:
+        spec = self.plan.formats[job.format]
+        # The format's own name, not its alias, so renaming a system keeps its cache.
+        return Caller(job.backend, job.kind, job.model_id, spec.name, spec.instance.version, spec.options)
+
+    def request(self, model: str, prompt: Prompt, about: str = "") -> Request:
+        return Request(
+            model=model,
+            messages=prompt.messages,
+            schema=prompt.schema,
+            temperature=float(self.generation["temperature"]),
+            seed=self.generation.get("seed"),
+            max_tokens=max(int(self.generation["max_tokens"]), prompt.min_tokens),
+            about=about,
+            key=prompt.key,
+        )
+
+    async def complete(self, caller: Caller, request: Request, stats: SystemStats) -> Generation | Failure:
+        """A generation (from the cache, or the backend and then cached), or
+        the failure the backend answered with (counted in `stats`)."""
+        backend = self.backends[caller.backend]
+        identity = self._identity(caller, request)
+        key, canonical = cache_key(identity)
+        cached = self.cache.get(key)
+        if cached is not None:
+            stats.add_generation(cached, cached=True)
+            return cached
+        if caller.backend in self._dead:
+            stats.errors["backend_unavailable"] += 1
+            return self._dead[caller.backend]
+        async with self._limit(backend):
+            try:
+                gen = await with_retries(
+                    lambda: backend.generate(request), attempts=int(backend.options.get("retries", 4))
+                )
+            except BackendError as exc:
+                stats.errors[exc.cause] += 1
+                failure = Failure(exc.cause, str(exc))
+                if exc.cause == "connection":
+                    self._dead[caller.backend] = Failure(
+                        "backend_unavailable", f"backend {caller.backend!r} unreachable: {exc}")
+                return failure
+        self.cache.put(key, canonical, gen)
+        stats.add_generation(gen, cached=False)
+        return gen
+
+    async def _sentence(self, job: Job, sentence: Sentence, stats: SystemStats, bar: tqdm) -> Prediction:
+        dataset = self.plan.datasets[job.dataset]
+        fmt = self.plan.formats[job.format].instance
+        caller = self._caller(job)
+        about = f"{job.dataset}:{job.split}:{sentence.id}"
+        requests = [self.request(job.model_id, prompt, about) for prompt in self.plan.prompts(job, sentence)]
+        answers = await asyncio.gather(*(self.complete(caller, r, stats) for r in requests))
+        bar.update(1)
+        failures = [a for a in answers if isinstance(a, Failure)]
+        if failures:
+            stats.statuses[STATUS_ERROR] += 1
+            return Prediction(job.system, job.dataset, job.split, sentence.id, (), STATUS_ERROR,
+                              error=failures[0].message)
+        generations = [a for a in answers if isinstance(a, Generation)]
+        parsed = fmt.parse(generations, sentence, dataset.labels)
+        stats.statuses[parsed.status] += 1
+        stats.issues.update(parsed.issues)
+        return Prediction(
+            job.system, job.dataset, job.split, sentence.id, tuple(sorted(parsed.spans)), parsed.status, dict(parsed.issues)
+        )
+
+    async def describe(self, backend_name: str, model: str) -> dict[str, Any]:
+        if (backend_name, model) not in self.describes:
+            backend = self.backends[backend_name]
+            self.describes[(backend_name, model)] = dict(await with_retries(lambda: backend.describe(model)))
+        return self.describes[(backend_name, model)]
+
+    async def run_jobs(self) -> list[JobOutcome]:
+        """Every job of the plan, each server asked one model after another."""
+        outcomes = [JobOutcome(job, [], SystemStats()) for job in self.plan.jobs]
+        # Counted in sentences: counting requests would render every prompt twice.
+        total = sum(len(self.plan.sentences[(job.dataset, job.split)]) for job in self.plan.jobs)
+        with tqdm(total=total, unit="sentence", desc="nerbench run", disable=not self.progress) as bar:
+
+            async def job(i: int) -> None:
+                out = outcomes[i]
+                sentences = self.plan.sentences[(out.job.dataset, out.job.split)]
+                out.predictions.extend(await asyncio.gather(*(self._sentence(out.job, s, out.stats, bar)
+                                                              for s in sentences)))
+
+            await one_model_at_a_time([(self.backends[job.backend].endpoint, job.model_id)
+                                       for job in self.plan.jobs], job)
+        return outcomes

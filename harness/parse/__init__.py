@@ -1,0 +1,1 @@
+"""Parse and align: model answers → character spans → token spans."""

@@ -1,0 +1,1 @@
+"""Plan: a config expanded into jobs (backend×model × dataset:split × prompt format), prompts and demonstrations."""

@@ -1,0 +1,83 @@
+"""Everything a config can get wrong that nerbench can know without asking
+a model, found when the plan is made — before the first request, and by
+`nerbench run --dry-run`. Each mistake is one line naming the file and field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nerbench.bases import Backend, JudgedCombiner
+from nerbench.combine.offline import combiner_specs, make_combiner
+from nerbench.config.load import RunConfig
+from nerbench.config.options import BACKEND_OPTIONS, check_options
+from nerbench.errors import NerbenchError
+from nerbench.plugins.manager import Registry
+
+#: Keys of a `[[backend]]` entry that nerbench reads itself, not the kind.
+BACKEND_KEYS = ("name", "kind", "models", "urls")
+
+
+def lookup(config: RunConfig, registry: Registry, kind: str, name: str, field: str) -> Any:
+    """A registered plugin, or an error naming the config and the field."""
+    try:
+        return registry.get(kind, name)
+    except NerbenchError as exc:
+        raise NerbenchError(f"{config.path}: field {field}: {exc}") from None
+
+
+def backend_options(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k not in BACKEND_KEYS}
+
+
+def check_backends(config: RunConfig, registry: Registry) -> None:
+    """Kinds, their options (every url of a pool) and, offline, their models."""
+    for i, entry in enumerate(config.backends):
+        field = f"backend[{i}]"
+        cls: type[Backend] = lookup(config, registry, "backends", entry["kind"], f"{field}.kind")
+        options = backend_options(entry)
+        what = f"backend kind {entry['kind']!r}"
+        for url in entry.get("urls", [None]):
+            check_options(cls, {**options, "url": url} if url else options, str(config.path), field, what,
+                          BACKEND_OPTIONS)
+        replicas = [cls(entry["name"], {**options, "url": url} if url else options) for url in entry.get("urls", [None])]
+        if len({r.endpoint for r in replicas}) < len(replicas):
+            raise NerbenchError(f"{config.path}: field {field}.urls: two urls name the same endpoint")
+        backend = replicas[0]
+        backend.base_dir = config.path.parent
+        for j, ref in enumerate(config.models[entry["name"]]):
+            try:
+                backend.check_model(ref.id)
+            except NerbenchError as exc:
+                raise NerbenchError(f"{config.path}: field {field}.models[{j}]: {exc}") from None
+
+
+def check_reporters(config: RunConfig, registry: Registry) -> None:
+    for i, name in enumerate(config.reporters):
+        lookup(config, registry, "reporters", name, f"run.reporters[{i}]")
+
+
+def check_ensemble(config: RunConfig, registry: Registry) -> None:
+    """Combiners, their options, and the judges they will ask."""
+    if config.ensemble is None:
+        return
+    models = {name: {ref.name for ref in refs} | {ref.id for ref in refs} for name, refs in config.models.items()}
+    for i, (name, options) in enumerate(combiner_specs(config.ensemble)):
+        field = f"ensemble.combiners[{i}]"
+        cls = lookup(config, registry, "combiners", name, field)
+        check_options(cls, options, str(config.path), field, f"combiner {name!r}")
+        try:
+            combiner = make_combiner(registry, name, options)
+        except NerbenchError as exc:
+            raise NerbenchError(f"{config.path}: field {field}: {exc}") from None
+        if isinstance(combiner, JudgedCombiner):
+            for judge in combiner.asks():
+                backend, _, model = judge.partition("/")
+                if backend not in models:
+                    raise NerbenchError(f"{config.path}: field {field}: judge {judge!r} names no configured "
+                                        f"backend; backends: {', '.join(sorted(models))}")
+
+
+def check_config(config: RunConfig, registry: Registry) -> None:
+    check_backends(config, registry)
+    check_reporters(config, registry)
+    check_ensemble(config, registry)

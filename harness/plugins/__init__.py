@@ -1,0 +1,1 @@
+"""The plugin system: hookspecs, the plugin manager, the plugin scaffold."""

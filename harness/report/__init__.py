@@ -1,0 +1,1 @@
+"""Report: the results JSON every leaderboard is rendered from."""

@@ -1,0 +1,1 @@
+"""Score: entity-level metrics (seqeval strict is the oracle), bootstrap intervals and paired tests."""
