@@ -39,6 +39,8 @@ from nerbench.parse.alignment import (
 )
 from nerbench.plan.prompting import choose_language, fill, labels_block
 from nerbench.plugins.hookspecs import hookimpl
+from nerbench.report.board import Board, Row, Split, failure_rates, flat_row, slug
+from nerbench.report.board import build as build_board
 from nerbench.score.bootstrap import f1_interval, paired_p_value
 from nerbench.score.prf import prf
 from nerbench.types import (
@@ -79,6 +81,7 @@ __all__ = [
     "STATUS_UNPARSEABLE",
     "Backend",
     "BackendError",
+    "Board",
     "CandidateIndex",
     "Choice",
     "Combiner",
@@ -100,13 +103,16 @@ __all__ = [
     "PromptFormat",
     "Reporter",
     "Request",
+    "Row",
     "Sentence",
     "Span",
+    "Split",
     "Token",
     "TokenIndex",
     "UnknownNameError",
     "__version__",
     "align_rewrite",
+    "build_board",
     "build_index",
     "bundled_manifests",
     "checked_sha256",
@@ -115,7 +121,9 @@ __all__ = [
     "count",
     "evaluate",
     "f1_interval",
+    "failure_rates",
     "fill",
+    "flat_row",
     "ground",
     "hookimpl",
     "labels_block",
@@ -127,6 +135,7 @@ __all__ = [
     "prf",
     "resolve",
     "sha256_file",
+    "slug",
     "start_llama_server",
     "with_retries",
 ]

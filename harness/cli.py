@@ -24,6 +24,7 @@ from nerbench.plugins.manager import Registry, get_registry
 from nerbench.combine.offline import load_index, make_combiner, parse_options
 from nerbench.plugins.scaffold import KINDS as PLUGIN_KINDS
 from nerbench.plugins.scaffold import new_plugin
+from nerbench.report.summary import summary
 from nerbench.score.strict import score
 from nerbench.combine.search import SEARCHES, run_ensemble
 from nerbench.types import Prediction
@@ -112,15 +113,7 @@ def run(ctx, config, output, limit, dry_run, cache_path, progress, as_json):
     if as_json:
         click.echo(json.dumps(outcome.results, ensure_ascii=False, indent=2))
         return
-    rows = []
-    for s in outcome.results["systems"]:
-        m, c = s["metrics"], s["counts"]
-        rows.append([s["system"], f"{s['dataset']}:{s['split']}", s["sentences"], f"{100*m['precision']:.1f}",
-                     f"{100*m['recall']:.1f}", f"{100*m['f1']:.1f}",
-                     ", ".join(f"{k} {v}" for k, v in c["statuses"].items()), c["backend_calls"], c["cache_hits"]])
-    rows.sort(key=lambda r: (r[1], -float(r[5])))
-    click.echo(tabulate(rows, headers=["system", "dataset:split", "sentences", "P", "R", "F1", "statuses",
-                                       "calls", "cached"]))
+    click.echo(summary(outcome.results))
     failed = sum(s["counts"]["statuses"].get("error", 0) for s in outcome.results["systems"])
     if failed:
         click.echo(f"\n{failed} sentences failed (see results.json counts.errors); "

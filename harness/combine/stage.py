@@ -3,6 +3,7 @@ sample, evaluated in-domain and on every other dataset (the transfer matrix)."""
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ async def run_combiners(
     evaluate it in-domain and on every other dataset."""
     dev_split = ensemble.get("dev_split", "dev")
     search = ensemble.get("search", "greedy")
+    searches = [search] if isinstance(search, str) else list(search)
     preds: dict[tuple[str, str], dict[str, dict[str, tuple[Span, ...]]]] = defaultdict(dict)
     for outcome in outcomes:
         job = outcome.job
@@ -104,14 +106,15 @@ async def run_combiners(
     entries: list[dict[str, Any]] = []
     transfer: dict[str, dict[str, dict[str, float]]] = {}
     predictions: list[Prediction] = []
-    for name, options in specs:
+    for (name, options), search in itertools.product(specs, searches):
+        label = f"{name}@{search}" if len(searches) > 1 else name
         matrix: dict[str, dict[str, float]] = {}
         for source in datasets:
             combiner = make_combiner(registry, name, options)
             dev = indexes[(source, dev_split)]
             await ready(combiner, dev, source)
             choice = choose(combiner, dev, dev.systems, search)
-            system = ensemble_name(name, choice.systems)
+            system = ensemble_name(label, choice.systems)
             matrix[source] = {}
             for target in datasets:
                 for split in evaluated[target]:
@@ -126,12 +129,12 @@ async def run_combiners(
                         continue
                     entries.append({
                         "system": system, "dataset": target, "split": split, "chosen_on": f"{source}:{dev_split}",
-                        "combiner": name, "options": options, "search": search, "systems": list(choice.systems),
+                        "combiner": label, "options": options, "search": search, "systems": list(choice.systems),
                         "params": choice.params, "dev_f1": choice.dev_f1, "dev_sentences": len(dev.sentences),
                         "sentences": len(test.sentences), "metrics": metrics,
                         "per_sentence": per_sentence(test.sentences, combined), "best_single": best_single(test),
                     })
                     predictions += [Prediction(system, target, split, sid, tuple(spans))
                                     for sid, spans in combined.items()]
-        transfer[name] = matrix
+        transfer[label] = matrix
     return CombineOutput(entries, transfer, predictions, judges.stats.to_json())

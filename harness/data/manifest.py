@@ -139,14 +139,18 @@ class ManifestDataset(Dataset):
             yield from reader(path, fmt, split)
 
     def fetch(self, data_dir: Path | None = None, progress: bool = True) -> list[Path]:
-        """Download every file not present yet and verify its sha256."""
+        """Download every file not present yet (in `data_dir` or bundled) and
+        verify its sha256."""
         target_dir = Path(data_dir) if data_dir else self.data_dir
         done = []
         for split in self.splits:
             for entry in self.manifest["splits"][split]:
                 target = target_dir / entry["path"]
-                if target.is_file() and sha256_file(target) == entry["sha256"]:
-                    done.append(target)
+                bundled = self.manifest_dir / entry["bundled"] if "bundled" in entry else None
+                present = next((p for p in (target, bundled) if p is not None and p.is_file()
+                                and checked_sha256(p) == entry["sha256"]), None)
+                if present is not None:
+                    done.append(present)
                     continue
                 if "url" not in entry:
                     raise NerbenchError(f"dataset {self.id!r}: {entry['path']} has no url to fetch it from")

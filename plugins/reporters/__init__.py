@@ -9,8 +9,9 @@ from typing import Any
 
 from nerbench import api
 
+from nerbench.api import build_board as build
+
 from . import markdown, plots, tabular
-from .board import build
 
 
 class MarkdownReporter(api.Reporter):

@@ -9,8 +9,10 @@ from typing import Any
 
 from tabulate import tabulate
 
+from nerbench.api import Board, Split, failure_rates
+from nerbench.api import build_board as build
+
 from . import plots
-from .board import Board, Split, build, failure_rates
 
 PLOTS_MISSING = ("_Plots are not drawn: install the optional extra with `pip install 'nerbench[plots]'` "
                  "and re-render with `nerbench leaderboard`._")

@@ -9,7 +9,7 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-from .board import Board, Split, slug
+from nerbench.api import Board, Split, slug
 
 
 def available() -> bool:

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .board import build, flat_row
+from nerbench.api import build_board as build
+from nerbench.api import flat_row
 
 
 def rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from nerbench.api import f1_interval, paired_p_value
+from nerbench.score.bootstrap import f1_interval, paired_p_value
 
 
 @dataclass
