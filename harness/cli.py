@@ -80,7 +80,8 @@ def cli(ctx: click.Context, data_dir: Path | None, registry: tuple[str, ...]) ->
 @click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
               help="Output directory [default: runs/<run name>].")
-@click.option("--limit", type=click.IntRange(min=1), help="Only the first N sentences of each dataset split.")
+@click.option("--limit", type=click.IntRange(min=1),
+              help="Only the first N sentences of each dataset split (the ensemble dev sample too).")
 @click.option("--dry-run", is_flag=True, help="Print the job matrix and request count; call nothing.")
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Prediction cache (SQLite) [env NERBENCH_CACHE; default: user cache dir].")

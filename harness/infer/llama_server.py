@@ -136,10 +136,13 @@ def start(
     threads: int | None = None,
     verbosity: int = 1,
     chat_template: str | None = None,
+    cache_ram_mib: int = 256,
 ) -> LlamaServer:
     """Start llama.cpp's server on 127.0.0.1 (a free port) serving `path` as
     `alias`. `chat_template`: one of llama.cpp's built-in template names
-    (e.g. "gemma", "chatml"), replacing the one the GGUF carries."""
+    (e.g. "gemma", "chatml"), replacing the one the GGUF carries.
+    `cache_ram_mib`: llama.cpp's host-memory prompt cache; its own default
+    (8 GiB per server) let one run with two small models grow past 11 GB here."""
     try:
         import xllamacpp
     except ImportError:
@@ -154,6 +157,7 @@ def start(
     params.cpuparams.n_threads = threads or os.cpu_count() or 2
     if chat_template:
         params.chat_template = chat_template
+    params.cache_ram_mib = cache_ram_mib
     # 1 keeps llama.cpp quiet; 0 made the server hang on shutdown here.
     params.verbosity = verbosity
     server = xllamacpp.Server(params)

@@ -33,7 +33,8 @@ def model_path(model: str, base_dir: Path | None = None) -> Path:
 
 class EmbeddedBackend(api.Backend):
     """Options: `n_parallel` (slots per model, default 2), `n_ctx` (per slot,
-    default 2048), `threads` (default: all cores), `chat_template` (one of
+    default 2048), `threads` (default: all cores), `cache_ram_mib` (llama.cpp's
+    prompt cache in host memory, default 256), `chat_template` (one of
     llama.cpp's built-in template names, for a GGUF that carries none or a
     wrong one; part of the cache key), plus the `openai` options `timeout`
     and `retries`. Models: packaged names ("smollm2-135m", "gemma3-270m") or
@@ -47,6 +48,7 @@ class EmbeddedBackend(api.Backend):
         "threads": {"type": "integer", "minimum": 1},
         "chat_template": {"type": "string", "minLength": 1},
         "log_verbosity": {"type": "integer", "minimum": 0},
+        "cache_ram_mib": {"type": "integer", "minimum": 0},
         "timeout": OpenAIBackend.OPTIONS["timeout"],
     }
 
@@ -78,6 +80,7 @@ class EmbeddedBackend(api.Backend):
             threads=self.options.get("threads"),
             verbosity=int(self.options.get("log_verbosity", 1)),
             chat_template=self.options.get("chat_template"),
+            cache_ram_mib=int(self.options.get("cache_ram_mib", 256)),
         )
 
     async def _client(self, model: str) -> OpenAIBackend:
