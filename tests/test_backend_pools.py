@@ -119,7 +119,8 @@ def test_url_and_urls_together_or_urls_naming_one_endpoint_are_refused(tmp_path,
     assert result.exit_code == 2 and "field backend[0].urls: two urls name the same endpoint" in result.output
     embedded = configs.backend("e", "embedded", ["smollm2-135m"], urls=["a", "b"])
     result, _ = run(cli_runner, tmp_path, config(embedded))
-    assert result.exit_code == 2 and "field backend[0]: unknown option 'url' for backend kind 'embedded'" in result.output
+    assert result.exit_code == 2
+    assert "field backend[0]: unknown option 'url' for backend kind 'embedded'" in result.output
 
 
 def test_jobs_of_one_model_are_grouped_per_server_across_backend_entries(tmp_path, cli_runner):

@@ -93,14 +93,16 @@ def test_duplicate_and_wrong_type_are_refused_naming_both_plugins(fake_plugins):
     assert info.registered["prompt_formats"] == ["fmt-ok"]
     assert info.version == "1.2.3"
     assert registry.provider("prompt_formats", "json") == "formats"
-    assert sorted(info.hooks) == ["register_backends", "register_commands", "register_prompt_formats", "register_reporters"]
+    assert sorted(info.hooks) == ["register_backends", "register_commands", "register_prompt_formats",
+                                  "register_reporters"]
 
 
 def test_plugins_all_lists_builtins_through_entry_points(cli_runner):
     result = cli_runner.invoke(cli, ["plugins", "--all", "--json"])
     plugins = {p["name"]: p for p in json.loads(result.output)}
     assert plugins["openai"]["registered"]["backends"] == ["openai", "llamacpp", "vllm", "embedded"]
-    assert plugins["formats"]["registered"]["prompt_formats"] == ["json", "json-grouped", "inline-xml", "inline-bracket", "per-type"]
+    assert plugins["formats"]["registered"]["prompt_formats"] == [
+        "json", "json-grouped", "inline-xml", "inline-bracket", "per-type"]
     assert "lener_br" in plugins["datasets"]["registered"]["datasets"]
     assert all(p["error"] is None for p in plugins.values())
 
@@ -108,7 +110,8 @@ def test_plugins_all_lists_builtins_through_entry_points(cli_runner):
 def test_unknown_name_suggests_close_ones():
     with pytest.raises(UnknownNameError) as err:
         get_registry().get("prompt_formats", "jsn")
-    assert "unknown prompt format 'jsn'. Did you mean 'json'? Available: inline-bracket, inline-xml, json, json-grouped, per-type" in str(err.value)
+    assert ("unknown prompt format 'jsn'. Did you mean 'json'? "
+            "Available: inline-bracket, inline-xml, json, json-grouped, per-type") in str(err.value)
 
 
 def test_plugin_commands_are_added_to_the_cli(fake_plugins, tmp_path):

@@ -135,7 +135,8 @@ def faulty_server():
     (400, b'{"error": "bad request"}', 2, "http_400"),  # permanent: no retry
     (200, b"this is not json", 2 * 3, "garbage"),
 ])
-def test_failures_are_counted_by_cause_and_never_cached(faulty_server, tmp_path, cli_runner, status, body, calls, cause):
+def test_failures_are_counted_by_cause_and_never_cached(faulty_server, tmp_path, cli_runner, status, body, calls,
+                                                        cause):
     faulty_server.status, faulty_server.body = status, body
     url = f"http://127.0.0.1:{faulty_server.server_address[1]}"
     cfg = write(tmp_path / "c.toml", config(url, limit=2, retries=3))
@@ -214,7 +215,8 @@ def test_llm_judged_ensemble_asks_the_real_server(llama_server, tmp_path, cli_ru
     scored = cli_runner.invoke(cli, ["score", "--gold", "lener_br:test", str(tmp_path / "o" / "predictions.jsonl"),
                                      "--limit", "2", "--json"])
     again = json.loads(scored.output)[judged["system"]]
-    assert [again[k] for k in ("precision", "recall", "f1")] == [judged["metrics"][k] for k in ("precision", "recall", "f1")]
+    metrics = ("precision", "recall", "f1")
+    assert [again[k] for k in metrics] == [judged["metrics"][k] for k in metrics]
     judging = results["judging"]
     assert judging["requests"] == judging["backend_calls"] + judging["cache_hits"]
     assert judging["errors"] == {}

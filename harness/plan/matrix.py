@@ -146,7 +146,8 @@ def make_plan(config: RunConfig, registry: Registry, limit: int | None = None) -
             sentences[(dataset.id, split)] = load_sentences(dataset, split, n)
         if config.ensemble is not None:
             dev_split = config.ensemble.get("dev_split", "dev")
-            sentences[(dataset.id, dev_split)] = load_sentences(dataset, dev_split, config.ensemble.get("dev_limit", 100))
+            dev_limit = config.ensemble.get("dev_limit", 100)
+            sentences[(dataset.id, dev_split)] = load_sentences(dataset, dev_split, dev_limit)
         for spec in formats.values():
             if spec.shots and (dataset.id, spec.demo_split) not in pools:
                 pools[(dataset.id, spec.demo_split)] = DemoPool(load_sentences(dataset, spec.demo_split, None))
