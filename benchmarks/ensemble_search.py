@@ -37,7 +37,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "datasets"))
     parser.add_argument("--systems", type=int, default=10)
-    parser.add_argument("--subsets", type=int, default=None, help="time only the first N subsets (a quick look; the report needs all)")
+    parser.add_argument("--subsets", type=int, default=None,
+                        help="time only the first N subsets (a quick look; the report needs all)")
     args = parser.parse_args()
     os.environ.setdefault("NERBENCH_DATA_DIR", args.data_dir)
 

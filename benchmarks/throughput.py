@@ -181,7 +181,8 @@ def main() -> None:
                     else:
                         walls[side] = run_nerbench(text, work / f"instant{i}")[0]
                 rounds.append({"httpx_wall_s": round(walls["httpx"], 3), "nerbench_wall_s": round(walls["nerbench"], 3),
-                               "overhead_ms_per_sentence": round(1000 * (walls["nerbench"] - walls["httpx"]) / len(bodies), 3)})
+                               "overhead_ms_per_sentence":
+                                   round(1000 * (walls["nerbench"] - walls["httpx"]) / len(bodies), 3)})
         finally:
             proc.terminate()
         report["instant"] = {

@@ -105,9 +105,11 @@ class Backend(Configurable, ABC):
         key; the default, nothing, leaves keys as they are."""
         return {}
 
-    async def describe(self, model: str) -> ModelInfo:
+    async def describe(self, model: str) -> ModelInfo | dict[str, Any]:
         """Provenance of `model`: digest, quantization, context length, ...
-        (see `ModelInfo`; its `digest` is part of every cache key)."""
+        (see `ModelInfo`; its `digest` is part of every cache key). A backend
+        that adds keys of its own returns a plain dict with them: a TypedDict
+        cannot say "and any other key"."""
         return {}
 
     async def health(self) -> dict[str, Any]:

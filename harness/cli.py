@@ -177,19 +177,24 @@ def score_cmd(ctx, gold, predictions, limit, as_json):
 @cli.command()
 @click.option("--gold", "gold", required=True, metavar="ID:SPLIT", help="The split the ensemble is evaluated on.")
 @click.argument("predictions", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--combiner", "combiner_name", required=True, help="majority, vote, union, intersection, weighted, per-type, ...")
+@click.option("--combiner", "combiner_name", required=True,
+              help="majority, vote, union, intersection, weighted, per-type, ...")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
               help="A combiner option (value parsed as JSON when it can be, e.g. k=2); repeatable.")
-@click.option("--dev", "dev_ref", metavar="ID:SPLIT", help="Labelled dev split to choose systems and fit parameters on.")
+@click.option("--dev", "dev_ref", metavar="ID:SPLIT",
+              help="Labelled dev split to choose systems and fit parameters on.")
 @click.option("--dev-predictions", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Predictions JSONL files for the dev split.")
-@click.option("--dev-limit", type=click.IntRange(min=1), help="Use only the first N dev sentences (a small labelled sample).")
+@click.option("--dev-limit", type=click.IntRange(min=1),
+              help="Use only the first N dev sentences (a small labelled sample).")
 @click.option("--search", type=click.Choice(SEARCHES), default="none", show_default=True,
               help="none: combine every system; greedy or exhaustive: choose a subset on dev.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the combined predictions (JSONL).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the combined predictions (JSONL).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def ensemble(ctx, gold, predictions, combiner_name, options, dev_ref, dev_predictions, dev_limit, search, output, as_json):
+def ensemble(ctx, gold, predictions, combiner_name, options, dev_ref, dev_predictions, dev_limit, search, output,
+             as_json):
     """Combine stored PREDICTIONS for ID:SPLIT (no backend needed), optionally
     choosing the systems on a dev sample, and score the ensemble."""
     registry = registry_from(ctx)

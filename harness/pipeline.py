@@ -15,7 +15,6 @@ from nerbench.infer.cache import PredictionCache
 from nerbench.combine.stage import CombineOutput, Judges, run_combiners
 from nerbench.config.load import RunConfig
 from nerbench.data.manifest import ManifestDataset
-from nerbench.errors import NerbenchError
 from nerbench.plan.matrix import Plan, make_plan
 from nerbench.plugins.manager import Registry
 from nerbench.files.predictions import write_predictions

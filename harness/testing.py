@@ -66,7 +66,7 @@ def run_matrix(
     directory: Path,
     plugins: Iterable[tuple[str, object]] = (),
     limit: int | None = None,
-) -> "RunOutput":
+) -> RunOutput:
     """Run the matrix a config describes, as ``nerbench run`` would.
 
     `config_toml` is the text of a config (written to `directory`, which also
@@ -110,7 +110,7 @@ def nerbench_dataset(nerbench_env: Path) -> SmallSplit:
 
 
 @pytest.fixture(scope="session")
-def nerbench_llama_server() -> Iterator["LlamaServer"]:
+def nerbench_llama_server() -> Iterator[LlamaServer]:
     from nerbench.infer import llama_server
 
     try:
@@ -123,8 +123,8 @@ def nerbench_llama_server() -> Iterator["LlamaServer"]:
 
 
 @pytest.fixture
-def nerbench_run(nerbench_env: Path) -> Callable[..., "RunOutput"]:
-    def run(config_toml: str, plugins: Iterable[tuple[str, object]] = (), limit: int | None = None) -> "RunOutput":
+def nerbench_run(nerbench_env: Path) -> Callable[..., RunOutput]:
+    def run(config_toml: str, plugins: Iterable[tuple[str, object]] = (), limit: int | None = None) -> RunOutput:
         return run_matrix(config_toml, nerbench_env / "run", plugins, limit)
 
     return run

@@ -43,7 +43,7 @@ class Sentence:
         }
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> "Sentence":
+    def from_json(cls, obj: dict[str, Any]) -> Sentence:
         return cls(
             id=str(obj["id"]),
             text=obj["text"],
@@ -124,7 +124,7 @@ class Generation:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> "Generation":
+    def from_json(cls, obj: dict[str, Any]) -> Generation:
         return cls(**obj)
 
 

@@ -11,13 +11,11 @@ far below the prompt's size, which we report.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, ClassVar
 
 import httpx
 import ollama
-import pydantic
 
 from nerbench import api
 from nerbench.api import BackendError, Generation, Request
@@ -87,7 +85,7 @@ class OllamaBackend(api.Backend):
         except httpx.HTTPError as exc:  # e.g. a body cut short: the server is up, the answer was lost
             raise BackendError(f"{self.endpoint}: {type(exc).__name__}: {exc}", transient=True,
                                cause="incomplete_response") from None
-        except (json.JSONDecodeError, pydantic.ValidationError, ValueError) as exc:
+        except ValueError as exc:  # json's JSONDecodeError and the client's pydantic ValidationError are ValueErrors
             raise BackendError(f"{self.endpoint}: the answer is not Ollama's JSON: {type(exc).__name__}",
                                transient=True, cause="garbage") from None
 

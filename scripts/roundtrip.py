@@ -33,7 +33,8 @@ def explain(sentence, got) -> str:
         return "gold entity lost: " + ", ".join(repr(text(s)) for s in sorted(missing))[:120]
     if extra and all(any(text(e) == text(g) for g in gold) for e in extra):
         return "the same surface is also a non-entity (or another entity) elsewhere"
-    return f"extra {sorted((text(s), s.label) for s in extra)[:3]} missing {sorted((text(s), s.label) for s in missing)[:3]}"
+    return (f"extra {sorted((text(s), s.label) for s in extra)[:3]} "
+            f"missing {sorted((text(s), s.label) for s in missing)[:3]}")
 
 
 def roundtrip(dataset, split, fmt_name, occurrence):

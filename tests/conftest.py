@@ -4,12 +4,20 @@ and data dir per test, and a real llama.cpp server (xllamacpp + SmolLM2)."""
 from __future__ import annotations
 
 import os
+import shutil
+import warnings
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 import nerbench.plugins.manager
+
+# Hypothesis's 200 ms per-example deadline measures the machine's load, not the
+# code (a fast-path property failed at 283 ms on these 2 busy cores): off.
+settings.register_profile("nerbench", deadline=None)
+settings.load_profile("nerbench")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NERBENCH_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
@@ -57,6 +65,30 @@ def write(path: Path, text: str) -> Path:
 def pytest_addoption(parser):
     parser.addoption("--vllm", action="store_true",
                      help="also run the tests against a real vLLM server (heavy; see .ci/vllm)")
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite the golden files (tests/fixtures/*/expected) from what the code renders now; "
+                          "review them with git diff")
+
+
+@pytest.fixture
+def golden(request):
+    """`golden(rendered_dir, expected_dir)`: the rendered files are exactly the
+    expected ones, byte for byte. With --update-golden the expected folder is
+    first rewritten from the rendered one (and a warning says so)."""
+    update = request.config.getoption("--update-golden")
+
+    def check(rendered: Path, expected: Path) -> None:
+        if update:
+            shutil.rmtree(expected, ignore_errors=True)
+            shutil.copytree(rendered, expected)
+            warnings.warn(f"--update-golden rewrote {expected}; review the change with git diff", stacklevel=2)
+        names = sorted(p.name for p in expected.iterdir())
+        assert sorted(p.name for p in rendered.iterdir()) == names
+        for name in names:
+            assert (rendered / name).read_bytes() == (expected / name).read_bytes(), \
+                f"{name} differs from {expected / name} (if the change is intended: pytest --update-golden)"
+
+    return check
 
 
 def pytest_collection_modifyitems(config, items):

@@ -10,37 +10,18 @@ import sqlite3
 import httpx
 import pytest
 
-from nerbench.infer import llama_server
 from nerbench.cli import cli
+from nerbench.infer import llama_server
 
+from . import configs
 from .conftest import write
+from .configs import run_config as run
 from .fake_ollama import FakeOllama
 
 
-def config(backend: str, limit: int = 6, formats: tuple[str, ...] = ("json",)) -> str:
-    fmts = "".join(f'\n[[format]]\nname = "{f}"\n' for f in formats)
-    return f"""
-[run]
-limit = {limit}
-
-[generation]
-temperature = 0.0
-seed = 1
-max_tokens = 32
-
-{backend}
-
-[[dataset]]
-id = "lener_br"
-splits = ["test"]
-{fmts}"""
-
-
-def run(cli_runner, tmp_path, text, name="out"):
-    cfg = write(tmp_path / f"{name}.toml", text)
-    result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / name), "--no-progress"])
-    results = json.loads((tmp_path / name / "results.json").read_text()) if result.exit_code == 0 else None
-    return result, results
+def config(*backends: dict, limit: int = 6, formats: tuple[str, ...] = ("json",)) -> str:
+    return configs.config(*backends, formats=formats, run={"limit": limit},
+                          generation={"temperature": 0.0, "seed": 1, "max_tokens": 32})
 
 
 def empty_answer(body):
@@ -64,11 +45,7 @@ def second_server():
 def test_a_pool_of_two_real_llama_servers_shares_the_work_and_one_cache_identity(
         llama_server, second_server, tmp_path, cli_runner):
     assert not served_any(second_server)
-    entry = f"""[[backend]]
-name = "pool"
-kind = "llamacpp"
-urls = ["{llama_server}", "{second_server}"]
-models = ["smollm2"]"""
+    entry = configs.backend("pool", "llamacpp", ["smollm2"], urls=[llama_server, second_server])
     result, results = run(cli_runner, tmp_path, config(entry))
     assert result.exit_code == 0, result.output
     (system,) = results["systems"]
@@ -76,21 +53,20 @@ models = ["smollm2"]"""
     assert served_any(second_server)  # the fixture's server had served other tests already
     assert sorted(system["backend"]["replicas"]) == sorted([llama_server, second_server])
     # The set of urls is the identity: another order reuses every answer.
-    swapped = entry.replace(f'"{llama_server}", "{second_server}"', f'"{second_server}", "{llama_server}"')
+    swapped = {**entry, "urls": [second_server, llama_server]}
     result, results = run(cli_runner, tmp_path, config(swapped), "again")
     assert results["systems"][0]["counts"]["cache_hits"] == 6
 
 
-def ollama_pool(*urls: str, extra: str = "retries = 2") -> str:
-    quoted = ", ".join(f'"{u}"' for u in urls)
-    return f'[[backend]]\nname = "ol"\nkind = "ollama"\nurls = [{quoted}]\nmodels = ["smollm2"]\n{extra}'
+def ollama_pool(*urls: str, **options) -> dict:
+    return configs.backend("ol", "ollama", ["smollm2"], urls=list(urls), **{"retries": 2, **options})
 
 
 def test_a_replica_that_dies_mid_run_is_dropped_and_the_others_answer_everything(tmp_path, cli_runner):
     a, b = FakeOllama(answer=empty_answer), FakeOllama(answer=empty_answer)
     a.faults = [None, "die"]
     try:
-        result, results = run(cli_runner, tmp_path, config(ollama_pool(a.url, b.url, extra="concurrency = 1")))
+        result, results = run(cli_runner, tmp_path, config(ollama_pool(a.url, b.url, concurrency=1)))
     finally:
         b.close()
     assert result.exit_code == 0, result.output
@@ -105,7 +81,7 @@ def test_a_replica_that_dies_mid_run_is_dropped_and_the_others_answer_everything
 def test_a_pool_whose_every_replica_is_gone_counts_the_failures_and_says_how_to_resume(tmp_path, cli_runner):
     a, b = FakeOllama(answer=empty_answer), FakeOllama(answer=empty_answer)
     a.faults, b.faults = ["die"], ["die"]
-    result, results = run(cli_runner, tmp_path, config(ollama_pool(a.url, b.url, extra="concurrency = 1")))
+    result, results = run(cli_runner, tmp_path, config(ollama_pool(a.url, b.url, concurrency=1)))
     assert result.exit_code == 0, result.output
     counts = results["systems"][0]["counts"]
     assert counts["statuses"] == {"error": 6} and sum(counts["errors"].values()) == 6
@@ -137,23 +113,24 @@ def test_models_reports_a_pool_with_a_dead_url_and_still_describes_the_model(tmp
 
 
 def test_url_and_urls_together_or_urls_naming_one_endpoint_are_refused(tmp_path, cli_runner):
-    result, _ = run(cli_runner, tmp_path, config(ollama_pool("http://127.0.0.1:9") + '\nurl = "http://x"'))
+    result, _ = run(cli_runner, tmp_path, config(ollama_pool("http://127.0.0.1:9", url="http://x")))
     assert result.exit_code == 2 and "field backend[0]: give url or urls, not both" in result.output
     result, _ = run(cli_runner, tmp_path, config(ollama_pool("http://127.0.0.1:9", "http://127.0.0.1:9/")))
     assert result.exit_code == 2 and "field backend[0].urls: two urls name the same endpoint" in result.output
-    embedded = '[[backend]]\nname = "e"\nkind = "embedded"\nurls = ["a", "b"]\nmodels = ["smollm2-135m"]'
+    embedded = configs.backend("e", "embedded", ["smollm2-135m"], urls=["a", "b"])
     result, _ = run(cli_runner, tmp_path, config(embedded))
-    assert result.exit_code == 2 and "field backend[0]: unknown option 'url' for backend kind 'embedded'" in result.output
+    assert result.exit_code == 2
+    assert "field backend[0]: unknown option 'url' for backend kind 'embedded'" in result.output
 
 
 def test_jobs_of_one_model_are_grouped_per_server_across_backend_entries(tmp_path, cli_runner):
     fake = FakeOllama(answer=empty_answer, models=("a:latest", "b:latest"))
     # Two entries on one server, models in opposite orders: in config order the
     # server would load a, b, b, a.
-    entries = "\n".join(f'[[backend]]\nname = "{n}"\nkind = "ollama"\nurl = "{fake.url}"\nmodels = [{m}]\n'
-                        f"num_ctx = {ctx}\n" for n, m, ctx in (("x", '"a", "b"', 2048), ("y", '"b", "a"', 4096)))
+    entries = [configs.backend("x", "ollama", ["a", "b"], url=fake.url, num_ctx=2048),
+               configs.backend("y", "ollama", ["b", "a"], url=fake.url, num_ctx=4096)]
     try:
-        result, results = run(cli_runner, tmp_path, config(entries, limit=3, formats=("json", "json-grouped")))
+        result, results = run(cli_runner, tmp_path, config(*entries, limit=3, formats=("json", "json-grouped")))
     finally:
         fake.close()
     assert result.exit_code == 0, result.output
@@ -166,8 +143,8 @@ def test_jobs_of_one_model_are_grouped_per_server_across_backend_entries(tmp_pat
 @pytest.mark.server
 def test_a_gbnf_grammar_constrains_every_answer_and_is_part_of_the_cache_key(llama_server, tmp_path, cli_runner):
     write(tmp_path / "none.gbnf", 'root ::= "{\\"entities\\": []}"\n')
-    entry = f'[[backend]]\nname = "cpp"\nkind = "llamacpp"\nurl = "{llama_server}"\nmodels = ["smollm2"]\n'
-    result, results = run(cli_runner, tmp_path, config(entry + 'grammar = "none.gbnf"', limit=4))
+    entry = configs.backend("cpp", "llamacpp", ["smollm2"], url=llama_server)
+    result, results = run(cli_runner, tmp_path, config({**entry, "grammar": "none.gbnf"}, limit=4))
     assert result.exit_code == 0, result.output
     (system,) = results["systems"]
     assert system["counts"]["backend_calls"] == 4 and system["counts"]["statuses"] == {"ok": 4}
@@ -178,6 +155,6 @@ def test_a_gbnf_grammar_constrains_every_answer_and_is_part_of_the_cache_key(lla
     assert texts == ['{"entities": []}'] * 4  # the grammar leaves the model no other answer
     result, results = run(cli_runner, tmp_path, config(entry, limit=4), "free")
     assert results["systems"][0]["counts"]["backend_calls"] == 4  # not served from the grammar's answers
-    result, _ = run(cli_runner, tmp_path, config(entry + 'grammar = "missing.gbnf"', limit=4), "missing")
+    result, _ = run(cli_runner, tmp_path, config({**entry, "grammar": "missing.gbnf"}, limit=4), "missing")
     assert result.exit_code == 2 and "option grammar: cannot read" in result.output
     assert "missing.gbnf" in result.output and "Traceback" not in result.output

@@ -6,6 +6,7 @@ import inspect
 import re
 from pathlib import Path
 
+from nerbench import api, bases
 from nerbench.plugins import hookspecs
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -39,3 +40,95 @@ def test_the_check_catches_drift():
     drifted = documented_hooks(text.replace("## `register_commands(cli)`", "## `register_commands(cli, extra)`"))
     assert drifted["register_commands"] != spec_hooks()["register_commands"]
     assert "register_commands" not in documented_hooks(text.replace("## `register_commands(cli)`", ""))
+
+
+# -- the bases and the public API -----------------------------------------
+
+ROOT = DOCS.parent
+#: What plugin authors read.
+AUTHOR_DOCS = [ROOT / "CONTRIBUTING.md", *sorted(DOCS.glob("*.md"))]
+BASE_HEADING = re.compile(r"^### `(\w+)`", re.M)
+#: A member list item: "- `name`, `other(args)` (async): what it is".
+MEMBER_BULLET = re.compile(r"^- ((?:`\w+(?:\([^`]*\))?`(?:, )?)+)", re.M)
+SELF_ATTRIBUTE = re.compile(r"^\s+self\.(\w+)(?:: [^=]+)? =", re.M)
+#: `api.ground`, `nerbench.api.Backend`: not `harness/api.py`.
+API_NAME = re.compile(r"(?<![\w.])(?:nerbench\.)?api\.(?!py\b)(\w+)")
+
+
+def author_docs() -> str:
+    return "\n".join(path.read_text(encoding="utf-8") for path in AUTHOR_DOCS)
+
+
+def declared_bases() -> dict[str, type]:
+    """The bases of `nerbench.api` and the bases of theirs that live in
+    `nerbench.bases` (Configurable: options), by name."""
+    found: dict[str, type] = {}
+    for name in api.__all__:
+        obj = getattr(api, name)
+        if isinstance(obj, type) and obj.__module__ == bases.__name__:
+            found.update({c.__name__: c for c in obj.__mro__ if c.__module__ == bases.__name__})
+    return found
+
+
+def public_members(cls: type) -> set[str]:
+    """What a plugin author sees of `cls` itself (not what it inherits):
+    methods, properties, class attributes, annotated fields (a TypedDict's
+    keys, a Dataset's id), and the attributes its own __init__ sets."""
+    names = set(vars(cls)) | set(vars(cls).get("__annotations__", {}))
+    if "__init__" in vars(cls):
+        names |= set(SELF_ATTRIBUTE.findall(inspect.getsource(cls.__init__)))
+    return {n for n in names if not n.startswith("_")}
+
+
+def documented_members(text: str) -> dict[str, set[str]]:
+    """Per `### \\`Base\\`` section: the members its bullets name."""
+    headings = list(BASE_HEADING.finditer(text))
+    sections: dict[str, set[str]] = {}
+    for heading, following in zip(headings, [*headings[1:], None]):
+        end = following.start() if following else len(text)
+        body = text[heading.end() : end].split("\n## ", 1)[0]
+        sections[heading.group(1)] = {name for names in MEMBER_BULLET.findall(body)
+                                      for name in re.findall(r"`(\w+)", names)}
+    return sections
+
+
+def base_drift(text: str) -> list[str]:
+    documented = documented_members(text)
+    problems = []
+    for name, cls in declared_bases().items():
+        if name not in documented:
+            problems.append(f"no section for {name}")
+            continue
+        members = public_members(cls)
+        problems += [f"{name}.{m} is not documented" for m in sorted(members - documented[name])]
+        problems += [f"{name}.{m} is documented but does not exist" for m in sorted(documented[name] - members)]
+    return problems
+
+
+def api_drift(text: str) -> list[str]:
+    named = set(API_NAME.findall(text)) - {"__all__"}
+    return [f"api.{n} is named nowhere in the author docs" for n in sorted(set(api.__all__) - named)] + [
+        f"the docs name api.{n}, which is not in api.__all__" for n in sorted(named - set(api.__all__))]
+
+
+def test_every_public_member_of_every_base_is_documented():
+    assert {"Backend", "Configurable", "ModelInfo", "JudgedCombiner", "Judges", "Reporter"} <= set(declared_bases())
+    assert base_drift((ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")) == []
+
+
+def test_every_name_of_the_public_api_is_documented_and_no_other():
+    assert len(api.__all__) >= 50
+    assert api_drift(author_docs()) == []
+
+
+def test_the_base_and_api_checks_catch_drift():
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    assert "- `check_model(model)`:" in text
+    assert "Backend.check_model is not documented" in base_drift(text.replace("- `check_model(model)`:", "- check:"))
+    assert "Judges.ask_all is not documented" in base_drift(text.replace("- `ask_all(", "- `ask_everyone("))
+    assert "Judges.ask_everyone is documented but does not exist" in base_drift(
+        text.replace("- `ask_all(", "- `ask_everyone("))
+    assert "no section for ModelInfo" in base_drift(text.replace("### `ModelInfo`", "### ModelInfo"))
+    docs = author_docs()
+    assert "api.ground is named nowhere in the author docs" in api_drift(re.sub(r"\bapi\.ground\b", "ground", docs))
+    assert "the docs name api.ensemble, which is not in api.__all__" in api_drift(docs + "\n`api.ensemble.X`\n")

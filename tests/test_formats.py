@@ -72,7 +72,7 @@ def test_unparseable_and_truncated():
     assert bad.status == "unparseable" and bad.spans == []
     gold = sentence.spans[0]
     surface = sentence.text[gold.start : gold.end]
-    cut = '{"entities": [{"text": %s, "label": "%s"}, {"text": "abc' % (json.dumps(surface), gold.label)
+    cut = f'{{"entities": [{{"text": {json.dumps(surface)}, "label": "{gold.label}"}}, {{"text": "abc'
     truncated = fmt.parse([Generation(cut, "length")], sentence, dataset.labels)
     assert truncated.status == "truncated"
     assert gold in truncated.spans  # the complete item before the cut is kept

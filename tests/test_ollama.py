@@ -3,43 +3,25 @@ that follows Ollama's API: wire format, provenance, its traps, and faults."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 
 import pytest
 
-from nerbench.cli import cli
+from nerbench.plugins.manager import get_registry
 
-from .conftest import write
+from . import configs
+from .configs import run_config as run
 from .fake_ollama import DIGEST, FakeOllama
 
 
-def config(url: str, limit: int = 3, model: str = "smollm2", extra: str = "") -> str:
-    return f"""
-[run]
-limit = {limit}
-
-[generation]
-temperature = 0.0
-seed = 7
-max_tokens = 64
-
-[[backend]]
-name = "ol"
-kind = "ollama"
-url = "{url}"
-models = ["{model}"]
-num_ctx = 4096
-timeout = 1
-{extra}
-
-[[dataset]]
-id = "lener_br"
-splits = ["test"]
-
-[[format]]
-name = "json"
-"""
+def config(url: str, limit: int = 3, model: str = "smollm2", **options) -> str:
+    """One Ollama backend over the first `limit` LeNER-Br test sentences; an
+    option given as None is left out."""
+    options = {k: v for k, v in {"num_ctx": 4096, "timeout": 1, **options}.items() if v is not None}
+    return configs.config(configs.backend("ol", "ollama", [model], url=url, **options),
+                          run={"limit": limit}, generation={"temperature": 0.0, "seed": 7, "max_tokens": 64})
 
 
 def empty_answer(body):
@@ -54,17 +36,11 @@ def fake():
     server.close()
 
 
-def run(cli_runner, tmp_path, text, name="o"):
-    cfg = write(tmp_path / f"{name}.toml", text)
-    result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / name), "--no-progress"])
-    return result, (json.loads((tmp_path / name / "results.json").read_text()) if result.exit_code == 0 else None)
-
-
 @pytest.mark.server
 def test_answers_from_a_real_llama_server_with_ollama_wire_format(llama_server, tmp_path, cli_runner):
     fake = FakeOllama(upstream=llama_server)
     try:
-        result, results = run(cli_runner, tmp_path, config(fake.url, extra="think = false").replace("timeout = 1", ""))
+        result, results = run(cli_runner, tmp_path, config(fake.url, think=False, timeout=None))
     finally:
         fake.close()
     assert result.exit_code == 0, result.output
@@ -87,21 +63,29 @@ def test_a_model_not_pulled_names_the_pull_command_or_is_pulled(fake, tmp_path, 
     assert result.exit_code == 2
     assert "model 'qwen3:8b' is not pulled; run: ollama pull qwen3:8b" in result.output
     assert len(result.output.strip().splitlines()) == 1
-    result, results = run(cli_runner, tmp_path, config(fake.url, model="qwen3:8b", extra="pull = true"), "p")
+    result, results = run(cli_runner, tmp_path, config(fake.url, model="qwen3:8b", pull=True), "p")
     assert result.exit_code == 0, result.output
     assert fake.pulls == ["qwen3:8b"] and results["systems"][0]["counts"]["backend_calls"] == 3
 
 
 def test_thinking_only_truncated_and_silently_cut_prompts_are_reported(tmp_path, cli_runner):
-    answers = iter([
+    answers = [
         {"message": {"role": "assistant", "content": "", "thinking": "Let me think about entities..."},
          "done_reason": "stop", "prompt_eval_count": 400, "eval_count": 64},
         {"message": {"role": "assistant", "content": '{"entities": [{"text": "STF", "la'},
          "done_reason": "length", "prompt_eval_count": 400, "eval_count": 64},
         {"message": {"role": "assistant", "content": '{"entities": []}'},
          "done_reason": "stop", "prompt_eval_count": 12, "eval_count": 6},  # far below the prompt's size
-    ])
-    fake = FakeOllama(answer=lambda body: next(answers))
+    ]
+    # A server sees only messages: each answer goes with the sentence whose
+    # text the request carries, whatever order the requests come in.
+    texts = [s.text for s in itertools.islice(get_registry().get("datasets", "lener_br").sentences("test"), 3)]
+
+    def answer(body):
+        (i,) = [i for i, text in enumerate(texts) if text in body["messages"][-1]["content"]]
+        return answers[i]
+
+    fake = FakeOllama(answer=answer)
     try:
         result, results = run(cli_runner, tmp_path, config(fake.url), "t")
     finally:
@@ -117,7 +101,7 @@ def test_thinking_only_truncated_and_silently_cut_prompts_are_reported(tmp_path,
 
 def test_faults_are_retried_and_counted_once(fake, tmp_path, cli_runner):
     fake.faults = ["500", "503", "garbage", "cut", "slow"]  # all on the first sentence: 5 failures, then success
-    result, results = run(cli_runner, tmp_path, config(fake.url, extra="retries = 6"))
+    result, results = run(cli_runner, tmp_path, config(fake.url, retries=6))
     assert result.exit_code == 0, result.output
     counts = results["systems"][0]["counts"]
     assert counts["statuses"] == {"ok": 3} and counts["errors"] == {}
@@ -133,7 +117,7 @@ def test_faults_are_retried_and_counted_once(fake, tmp_path, cli_runner):
 def test_a_server_killed_mid_run_keeps_what_arrived_and_the_rerun_asks_for_the_rest(tmp_path, cli_runner):
     fake = FakeOllama(answer=empty_answer)
     fake.faults = [None, None, "die"]
-    text = config(fake.url, limit=6, extra="retries = 2")
+    text = config(fake.url, limit=6, retries=2)
     result, results = run(cli_runner, tmp_path, text)
     assert result.exit_code == 0, result.output
     counts = results["systems"][0]["counts"]
@@ -159,8 +143,8 @@ def test_num_ctx_and_think_change_the_answers_so_they_change_the_cache_key(fake,
     assert results["systems"][0]["counts"]["backend_calls"] == 3
     result, results = run(cli_runner, tmp_path, config(fake.url), "same")
     assert results["systems"][0]["counts"]["cache_hits"] == 3
-    result, results = run(cli_runner, tmp_path, config(fake.url).replace("num_ctx = 4096", "num_ctx = 8192"), "ctx")
+    result, results = run(cli_runner, tmp_path, config(fake.url, num_ctx=8192), "ctx")
     assert results["systems"][0]["counts"]["backend_calls"] == 3
-    result, results = run(cli_runner, tmp_path, config(fake.url, extra="think = false"), "think")
+    result, results = run(cli_runner, tmp_path, config(fake.url, think=False), "think")
     assert results["systems"][0]["counts"]["backend_calls"] == 3
     assert [chat.get("think") for chat in fake.chats[-3:]] == [False] * 3

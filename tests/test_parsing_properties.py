@@ -72,7 +72,7 @@ def check(fmt_name, dataset, sentence, text, finish):
 
 
 @pytest.mark.parametrize("fmt_name", FORMATS)
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_parse_never_raises_and_spans_sit_on_tokens(fmt_name, data):
     dataset, sentence = data.draw(st.sampled_from(corpus()))

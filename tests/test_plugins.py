@@ -8,6 +8,7 @@ import textwrap
 import pytest
 
 import nerbench.plugins.manager
+from nerbench import api
 from nerbench.cli import cli
 from nerbench.errors import UnknownNameError
 from nerbench.plugins.manager import get_registry
@@ -92,14 +93,16 @@ def test_duplicate_and_wrong_type_are_refused_naming_both_plugins(fake_plugins):
     assert info.registered["prompt_formats"] == ["fmt-ok"]
     assert info.version == "1.2.3"
     assert registry.provider("prompt_formats", "json") == "formats"
-    assert sorted(info.hooks) == ["register_backends", "register_commands", "register_prompt_formats", "register_reporters"]
+    assert sorted(info.hooks) == ["register_backends", "register_commands", "register_prompt_formats",
+                                  "register_reporters"]
 
 
 def test_plugins_all_lists_builtins_through_entry_points(cli_runner):
     result = cli_runner.invoke(cli, ["plugins", "--all", "--json"])
     plugins = {p["name"]: p for p in json.loads(result.output)}
     assert plugins["openai"]["registered"]["backends"] == ["openai", "llamacpp", "vllm", "embedded"]
-    assert plugins["formats"]["registered"]["prompt_formats"] == ["json", "json-grouped", "inline-xml", "inline-bracket", "per-type"]
+    assert plugins["formats"]["registered"]["prompt_formats"] == [
+        "json", "json-grouped", "inline-xml", "inline-bracket", "per-type"]
     assert "lener_br" in plugins["datasets"]["registered"]["datasets"]
     assert all(p["error"] is None for p in plugins.values())
 
@@ -107,7 +110,8 @@ def test_plugins_all_lists_builtins_through_entry_points(cli_runner):
 def test_unknown_name_suggests_close_ones():
     with pytest.raises(UnknownNameError) as err:
         get_registry().get("prompt_formats", "jsn")
-    assert "unknown prompt format 'jsn'. Did you mean 'json'? Available: inline-bracket, inline-xml, json, json-grouped, per-type" in str(err.value)
+    assert ("unknown prompt format 'jsn'. Did you mean 'json'? "
+            "Available: inline-bracket, inline-xml, json, json-grouped, per-type") in str(err.value)
 
 
 def test_plugin_commands_are_added_to_the_cli(fake_plugins, tmp_path):
@@ -131,10 +135,13 @@ def test_allow_list_disable_list_and_trace(fake_plugins, monkeypatch, capsys):
     assert registry.names("reporters") == []  # a built-in can be disabled too
     assert "json" in registry.names("prompt_formats")  # the allow-list never drops built-ins
     trace = capsys.readouterr().err.splitlines()
-    assert "nerbench plugins: reporters: not loaded (NERBENCH_DISABLE_PLUGINS)" in trace
-    assert "nerbench plugins: nb_broken: not loaded (NERBENCH_DISABLE_PLUGINS)" in trace
-    assert any(line.startswith("nerbench plugins: nb_dup.register_prompt_formats(register) -> fmt-ok (") for line in trace)
-    assert any("nb_dup.register_reporters(register) raised RuntimeError: reporter hook exploded" in line for line in trace)
+    # pluggy's tracer writes the lines, tagged by what they trace
+    assert "nerbench plugins: reporters: not loaded (NERBENCH_DISABLE_PLUGINS) [load]" in trace
+    assert "nerbench plugins: nb_broken: not loaded (NERBENCH_DISABLE_PLUGINS) [load]" in trace
+    assert any(line.startswith("nerbench plugins: nb_dup.register_prompt_formats(register) -> fmt-ok (")
+               and line.endswith(" ms) [hook]") for line in trace)
+    assert "nerbench plugins: nb_dup.register_reporters(register) raised RuntimeError: reporter hook exploded [hook]" \
+        in trace
 
 
 def test_empty_allow_list_loads_no_third_party_plugin(fake_plugins, monkeypatch, capsys):
@@ -143,3 +150,47 @@ def test_empty_allow_list_loads_no_third_party_plugin(fake_plugins, monkeypatch,
     registry = get_registry()
     assert not {"nb_broken", "nb_dup"} & set(registry.plugins)
     assert capsys.readouterr().err == ""  # no trace unless asked for
+
+
+class TakesOnlyWhatItNeeds:
+    """Hook implementations may take a subset of the spec's arguments (here,
+    none of them): pluggy passes each only what it names."""
+
+    def __init__(self) -> None:
+        self.called: list[str] = []
+
+    @api.hookimpl
+    def register_reporters(self):
+        self.called.append("register_reporters")
+
+    @api.hookimpl
+    def register_commands(self):
+        self.called.append("register_commands")
+
+
+def test_a_hook_implementation_may_take_a_subset_of_the_arguments(monkeypatch, capsys):
+    monkeypatch.setenv("NERBENCH_TRACE_PLUGINS", "1")
+    nerbench.plugins.manager.reset_registry()
+    registry = get_registry()
+    plugin = TakesOnlyWhatItNeeds()
+    registry.add_plugin(plugin, "subset")
+    registry.call_register_commands(cli)
+    assert registry.plugins["subset"].error is None
+    assert plugin.called == ["register_reporters", "register_commands"]
+    trace = capsys.readouterr().err
+    assert "nerbench plugins: subset.register_reporters() -> nothing (" in trace
+    assert "nerbench plugins: subset.register_commands() (" in trace
+
+
+def test_an_argument_the_spec_lacks_is_refused_at_registration():
+    class AsksTooMuch:
+        @api.hookimpl
+        def register_reporters(self, register, config):
+            register("never", object)
+
+    registry = get_registry()
+    registry.add_plugin(AsksTooMuch(), "greedy")
+    error = registry.plugins["greedy"].error
+    assert error.startswith("registration failed: PluginValidationError: ") and "'config'" in error
+    assert registry.plugins["greedy"].registered["reporters"] == []
+    assert "never" not in registry.names("reporters")

@@ -58,7 +58,8 @@ def test_lener_text_is_rebuilt_from_tokens():
     first = next(get_registry().get("datasets", "lener_br").sentences("test"))
     assert first.text.startswith("Número do Acórdão ACÓRDÃO 1160/2016 - PLENÁRIO Relator AUGUSTO NARDES")
     surfaces = [(first.text[s.start : s.end], s.label) for s in first.spans[:3]]
-    assert surfaces == [("ACÓRDÃO 1160/2016", "JURISPRUDENCIA"), ("PLENÁRIO", "ORGANIZACAO"), ("AUGUSTO NARDES", "PESSOA")]
+    assert surfaces == [("ACÓRDÃO 1160/2016", "JURISPRUDENCIA"), ("PLENÁRIO", "ORGANIZACAO"),
+                        ("AUGUSTO NARDES", "PESSOA")]
 
 
 def test_yoruba_text_is_kept_as_the_corpus_wrote_it():
@@ -81,7 +82,8 @@ def test_harem_split_keeps_every_entity_whole(dataset_id, split, shared_datasets
     for s in sentences:
         by_doc.setdefault(s.id.rsplit(":", 1)[0], []).extend(s.text[x.start : x.end] for x in s.spans)
     for doc_id, surfaces in by_doc.items():
-        expected = [e["text"].strip().strip("\u200b") for e in sorted(docs[doc_id]["entities"], key=lambda e: e["start_offset"])]
+        expected = [e["text"].strip().strip("\u200b")
+                    for e in sorted(docs[doc_id]["entities"], key=lambda e: e["start_offset"])]
         assert surfaces == expected, doc_id
     # Documents are split into many sentences, none of them blank.
     assert len(sentences) > 10 * len(docs)

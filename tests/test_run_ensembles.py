@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
+
 from nerbench import api
 from nerbench.cli import cli
 from nerbench.plugins.manager import get_registry
 
+from . import configs
 from .conftest import write
 
 
@@ -21,14 +24,18 @@ class GoldEcho(api.Backend):
 
     endpoint = "gold-echo"
     default_concurrency = 8
+    #: "dataset:split:id" → sentence, and the model of every judge request in
+    #: the order the backend got them: set per test by the `gold_echo` fixture.
+    by_id: dict[str, api.Sentence]
+    judged: list[str]
 
     async def generate(self, request):
         # Judges' questions and extraction prompts are told apart by the
         # request's key (what it is about), never by their wording.
         if request.key.startswith(("verify ", "type ", "choose ")):
-            JUDGED.append(request.model)
+            self.judged.append(request.model)
             return self.judge(request.key)
-        sentence = BY_ID[request.about]
+        sentence = self.by_id[request.about]
         rng = random.Random(f"{request.model}:{sentence.id}")
         drop = {"good": 0.2, "fair": 0.4, "poor": 0.6}[request.model]
         items = [{"text": sentence.text[s.start : s.end], "label": s.label}
@@ -41,7 +48,7 @@ class GoldEcho(api.Backend):
         """Answers the judges' questions from gold: a (mention, type) is right
         when the sentence has a gold entity of that surface and type."""
         kind, where, about = key.split(" ", 2)
-        sentence = BY_ID[where]
+        sentence = self.by_id[where]
         gold = {(sentence.text[s.start : s.end], s.label) for s in sentence.spans}
 
         def right(item):
@@ -59,50 +66,35 @@ class GoldEcho(api.Backend):
         return api.Generation(json.dumps(answer, ensure_ascii=False), "stop", 10, 3, 0.001)
 
 
-class Plugin:
-    @api.hookimpl
-    def register_backends(self, register):
-        register("gold-echo", GoldEcho)
-
-
-BY_ID: dict = {}  # "dataset:split:id" → sentence
-JUDGED: list = []  # the model of every judge request, in the order the backend got them
-
-CONFIG = """
-[run]
-limit = 40
-
-[[backend]]
-name = "echo"
-kind = "gold-echo"
-models = ["good", "fair", "poor"]
-
-[[dataset]]
-id = "lener_br"
-splits = ["test"]
-
-[[dataset]]
-id = "harem-selective"
-splits = ["test"]
-
-[[format]]
-name = "json"
-
-[ensemble]
-combiners = ["majority", {name = "vote", k = 1}, "weighted"]
-search = "exhaustive"
-dev_limit = 30
-"""
-
-
-def test_run_with_ensembles_and_transfer(tmp_path, cli_runner):
+@pytest.fixture
+def gold_echo():
+    """A stand-in backend registered for one test: its sentences (dev and
+    test of every dataset it answers) and its judge log are its own."""
     registry = get_registry()
-    registry.add_plugin(Plugin(), "gold-echo-test")
+    backend = type("GoldEchoForATest", (GoldEcho,), {"by_id": {}, "judged": []})
     for dataset_id in ("lener_br", "harem-selective"):
-        dataset = registry.get("datasets", dataset_id)
         for split in ("dev", "test"):
-            BY_ID.update({f"{dataset_id}:{split}:{s.id}": s for s in dataset.sentences(split)})
-    cfg = write(tmp_path / "c.toml", CONFIG)
+            backend.by_id.update({f"{dataset_id}:{split}:{s.id}": s
+                                  for s in registry.get("datasets", dataset_id).sentences(split)})
+
+    class Plugin:
+        @api.hookimpl
+        def register_backends(self, register):
+            register("gold-echo", backend)
+
+    registry.add_plugin(Plugin(), "gold-echo-test")
+    return backend
+
+
+BACKEND = configs.backend("echo", "gold-echo", ["good", "fair", "poor"])
+LENER, HAREM = configs.dataset("lener_br"), configs.dataset("harem-selective")
+
+
+def test_run_with_ensembles_and_transfer(tmp_path, cli_runner, gold_echo):
+    cfg = write(tmp_path / "c.toml", configs.config(
+        BACKEND, datasets=[LENER, HAREM], run={"limit": 40},
+        ensemble={"combiners": ["majority", {"name": "vote", "k": 1}, "weighted"], "search": "exhaustive",
+                  "dev_limit": 30}))
     dry = cli_runner.invoke(cli, ["run", str(cfg), "--dry-run"])
     assert "lener_br:dev" in dry.output and "12 jobs" in dry.output
     result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"])
@@ -132,16 +124,11 @@ def test_run_with_ensembles_and_transfer(tmp_path, cli_runner):
     assert "## majority" in (tmp_path / "o" / "transfer.md").read_text()
 
 
-def test_llm_judged_pipeline_keeps_what_the_judges_accept(tmp_path, cli_runner):
-    registry = get_registry()
-    registry.add_plugin(Plugin(), "gold-echo-test")
-    for split in ("dev", "test"):
-        BY_ID.update({f"lener_br:{split}:{s.id}": s for s in registry.get("datasets", "lener_br").sentences(split)})
-    cfg = write(tmp_path / "c.toml", CONFIG.replace(
-        'combiners = ["majority", {name = "vote", k = 1}, "weighted"]\nsearch = "exhaustive"',
-        'combiners = [{name = "llm-judge", judges = ["echo/good", "echo/fair"]}, "union",\n'
-        '             {name = "el4ner", judges = ["echo/good"]}]\nsearch = "none"',
-    ).replace('[[dataset]]\nid = "harem-selective"\nsplits = ["test"]\n', ""))
+def test_llm_judged_pipeline_keeps_what_the_judges_accept(tmp_path, cli_runner, gold_echo):
+    cfg = write(tmp_path / "c.toml", configs.config(
+        BACKEND, datasets=[LENER], run={"limit": 40},
+        ensemble={"combiners": [{"name": "llm-judge", "judges": ["echo/good", "echo/fair"]}, "union",
+                                {"name": "el4ner", "judges": ["echo/good"]}], "search": "none", "dev_limit": 30}))
     result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"])
     assert result.exit_code == 0, result.output
     results = json.loads((tmp_path / "o" / "results.json").read_text())
@@ -150,7 +137,7 @@ def test_llm_judged_pipeline_keeps_what_the_judges_accept(tmp_path, cli_runner):
     # These judges accept a (mention, type) when the sentence has such a gold
     # entity: the pipeline must keep exactly those of the pooled candidates.
     rows = [json.loads(line) for line in (tmp_path / "o" / "predictions.jsonl").read_text().splitlines()]
-    texts = {key.rpartition(":")[2]: s for key, s in BY_ID.items() if key.startswith("lener_br:test:")}
+    texts = {key.rpartition(":")[2]: s for key, s in gold_echo.by_id.items() if key.startswith("lener_br:test:")}
 
     def spans_of(system):
         return {(r["sentence_id"], s["start"], s["end"], s["label"]) for r in rows
@@ -177,8 +164,9 @@ def test_llm_judged_pipeline_keeps_what_the_judges_accept(tmp_path, cli_runner):
     # llm-judge asks both judges twice per index (dev, test): at most one switch
     # inside each of those 4 batches and one between batches. Interleaved,
     # this run switched 1,790 times in 1,939 requests.
-    switches = sum(1 for a, b in zip(JUDGED, JUDGED[1:]) if a != b)
-    assert len(JUDGED) > 100 and switches <= 8, (len(JUDGED), switches)
+    judged_models = gold_echo.judged
+    switches = sum(1 for a, b in zip(judged_models, judged_models[1:]) if a != b)
+    assert len(judged_models) > 100 and switches <= 8, (len(judged_models), switches)
     # Judging went through the cache: a rerun asks nothing.
     again = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "p"), "--no-progress"])
     assert again.exit_code == 0, again.output

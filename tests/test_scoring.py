@@ -23,26 +23,44 @@ SENTENCES = [
 ]
 
 
-def test_hand_computed_case():
+def by_sets(sentences, predicted, label=None):
+    """Strict P/R/F1 as set arithmetic: a predicted entity counts when the same
+    (sentence, start, end, label) is gold. Independent of seqeval's tagging."""
+    def entities(spans_of):
+        return {(sid, s.start, s.end, s.label) for sid, spans in spans_of.items() for s in spans
+                if label in (None, s.label)}
+
+    gold, pred = entities({s.id: s.spans for s in sentences}), entities(predicted)
+    tp = len(gold & pred)
+    p = tp / len(pred) if pred else 0.0
+    r = tp / len(gold) if gold else 0.0
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "support": len(gold)}
+
+
+def test_hand_made_case_against_set_arithmetic():
     predicted = {
         "a": [Span(0, 4, "PER"), Span(19, 25, "LOC")],  # partial PER is wrong in strict mode
         "b": [Span(2, 5, "ORG"), Span(6, 13, "LOC")],  # one right, one false positive
     }
     result = score(SENTENCES, predicted)
-    # TP = 2 (LOC, ORG); predicted 4; gold 3.
-    assert result["precision"] == pytest.approx(2 / 4)
-    assert result["recall"] == pytest.approx(2 / 3)
-    assert result["f1"] == pytest.approx(2 * 0.5 * (2 / 3) / (0.5 + 2 / 3))
-    assert result["per_type"]["PER"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
-    assert result["per_type"]["LOC"]["precision"] == pytest.approx(0.5)
-    assert result["per_type"]["ORG"]["f1"] == pytest.approx(1.0)
-    assert result["macro_f1"] == pytest.approx((0 + 2 / 3 + 1) / 3)
+    expected = by_sets(SENTENCES, predicted)
+    assert [result[k] for k in ("precision", "recall", "f1")] == pytest.approx(
+        [expected[k] for k in ("precision", "recall", "f1")])
+    labels = ("LOC", "ORG", "PER")
+    assert sorted(result["per_type"]) == list(labels)
+    for label in labels:
+        assert result["per_type"][label] == pytest.approx(by_sets(SENTENCES, predicted, label)), label
+    assert result["macro_f1"] == pytest.approx(sum(by_sets(SENTENCES, predicted, lb)["f1"] for lb in labels) / 3)
+    # The case is worth having: partly right, with a miss, a partial and a false positive.
+    assert 0 < expected["f1"] < 1 and expected["precision"] != expected["recall"]
 
 
 def test_missing_sentence_counts_as_no_prediction():
-    result = score(SENTENCES, {"a": SENTENCES[0].spans})
-    assert result["precision"] == 1.0
-    assert result["recall"] == pytest.approx(2 / 3)
+    predicted = {"a": SENTENCES[0].spans}
+    result = score(SENTENCES, predicted)
+    assert (result["precision"], result["recall"]) == pytest.approx(
+        (by_sets(SENTENCES, predicted)["precision"], by_sets(SENTENCES, predicted)["recall"]))
+    assert result["recall"] < 1.0  # sentence b's entity was missed, not skipped
 
 
 def test_gold_scores_perfectly_on_a_real_corpus():

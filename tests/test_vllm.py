@@ -15,6 +15,7 @@ import pytest
 
 from nerbench.cli import cli
 
+from . import configs
 from .conftest import write
 
 pytestmark = pytest.mark.vllm
@@ -54,27 +55,9 @@ def vllm_server():
 
 @pytest.mark.parametrize("structured", ["response_format", "structured_outputs"])
 def test_vllm_answers_under_the_schema_with_provenance(vllm_server, structured, tmp_path, cli_runner):
-    cfg = write(tmp_path / "c.toml", f"""
-[run]
-limit = 4
-
-[generation]
-max_tokens = 96
-
-[[backend]]
-name = "v"
-kind = "vllm"
-url = "{vllm_server}"
-models = ["smollm2"]
-structured = "{structured}"
-
-[[dataset]]
-id = "lener_br"
-splits = ["test"]
-
-[[format]]
-name = "json"
-""")
+    cfg = write(tmp_path / "c.toml", configs.config(
+        configs.backend("v", "vllm", ["smollm2"], url=vllm_server, structured=structured),
+        run={"limit": 4}, generation={"max_tokens": 96}))
     result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"])
     assert result.exit_code == 0, result.output
     (system,) = json.loads((tmp_path / "o" / "results.json").read_text())["systems"]

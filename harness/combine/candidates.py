@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -119,10 +119,10 @@ def build_index(
     for row, candidate in enumerate(ordered):
         for s in voters[keys[candidate]]:
             votes[row, s] = True
-    labels = sorted(label_ids, key=label_ids.get)
+    labels = sorted(label_ids, key=label_ids.__getitem__)
     gold_per_label = np.zeros(len(labels), dtype=np.int64)
-    for label, count in gold_counts.items():
-        gold_per_label[label] = count
+    for label_id, count in gold_counts.items():
+        gold_per_label[label_id] = count
     length = np.array(
         [sentences[a].tokens[c - 1].end - sentences[a].tokens[b].start for a, b, c, _ in ordered], dtype=np.int64
     )
@@ -219,7 +219,8 @@ class Counts:
         per_type = {}
         for li, name in enumerate(labels):
             if self.gold_label[li] or self.predicted_label[li, j]:
-                lp, lr, lf = (float(x) for x in prf(self.tp_label[li, j], self.predicted_label[li, j], self.gold_label[li]))
+                lp, lr, lf = (float(x) for x in
+                              prf(self.tp_label[li, j], self.predicted_label[li, j], self.gold_label[li]))
                 per_type[name] = {"precision": lp, "recall": lr, "f1": lf, "support": int(self.gold_label[li])}
         macro = float(np.mean([v["f1"] for v in per_type.values()])) if per_type else 0.0
         return {"precision": p, "recall": r, "f1": f, "macro_f1": macro, "per_type": dict(sorted(per_type.items()))}

@@ -48,7 +48,7 @@ def load_index(
 
 
 def combiner_specs(ensemble: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    specs = []
+    specs: list[tuple[str, dict[str, Any]]] = []
     for entry in ensemble.get("combiners", ["majority"]):
         if isinstance(entry, str):
             specs.append((entry, {}))

@@ -59,7 +59,8 @@ def choose(combiner: Combiner, dev: CandidateIndex | None, systems: list[str], s
         raise NerbenchError(f"search {search!r} is not one of {', '.join(SEARCHES)}")
     if dev is None:
         if search != "none" or combiner.needs_dev:
-            raise NerbenchError(f"{'search ' + search if search != 'none' else type(combiner).__name__} needs dev predictions (--dev)")
+            who = f"search {search}" if search != "none" else type(combiner).__name__
+            raise NerbenchError(f"{who} needs dev predictions (--dev)")
         return Choice(tuple(systems), combiner.settings(len(systems))[0], None)
     combiner.fit(dev)
     n = len(dev.systems)
@@ -72,7 +73,7 @@ def choose(combiner: Combiner, dev: CandidateIndex | None, systems: list[str], s
         subsets = np.array(list(itertools.product([False, True], repeat=n))[1:], dtype=bool)
         f1, params = best_settings(combiner, dev, subsets)
         # Ties go to the smaller ensemble, then the earlier one: cheaper to run.
-        best = min(range(len(subsets)), key=lambda r: (-round(f1[r], 12), subsets[r].sum(), r))
+        best = min(range(len(subsets)), key=lambda r: (-round(float(f1[r]), 12), subsets[r].sum(), r))
         return Choice(_names(dev, subsets[best]), params[best], float(f1[best]))
     # Greedy forward selection: start from the best single system, add the
     # system that helps most, stop when none helps.

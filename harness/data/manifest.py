@@ -75,7 +75,7 @@ class ManifestDataset(Dataset):
         self.labels = tuple(Label(item["name"], dict(item["descriptions"])) for item in manifest["labels"])
 
     @classmethod
-    def from_file(cls, path: Path, data_dir: Path | None = None) -> "ManifestDataset":
+    def from_file(cls, path: Path, data_dir: Path | None = None) -> ManifestDataset:
         path = Path(path)
         return cls(load_manifest(path), path.parent, data_dir)
 

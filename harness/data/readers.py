@@ -73,7 +73,7 @@ def read_conll(path: Path, options: dict[str, Any], split: str) -> Iterator[Sent
     def flush() -> Sentence:
         nonlocal count
         tokens = tokens_from_text(text, words) if text is not None else None
-        if tokens is None:
+        if text is None or tokens is None:
             joined, tokens = tokens_joined(words)
         else:
             joined = text
@@ -112,7 +112,8 @@ def read_conll(path: Path, options: dict[str, Any], split: str) -> Iterator[Sent
 
 _TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 _ABBREVIATIONS = frozenset(
-    "sr sra srs dr dra drs prof profa eng arq gen cel cap ten sto sta av r pág pag p pp n nº art cf ex etc vol cap fig".split()
+    "sr sra srs dr dra drs prof profa eng arq gen cel cap ten sto sta av r pág pag p pp n nº art cf ex etc vol cap fig"
+    .split()
 )
 
 

@@ -229,7 +229,8 @@ class Runner:
         stats.statuses[parsed.status] += 1
         stats.issues.update(parsed.issues)
         return Prediction(
-            job.system, job.dataset, job.split, sentence.id, tuple(sorted(parsed.spans)), parsed.status, dict(parsed.issues)
+            job.system, job.dataset, job.split, sentence.id, tuple(sorted(parsed.spans)), parsed.status,
+            dict(parsed.issues)
         )
 
     async def describe(self, backend_name: str, model: str) -> dict[str, Any]:

@@ -195,7 +195,7 @@ def align_rewrite(
             lo += 1
         while hi > lo and mine.text[hi - 1] == " ":
             hi -= 1
-        matched = [mapping[i] for i in range(lo, hi) if mapping[i] is not None]
+        matched = [m for i in range(lo, hi) if (m := mapping[i]) is not None]
         if hi <= lo or len(matched) < min_matched * (hi - lo):
             out.append(None)
             continue

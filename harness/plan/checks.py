@@ -39,7 +39,8 @@ def check_backends(config: RunConfig, registry: Registry) -> None:
         for url in entry.get("urls", [None]):
             check_options(cls, {**options, "url": url} if url else options, str(config.path), field, what,
                           BACKEND_OPTIONS)
-        replicas = [cls(entry["name"], {**options, "url": url} if url else options) for url in entry.get("urls", [None])]
+        replicas = [cls(entry["name"], {**options, "url": url} if url else options)
+                    for url in entry.get("urls", [None])]
         if len({r.endpoint for r in replicas}) < len(replicas):
             raise NerbenchError(f"{config.path}: field {field}.urls: two urls name the same endpoint")
         backend = replicas[0]

@@ -7,7 +7,7 @@ import math
 import random
 import re
 import string
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -89,7 +89,7 @@ class DemoPool:
             rng = random.Random(f"{seed}:{sentence.id}")
             return rng.sample(self.sentences, min(k, len(self.sentences)))
         if method == "similar":
-            scores: Counter = Counter()
+            scores: dict[int, float] = defaultdict(float)
             for w in _words(sentence.text):
                 for i in self._postings.get(w, ()):
                     scores[i] += self._idf[w]

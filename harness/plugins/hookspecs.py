@@ -1,11 +1,13 @@
 """The hooks a nerbench plugin may implement (pluggy, project name "nerbench").
 
 A plugin is a module (or object) exposed through the ``nerbench`` entry-point
-group and decorated with ``nerbench.hookimpl``. Every ``register_*`` hook is
-called once per process, when the plugin registry is first built, and receives
-a ``register`` callback. Call it once per thing you provide:
-``register(name, factory)``. Names are global per kind: a second plugin
-registering the same name is refused, and the error names both plugins.
+group whose hook implementations are decorated with ``nerbench.api.hookimpl``.
+pluggy passes arguments by keyword, so an implementation may take only those it
+needs. Every ``register_*`` hook is called once per process, when the plugin
+registry is first built, and receives a ``register`` callback. Call it once per
+thing you provide: ``register(name, factory)``. Names are global per kind: a
+second plugin registering the same name is refused, and the error names both
+plugins.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def register_backends(register: Register) -> None:
 
     Called once when the registry is built. ``register(kind, cls)`` takes the
     kind name used as ``kind = "..."`` in a config's ``[[backend]]`` table and
-    a subclass of ``nerbench.Backend``; nerbench instantiates it as
+    a subclass of ``nerbench.api.Backend``; nerbench instantiates it as
     ``cls(name, options)`` for each configured backend. Returns nothing.
     """
 
@@ -40,7 +42,7 @@ def register_datasets(register: Register) -> None:
 
     Called once when the registry is built. ``register(dataset_id, dataset)``
     takes the id used as ``ID:SPLIT`` on the command line and an instance of
-    ``nerbench.Dataset`` (for a manifest, ``nerbench.ManifestDataset``).
+    ``nerbench.api.Dataset`` (for a manifest, ``nerbench.api.ManifestDataset``).
     Returns nothing.
     """
 
@@ -50,8 +52,9 @@ def register_prompt_formats(register: Register) -> None:
     """Provide prompt formats.
 
     Called once when the registry is built. ``register(name, cls)`` takes the
-    format name used in a config's ``formats`` list and a subclass of
-    ``nerbench.PromptFormat`` constructible with no arguments. Returns nothing.
+    format name used as ``[[format]] name = "..."`` and a subclass of
+    ``nerbench.api.PromptFormat``, constructed with the ``[[format]]`` table's
+    other keys as keyword options. Returns nothing.
     """
 
 
@@ -60,7 +63,7 @@ def register_combiners(register: Register) -> None:
     """Provide ensemble combiners.
 
     Called once when the registry is built. ``register(name, cls)`` takes the
-    combiner name used in a config and a subclass of ``nerbench.Combiner``,
+    combiner name used in a config and a subclass of ``nerbench.api.Combiner``,
     constructed with the keyword options from the config. Returns nothing.
     """
 
@@ -71,7 +74,7 @@ def register_reporters(register: Register) -> None:
 
     Called once when the registry is built. ``register(name, cls)`` takes the
     reporter name used in a config's ``reporters`` list and a subclass of
-    ``nerbench.Reporter`` constructible with no arguments. Returns nothing.
+    ``nerbench.api.Reporter`` constructible with no arguments. Returns nothing.
     """
 
 

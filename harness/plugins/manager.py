@@ -1,15 +1,18 @@
 """Loads plugins from entry points and keeps what they register.
 
-Each entry point is loaded and each hook called on its own, so one broken
-plugin is reported (``nerbench plugins``) while the rest keep working.
+Each entry point is loaded and each plugin's hooks called on their own
+(through pluggy, which passes a hook implementation only the arguments it
+takes), so one broken plugin is reported (``nerbench plugins``) while the rest
+keep working.
 
 Environment controls (names are entry-point names, comma-separated):
 
 - ``NERBENCH_LOAD_PLUGINS``: when set, only these third-party plugins load
   (empty: none); nerbench's own plugins are not affected by it.
 - ``NERBENCH_DISABLE_PLUGINS``: these plugins do not load, built-in ones too.
-- ``NERBENCH_TRACE_PLUGINS``: when set (non-empty, not ``0``), each plugin
-  decision and hook call is printed to stderr with what it registered.
+- ``NERBENCH_TRACE_PLUGINS``: when set (non-empty, not ``0``), pluggy's tracer
+  prints each plugin decision (tag ``load``) and hook call (tag ``hook``, with
+  what it registered) to stderr.
 """
 
 from __future__ import annotations
@@ -69,10 +72,8 @@ def _tracing() -> bool:
     return os.environ.get("NERBENCH_TRACE_PLUGINS", "") not in ("", "0")
 
 
-def trace(message: str) -> None:
-    """Print a plugin trace line to stderr when NERBENCH_TRACE_PLUGINS is set."""
-    if _tracing():
-        print(f"nerbench plugins: {message}", file=sys.stderr)
+def _write_trace(line: str) -> None:
+    sys.stderr.write(f"nerbench plugins: {line}")
 
 
 def _skip_reason(name: str, builtin: bool) -> str | None:
@@ -92,6 +93,24 @@ def _add_error(info: PluginInfo, message: str) -> None:
     info.error = f"{info.error}; {message}" if info.error else message
 
 
+class _Register:
+    """The ``register`` callback one plugin's ``register_*`` hook gets: what it
+    registers is that plugin's, and so are the errors."""
+
+    def __init__(self, registry: Registry, info: PluginInfo, kind: str) -> None:
+        self.registry, self.info, self.kind = registry, info, kind
+        self.done: list[str] = []
+
+    def __call__(self, item_name: str, item: Any) -> None:
+        try:
+            self.registry._register(self.info, self.kind, item_name, item)
+        except (TypeError, ValueError) as exc:
+            _add_error(self.info, str(exc))
+            self.registry._hook_trace(f"{self.info.name}: {exc}")
+        else:
+            self.done.append(item_name)
+
+
 class Registry:
     """Everything the plugins registered, by kind and name."""
 
@@ -100,6 +119,33 @@ class Registry:
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
         self._items: dict[str, dict[str, tuple[Any, str]]] = {k: {} for k in hookspecs.KINDS}
+        self._load_trace = self.pm.trace.root.get("load")
+        self._hook_trace = self.pm.trace.root.get("hook")
+        if _tracing():
+            self.pm.trace.root.setwriter(_write_trace)
+            self.pm.add_hookcall_monitoring(*self._call_tracers())
+
+    def _call_tracers(self) -> tuple[Any, Any]:
+        """pluggy's before/after monitors: each hook call as the plugin's
+        implementation took it, what it registered or raised, and its time."""
+        started: list[float] = []
+
+        def before(hook_name: str, impls: list[pluggy.HookImpl], kwargs: dict[str, Any]) -> None:
+            started.append(time.perf_counter())
+
+        def after(outcome: pluggy.Result[Any], hook_name: str, impls: list[pluggy.HookImpl],
+                  kwargs: dict[str, Any]) -> None:
+            ms = 1000 * (time.perf_counter() - started.pop())
+            for impl in impls:  # one: each plugin is called on its own
+                call = f"{impl.plugin_name}.{hook_name}({', '.join(impl.argnames)})"
+                if outcome.exception is not None:
+                    self._hook_trace(f"{call} raised {_describe_error(outcome.exception)}")
+                elif isinstance(kwargs.get("register"), _Register):
+                    self._hook_trace(f"{call} -> {', '.join(kwargs['register'].done) or 'nothing'} ({ms:.1f} ms)")
+                else:
+                    self._hook_trace(f"{call} ({ms:.1f} ms)")
+
+        return before, after
 
     # -- loading ---------------------------------------------------------
     def load_entry_points(self) -> None:
@@ -114,16 +160,16 @@ class Registry:
             builtin = ep.dist is not None and ep.dist.name == "nerbench"
             skip = _skip_reason(ep.name, builtin)
             if skip:
-                trace(f"{ep.name}: not loaded ({skip})")
+                self._load_trace(f"{ep.name}: not loaded ({skip})")
                 continue
             info = self.plugins.setdefault(ep.name, PluginInfo(ep.name, version))
             info.builtin = builtin
-            trace(f"{ep.name}: loading {ep.value}" + (f" ({ep.dist.name} {version})" if ep.dist else ""))
+            self._load_trace(f"{ep.name}: loading {ep.value}" + (f" ({ep.dist.name} {version})" if ep.dist else ""))
             try:
                 module = ep.load()
             except Exception as exc:  # a broken plugin must not take the CLI down
                 info.error = f"import failed: {_describe_error(exc)}"
-                trace(f"{ep.name}: {info.error}")
+                self._load_trace(f"{ep.name}: {info.error}")
                 continue
             self.add_plugin(module, ep.name, version)
 
@@ -135,31 +181,20 @@ class Registry:
         except Exception as exc:
             info.error = f"registration failed: {_describe_error(exc)}"
             return
-        info.hooks = sorted(impl.name for impl in self.pm.get_hookcallers(plugin) or [])
+        info.hooks = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [])
         for kind, hook_name in hookspecs.KINDS.items():
-            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-                if impl.plugin is plugin:
-                    self._call(info, kind, impl.function)
+            if hook_name in info.hooks:
+                self._call(info, plugin, hook_name, register=_Register(self, info, kind))
 
-    def _call(self, info: PluginInfo, kind: str, function: Any) -> None:
-        def register(item_name: str, item: Any) -> None:
-            try:
-                self._register(info, kind, item_name, item)
-                done.append(item_name)
-            except (TypeError, ValueError) as exc:
-                _add_error(info, str(exc))
-                trace(f"{info.name}: {exc}")
-
-        done: list[str] = []
-        start = time.perf_counter()
+    def _call(self, info: PluginInfo, plugin: object, hook_name: str, **kwargs: Any) -> None:
+        """Call one plugin's implementation of a hook, through pluggy (it passes
+        the implementation only the arguments it takes); what it raises is
+        recorded as that plugin's error, and the other plugins go on."""
+        others = [p for p in self.pm.get_plugins() if p is not plugin]
         try:
-            function(register=register)
+            self.pm.subset_hook_caller(hook_name, others)(**kwargs)
         except Exception as exc:
-            _add_error(info, f"{hookspecs.KINDS[kind]} failed: {_describe_error(exc)}")
-            trace(f"{info.name}.{hookspecs.KINDS[kind]}(register) raised {_describe_error(exc)}")
-            return
-        ms = 1000 * (time.perf_counter() - start)
-        trace(f"{info.name}.{hookspecs.KINDS[kind]}(register) -> {', '.join(done) or 'nothing'} ({ms:.1f} ms)")
+            _add_error(info, f"{hook_name} failed: {_describe_error(exc)}")
 
     def _register(self, info: PluginInfo, kind: str, item_name: str, item: Any) -> None:
         base = _BASES[kind]
@@ -208,15 +243,8 @@ class Registry:
 
     def call_register_commands(self, cli: Any) -> None:
         for impl in self.pm.hook.register_commands.get_hookimpls():
-            try:
-                impl.function(cli=cli)
-            except Exception as exc:
-                trace(f"{impl.plugin_name}.register_commands(cli) raised {_describe_error(exc)}")
-                info = self.plugins.get(impl.plugin_name)
-                if info is not None:
-                    _add_error(info, f"register_commands failed: {_describe_error(exc)}")
-            else:
-                trace(f"{impl.plugin_name}.register_commands(cli)")
+            info = self.plugins.setdefault(impl.plugin_name, PluginInfo(impl.plugin_name))
+            self._call(info, impl.plugin, "register_commands", cli=cli)
 
 
 _registry: Registry | None = None

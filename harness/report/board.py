@@ -109,7 +109,8 @@ def failure_rates(entry: dict[str, Any]) -> dict[str, float | None]:
         return {k: None for k in ("unparseable", "truncated", "error", "ungrounded", "unknown_label")}
     n = entry["sentences"] or 1
     mentions = counts["issues"].get("mentions", 0)
-    rates: dict[str, float | None] = {k: counts["statuses"].get(k, 0) / n for k in ("unparseable", "truncated", "error")}
+    rates: dict[str, float | None] = {k: counts["statuses"].get(k, 0) / n
+                                      for k in ("unparseable", "truncated", "error")}
     for issue in ("ungrounded", "unknown_label"):
         rates[issue] = counts["issues"].get(issue, 0) / mentions if mentions else None
     return rates

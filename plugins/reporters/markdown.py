@@ -71,7 +71,7 @@ def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> s
              "95% interval: percentile bootstrap over sentences (2,000 resamples, seed 0). "
              "Failure rates: share of sentences (unparseable, truncated, error) or of mentions "
              "(ungrounded, unknown label).", ""]
-    rows = []
+    rows: list[list[Any]] = []
     for row in split.rows:
         m, rates, counts = row.system["metrics"], failure_rates(row.system), row.system.get("counts", {})
         interval = "–" if row.interval is None else f"{pct(row.interval[0])}–{pct(row.interval[1])}"
@@ -93,7 +93,8 @@ def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> s
             e = row.system
             best = e.get("best_single", {})
             best_f1 = best.get("metrics", {}).get("f1")
-            rows.append([escape(e["combiner"]), escape(", ".join(e["systems"])), escape(", ".join(f"{k}={v}" for k, v in sorted(e.get("params", {}).items())) or "–"),
+            params = ", ".join(f"{k}={v}" for k, v in sorted(e.get("params", {}).items()))
+            rows.append([escape(e["combiner"]), escape(", ".join(e["systems"])), escape(params) or "–",
                          escape(e.get("chosen_on", "–")), pct(e.get("dev_f1")), pct(e["metrics"]["f1"]),
                          escape(best.get("system", "–")), pct(best_f1),
                          "–" if best_f1 is None else f"{100 * (e['metrics']['f1'] - best_f1):+.1f}",
@@ -103,11 +104,11 @@ def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> s
     labels = split.labels
     if labels:
         lines += ["## F1 per entity type", ""]
-        rows = [[escape(row.name)] + [pct(row.system["metrics"]["per_type"].get(l, {}).get("f1")) for l in labels]
+        rows = [[escape(row.name)] + [pct(row.system["metrics"]["per_type"].get(lb, {}).get("f1")) for lb in labels]
                 for row in split.rows]
-        support = {l: next((r.system["metrics"]["per_type"][l]["support"] for r in split.rows
-                            if l in r.system["metrics"]["per_type"]), 0) for l in labels}
-        lines += [_table(rows, ["system"] + [f"{escape(l)} ({support[l]})" for l in labels]), ""]
+        support = {lb: next((r.system["metrics"]["per_type"][lb]["support"] for r in split.rows
+                             if lb in r.system["metrics"]["per_type"]), 0) for lb in labels}
+        lines += [_table(rows, ["system"] + [f"{escape(lb)} ({support[lb]})" for lb in labels]), ""]
     lines += ["## Plots", ""]
     if figures is None:
         lines += [PLOTS_MISSING, ""]

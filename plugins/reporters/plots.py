@@ -50,7 +50,7 @@ def _split_plots(plt: Any, split: Split, out: Path) -> dict[str, str]:
     figures = {}
     labels = split.labels
     if labels:
-        values = [[100 * row.system["metrics"]["per_type"].get(l, {}).get("f1", 0.0) for l in labels]
+        values = [[100 * row.system["metrics"]["per_type"].get(lb, {}).get("f1", 0.0) for lb in labels]
                   for row in split.rows]
         path = out / f"{split.slug}-per-type.svg"
         _heatmap(plt, values, [row.name for row in split.rows], labels, f"{split.ref}: F1 per type", path)
