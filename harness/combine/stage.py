@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tqdm import tqdm
+
 from nerbench.bases import Combiner, JudgedCombiner
 from nerbench.combine.candidates import CandidateIndex, build_index
 from nerbench.combine.offline import combiner_specs, make_combiner
@@ -54,12 +56,15 @@ class Judges:
         server asked one judge model after another (interleaved, a server that
         holds one model at a time would swap per question)."""
         answers: list[Generation | Failure] = [Failure("unasked", "")] * len(questions)
-
-        async def answer(i: int) -> None:
-            answers[i] = await self.ask(questions[i][0], kit, version, questions[i][1])
-
         keys = [(self.runner.backends[self._judge(judge)[0]].endpoint, judge) for judge, _ in questions]
-        await one_model_at_a_time(keys, answer)
+        with tqdm(total=len(questions), unit="question", desc="nerbench judges",
+                  disable=not self.runner.progress or not questions) as bar:
+
+            async def answer(i: int) -> None:
+                answers[i] = await self.ask(questions[i][0], kit, version, questions[i][1])
+                bar.update(1)
+
+            await one_model_at_a_time(keys, answer)
         return answers
 
 
