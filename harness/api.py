@@ -41,6 +41,7 @@ from nerbench.plan.prompting import choose_language, fill, labels_block
 from nerbench.plugins.hookspecs import hookimpl
 from nerbench.score.bootstrap import f1_interval, paired_p_value
 from nerbench.score.prf import prf
+from nerbench.secrets import redact, register_secret
 from nerbench.types import (
     STATUS_ERROR,
     STATUS_OK,
@@ -125,6 +126,8 @@ __all__ = [
     "normalise",
     "paired_p_value",
     "prf",
+    "redact",
+    "register_secret",
     "resolve",
     "sha256_file",
     "start_llama_server",

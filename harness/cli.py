@@ -15,9 +15,11 @@ from nerbench import __version__
 from nerbench.infer.check import MODEL_FIELDS, check_backends
 from nerbench.infer.cache import default_cache_path
 from nerbench.config.load import default_config_path, load_config
+from nerbench.config.options import check_options
 from nerbench.data.manifest import ManifestDataset, default_data_dir
-from nerbench.errors import NerbenchError
-from nerbench.pipeline import describe_plan, execute, prepare
+from nerbench.errors import EXIT_PARTIAL, NerbenchError
+from nerbench.pipeline import describe_plan, execute, prepare, render_reports, unanswered
+from nerbench.secrets import one_line
 from nerbench.files.predictions import group_by_system, write_predictions
 from nerbench.files.results import read_results
 from nerbench.plugins.manager import Registry, get_registry
@@ -30,14 +32,32 @@ from nerbench.types import Prediction
 
 
 class Cli(click.Group):
-    """Turns `NerbenchError` into a one-line message and exit code 2."""
+    """Turns `NerbenchError` and click's usage errors into one line on
+    stderr (redacted) and exit code 2."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except NerbenchError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {one_line(str(exc))}", err=True)
             sys.exit(exc.exit_code)
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        # click's own report of a usage error is three lines (usage, hint, error).
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except getattr(click.exceptions, "NoArgsIsHelpError", ()) as exc:  # click >= 8.2: the help, as asked
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            where = f"{ctx.command_path}: " if ctx is not None else ""
+            hint = f" (see {ctx.command_path} --help)" if isinstance(exc, click.UsageError) and ctx else ""
+            click.echo(f"Error: {where}{one_line(exc.format_message())}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
 
 
 def registry_from(ctx: click.Context) -> Registry:
@@ -93,6 +113,8 @@ def run(ctx, config, output, limit, dry_run, cache_path, progress, as_json):
     start runs. Writes DIR/predictions.jsonl, DIR/results.json and what the
     configured reporters make (DIR/leaderboard.md). Every completion is cached
     as it arrives: after Ctrl-C or a failure, run the same command to resume.
+    Exit status: 0 complete, 2 bad input, 3 partial (results written, but some
+    requests got no answer: rerun to complete them), 130 interrupted.
     """
     cfg = load_config(config or default_config_path())
     registry = registry_from(ctx)
@@ -111,21 +133,24 @@ def run(ctx, config, output, limit, dry_run, cache_path, progress, as_json):
         sys.exit(130)
     if as_json:
         click.echo(json.dumps(outcome.results, ensure_ascii=False, indent=2))
-        return
-    rows = []
-    for s in outcome.results["systems"]:
-        m, c = s["metrics"], s["counts"]
-        rows.append([s["system"], f"{s['dataset']}:{s['split']}", s["sentences"], f"{100*m['precision']:.1f}",
-                     f"{100*m['recall']:.1f}", f"{100*m['f1']:.1f}",
-                     ", ".join(f"{k} {v}" for k, v in c["statuses"].items()), c["backend_calls"], c["cache_hits"]])
-    rows.sort(key=lambda r: (r[1], -float(r[5])))
-    click.echo(tabulate(rows, headers=["system", "dataset:split", "sentences", "P", "R", "F1", "statuses",
-                                       "calls", "cached"]))
-    failed = sum(s["counts"]["statuses"].get("error", 0) for s in outcome.results["systems"])
-    if failed:
-        click.echo(f"\n{failed} sentences failed (see results.json counts.errors); "
-                   "run the same command again to retry them.", err=True)
-    click.echo("\nwrote " + ", ".join(str(p) for p in outcome.files))
+    else:
+        rows = []
+        for s in outcome.results["systems"]:
+            m, c = s["metrics"], s["counts"]
+            rows.append([one_line(s["system"]), one_line(f"{s['dataset']}:{s['split']}"), s["sentences"],
+                         f"{100*m['precision']:.1f}", f"{100*m['recall']:.1f}", f"{100*m['f1']:.1f}",
+                         ", ".join(f"{k} {v}" for k, v in c["statuses"].items()), c["backend_calls"],
+                         c["cache_hits"]])
+        rows.sort(key=lambda r: (r[1], -float(r[5])))
+        click.echo(tabulate(rows, headers=["system", "dataset:split", "sentences", "P", "R", "F1", "statuses",
+                                           "calls", "cached"]))
+        click.echo("\nwrote " + ", ".join(str(p) for p in outcome.files))
+    if outcome.partial:
+        causes = unanswered(outcome.results)
+        click.echo(f"\nPartial results: {sum(causes.values())} requests got no answer ("
+                   + ", ".join(f"{cause} {n}" for cause, n in sorted(causes.items()))
+                   + "); run the same command again to ask for them.", err=True)
+        sys.exit(EXIT_PARTIAL)
 
 
 @cli.command()
@@ -169,7 +194,8 @@ def score_cmd(ctx, gold, predictions, limit, as_json):
     sentences = list(dataset.sentences(split)) if split in dataset.splits else None
     if sentences is None:
         raise NerbenchError(f"dataset {dataset_id!r} has no split {split!r}; splits: {', '.join(dataset.splits)}")
-    systems = group_by_system(list(predictions), dataset_id, split, {s.id for s in sentences})
+    systems = group_by_system(list(predictions), dataset_id, split, {s.id: s for s in sentences},
+                              {label.name for label in dataset.labels})
     sentences = sentences[:limit]
     scores = {name: score(sentences, preds) for name, preds in sorted(systems.items())}
     if as_json:
@@ -199,7 +225,10 @@ def ensemble(ctx, gold, predictions, combiner_name, options, dev_ref, dev_predic
     """Combine stored PREDICTIONS for ID:SPLIT (no backend needed), optionally
     choosing the systems on a dev sample, and score the ensemble."""
     registry = registry_from(ctx)
-    combiner = make_combiner(registry, combiner_name, parse_options(options))
+    combiner_options = parse_options(options)
+    check_options(registry.get("combiners", combiner_name), combiner_options, "nerbench ensemble", "--option",
+                  f"combiner {combiner_name!r}")
+    combiner = make_combiner(registry, combiner_name, combiner_options)
     test_ds, test_split = split_ref(gold)
     test = load_index(registry, test_ds, test_split, list(predictions), None)
     dev = None
@@ -322,10 +351,10 @@ def datasets_fetch(ctx, dataset_id, progress):
 def leaderboard(ctx, results, output, reporters):
     """Re-render leaderboards from RESULTS JSON files alone (never runs a model)."""
     registry = registry_from(ctx)
+    chosen = [(name, registry.get("reporters", name)()) for name in reporters]
     docs = [read_results(path) for path in results]
-    for name in reporters:
-        for path in registry.get("reporters", name)().render(docs, output):
-            click.echo(f"wrote {path}")
+    for path in render_reports(chosen, docs, output):
+        click.echo(f"wrote {path}")
 
 
 def main() -> None:

@@ -39,7 +39,8 @@ splits = ["test"]
 def run(cli_runner, tmp_path, text, name="out"):
     cfg = write(tmp_path / f"{name}.toml", text)
     result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / name), "--no-progress"])
-    results = json.loads((tmp_path / name / "results.json").read_text()) if result.exit_code == 0 else None
+    # 3: results written, but some requests got no answer
+    results = json.loads((tmp_path / name / "results.json").read_text()) if result.exit_code in (0, 3) else None
     return result, results
 
 
@@ -106,7 +107,7 @@ def test_a_pool_whose_every_replica_is_gone_counts_the_failures_and_says_how_to_
     a, b = FakeOllama(answer=empty_answer), FakeOllama(answer=empty_answer)
     a.faults, b.faults = ["die"], ["die"]
     result, results = run(cli_runner, tmp_path, config(ollama_pool(a.url, b.url, extra="concurrency = 1")))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output
     counts = results["systems"][0]["counts"]
     assert counts["statuses"] == {"error": 6} and sum(counts["errors"].values()) == 6
     assert "run the same command again" in result.output
