@@ -90,16 +90,18 @@ def empty_answer(body: dict[str, Any]) -> str:
 
 def hostile(kind: str) -> str:
     """Answers a model could give that break naive parsers."""
-    if kind == "nested":
-        return "[" * 100_000
+    if kind == "nested":  # deeper than Python's JSON parser recurses, short enough to be parsed
+        return "[" * 4_000
     if kind == "nested_object":
-        return '{"entities": ' + "[" * 50_000 + "]" * 50_000 + "}"
+        return '{"entities": ' + "[" * 1_500 + "]" * 1_500 + "}"
+    if kind == "nested_100k":
+        return "[" * 100_000
     if kind == "huge":
         return '{"entities": [' + ", ".join(['{"text": "Brasil", "label": "LOCAL"}'] * 40_000) + "]}"
     if kind == "huge_text":
         return "Brasil " * 300_000
     if kind == "binary":
-        junk = bytes(random.Random(0).randrange(256) for _ in range(4096))
+        junk = bytes(random.Random(0).randrange(256) for _ in range(2048))
         return junk.decode("latin-1") + "\x00\ud800\udfff<PESSOA>\x00</PESSOA>[x | PESSOA]@@\ud83d##"
     raise ValueError(kind)
 
@@ -126,6 +128,8 @@ class FakeOpenAI:
         self.sent: Counter[str] = Counter()  # chat requests by what they got: "ok" or a fault
         self.answered: Counter[tuple[str, str]] = Counter()  # (model, sentence) → answers sent
         self.seen: Counter[str] = Counter()  # request digest → times seen
+        self.log: dict[str, list[str | None]] = {}  # request digest → the fault of each attempt (None: answered)
+        self.bodies: dict[str, dict[str, Any]] = {}  # request digest → the request
         self.headers: list[dict[str, str]] = []
         self.lock = threading.Lock()
         self.closed = False
@@ -159,6 +163,8 @@ class FakeOpenAI:
                     fake.seen[digest] += 1
                     fault = fake.faults(body, attempt) if fake.faults else None
                     fake.sent[fault or "ok"] += 1
+                    fake.log.setdefault(digest, []).append(fault)
+                    fake.bodies[digest] = body
                     fake.headers.append(dict(self.headers))
                 if fault is not None:
                     return self.fault(fault)
@@ -202,6 +208,9 @@ class FakeOpenAI:
         class Server(ThreadingHTTPServer):
             daemon_threads = True
             request_queue_size = 64
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that gave up (timed out) on a slow answer: not the test's business
 
         self.server = Server(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
