@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import click
 from tabulate import tabulate
@@ -69,10 +72,28 @@ def registry_from(ctx: click.Context) -> Registry:
     return registry
 
 
+@contextmanager
+def naming(where: str) -> Iterator[None]:
+    """An error raised inside says which option or argument it is about."""
+    try:
+        yield
+    except NerbenchError as exc:
+        raise NerbenchError(f"{where}: {exc}") from None
+
+
 def split_ref(ref: str) -> tuple[str, str]:
     dataset, sep, split = ref.rpartition(":")
     if not sep or not dataset or not split:
-        raise NerbenchError(f"{ref!r}: expected ID:SPLIT, e.g. lener_br:test")
+        raise NerbenchError("expected ID:SPLIT, e.g. lener_br:test")
+    return dataset, split
+
+
+def dataset_split(registry: Registry, ref: str) -> tuple[Any, str]:
+    """The dataset and split named by ID:SPLIT."""
+    dataset_id, split = split_ref(ref)
+    dataset = registry.get("datasets", dataset_id)
+    if split not in dataset.splits:
+        raise NerbenchError(f"dataset {dataset_id!r} has no split {split!r}; splits: {', '.join(dataset.splits)}")
     return dataset, split
 
 
@@ -189,11 +210,10 @@ def score_cmd(ctx, gold, predictions, limit, as_json):
     """Score PREDICTIONS (predictions JSONL files) against ID:SPLIT with seqeval
     (strict, IOB2, entity level). A sentence with no prediction counts as
     predicting nothing. Needs no backend."""
-    dataset_id, split = split_ref(gold)
-    dataset = registry_from(ctx).get("datasets", dataset_id)
-    sentences = list(dataset.sentences(split)) if split in dataset.splits else None
-    if sentences is None:
-        raise NerbenchError(f"dataset {dataset_id!r} has no split {split!r}; splits: {', '.join(dataset.splits)}")
+    with naming(f"--gold {gold}"):
+        dataset, split = dataset_split(registry_from(ctx), gold)
+    dataset_id = dataset.id
+    sentences = list(dataset.sentences(split))
     systems = group_by_system(list(predictions), dataset_id, split, {s.id: s for s in sentences},
                               {label.name for label in dataset.labels})
     sentences = sentences[:limit]
@@ -226,16 +246,21 @@ def ensemble(ctx, gold, predictions, combiner_name, options, dev_ref, dev_predic
     choosing the systems on a dev sample, and score the ensemble."""
     registry = registry_from(ctx)
     combiner_options = parse_options(options)
-    check_options(registry.get("combiners", combiner_name), combiner_options, "nerbench ensemble", "--option",
-                  f"combiner {combiner_name!r}")
+    with naming("--combiner"):
+        cls = registry.get("combiners", combiner_name)
+    check_options(cls, combiner_options, "nerbench ensemble", "--option", f"combiner {combiner_name!r}")
     combiner = make_combiner(registry, combiner_name, combiner_options)
-    test_ds, test_split = split_ref(gold)
+    with naming(f"--gold {gold}"):
+        test_ds, test_split = split_ref(gold)
+        dataset_split(registry, gold)  # named here, not deep in load_index
     test = load_index(registry, test_ds, test_split, list(predictions), None)
     dev = None
     if dev_ref:
         if not dev_predictions:
             raise NerbenchError("--dev needs --dev-predictions")
-        dev_ds, dev_split = split_ref(dev_ref)
+        with naming(f"--dev {dev_ref}"):
+            dev_ds, dev_split = split_ref(dev_ref)
+            dataset_split(registry, dev_ref)  # named here, not deep in load_index
         dev = load_index(registry, dev_ds, dev_split, list(dev_predictions), dev_limit)
     result, combined = run_ensemble(combiner_name, combiner, test, dev, search)
     result.update(dataset=test_ds, split=test_split, dev=dev_ref)
@@ -324,10 +349,8 @@ def datasets_list(ctx, as_json):
 @click.pass_context
 def datasets_export(ctx, ref, limit):
     """Write ID:SPLIT as sentence JSONL on stdout."""
-    dataset_id, split = split_ref(ref)
-    dataset = registry_from(ctx).get("datasets", dataset_id)
-    if split not in dataset.splits:
-        raise NerbenchError(f"dataset {dataset_id!r} has no split {split!r}; splits: {', '.join(dataset.splits)}")
+    with naming(ref):
+        dataset, split = dataset_split(registry_from(ctx), ref)
     for sentence in islice(dataset.sentences(split), limit):
         click.echo(json.dumps(sentence.to_json(), ensure_ascii=False))
 
@@ -338,7 +361,8 @@ def datasets_export(ctx, ref, limit):
 @click.pass_context
 def datasets_fetch(ctx, dataset_id, progress):
     """Download ID's files from its manifest URLs into the data dir; verify sha256."""
-    dataset = registry_from(ctx).get("datasets", dataset_id)
+    with naming(dataset_id):
+        dataset = registry_from(ctx).get("datasets", dataset_id)
     for path in dataset.fetch(default_data_dir(), progress=progress):
         click.echo(f"ok {path}")
 
@@ -351,7 +375,8 @@ def datasets_fetch(ctx, dataset_id, progress):
 def leaderboard(ctx, results, output, reporters):
     """Re-render leaderboards from RESULTS JSON files alone (never runs a model)."""
     registry = registry_from(ctx)
-    chosen = [(name, registry.get("reporters", name)()) for name in reporters]
+    with naming("--reporter"):
+        chosen = [(name, registry.get("reporters", name)()) for name in reporters]
     docs = [read_results(path) for path in results]
     for path in render_reports(chosen, docs, output):
         click.echo(f"wrote {path}")
