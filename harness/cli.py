@@ -191,10 +191,11 @@ def models(ctx, config, as_json):
         for r in reports:
             state = "ok" if r["ok"] else f"DOWN: {r['error']}" if r["error"] else "problem"
             for model, info in (r["models"] or {"–": {}}).items():
-                rows.append([r["backend"], r["kind"], r["endpoint"] or "–", state, model,
-                             info.get("error") or ", ".join(f"{k} {info[k]}" for k in MODEL_FIELDS if k in info)])
+                rows.append([one_line(cell) for cell in (
+                    r["backend"], r["kind"], r["endpoint"] or "–", state, model,
+                    info.get("error") or ", ".join(f"{k} {info[k]}" for k in MODEL_FIELDS if k in info))])
             if r["served"]:
-                rows.append(["", "", "", "", "(serves)", ", ".join(r["served"])])
+                rows.append(["", "", "", "", "(serves)", one_line(", ".join(r["served"]))])
         click.echo(tabulate(rows, headers=["backend", "kind", "endpoint", "health", "model", "what it says"]))
     if not all(r["ok"] for r in reports):
         sys.exit(1)

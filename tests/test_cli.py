@@ -177,3 +177,16 @@ def test_one_format_twice_needs_an_alias(tmp_path, cli_runner):
     assert "8 jobs, 40 requests" in result.output
     bad = write(tmp_path / "e.toml", twice + 'alias = "a/b"\n')
     one_line_error(cli_runner.invoke(cli, ["run", str(bad), "--dry-run"]), "e.toml", "alias")
+
+
+def test_the_run_summary_keeps_one_row_per_system_whatever_its_name(tmp_path, cli_runner):
+    from .fake_openai import FakeOpenAI
+
+    with FakeOpenAI(models=("m\nx",)) as fake:
+        text = CONFIG.replace("http://127.0.0.1:9", fake.url).replace('models = ["m1", "m2"]', 'models = ["m\\nx"]')
+        text = text.replace('"test", "dev"', '"test"').replace('name = "json"', 'name = "json"\nalias = "j\\rs\\u2028on"')
+        cfg = write(tmp_path / "c.toml", text)
+        result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if "lener_br:test" in line]
+    assert len(rows) == 1 and rows[0].startswith("local/m\\nx/j\\rs\\u2028on "), result.stdout
