@@ -166,3 +166,26 @@ def test_num_ctx_and_think_change_the_answers_so_they_change_the_cache_key(fake,
     result, results = run(cli_runner, tmp_path, config(fake.url, extra="think = false"), "think")
     assert results["systems"][0]["counts"]["backend_calls"] == 3
     assert [chat.get("think") for chat in fake.chats[-3:]] == [False] * 3
+
+
+@pytest.mark.parametrize("body", [
+    b'{"message": {"role": "assistant", "content": "\xff"}, "done": true}',  # not UTF-8
+    b"[" * 100_000,  # nested deeper than the JSON parser recurses
+    b"[1, 2]", b"null", b"", b"<html>",
+    b'{"message": {"role": 5, "content": {"a": 1}}, "done": "x", "eval_count": "many"}',
+])
+def test_whatever_the_server_sends_is_a_retryable_garbage_failure(body):
+    import asyncio
+
+    import httpx
+    import ollama
+
+    from nerbench.api import BackendError, Request
+    from nerbench_plugins.ollama_backend import OllamaBackend
+
+    backend = OllamaBackend("ol", {"url": "http://127.0.0.1:9"})
+    backend._client = ollama.AsyncClient(host=backend.endpoint,
+                                         transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body)))
+    with pytest.raises(BackendError) as failure:
+        asyncio.run(backend.generate(Request("smollm2", ({"role": "user", "content": "Texto: x"},))))
+    assert failure.value.cause == "garbage" and failure.value.transient
