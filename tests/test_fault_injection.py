@@ -78,10 +78,12 @@ def lener_texts(limit: int) -> list[str]:
 def test_every_injected_fault_is_reported_under_its_cause(cli_runner, tmp_path):
     faults = (*CAUSES.keys() - {"http_400", "http_401_echo", "slow"}, "slow")
     n = 80
-    with FakeOpenAI(faults=seeded_faults(seed=20261122, rate=0.4, faults=tuple(sorted(faults))), slow_s=1.0) as fake:
+    # A slow answer comes after 5 s, the client gives up after 3 s: generous both ways, so that on a
+    # loaded machine no answer that was sent at once times out, and no slow one arrives in time.
+    with FakeOpenAI(faults=seeded_faults(seed=20261122, rate=0.4, faults=tuple(sorted(faults))), slow_s=5.0) as fake:
         # Breaker out of the way: this test is about counting; the breaker has its own.
         result, results = run_cli(cli_runner, tmp_path, config(
-            fake.url, limit=n, backend="concurrency = 4\nretries = 3\ntimeout = 0.4\ncircuit_breaker = 1000"))
+            fake.url, limit=n, backend="concurrency = 4\nretries = 3\ntimeout = 3\ncircuit_breaker = 1000"))
     counts = results["systems"][0]["counts"]
     injected = fake.injected()
     assert sum(injected.values()) >= 30 and len(injected) >= 6  # the seed injects a real mix
