@@ -43,6 +43,7 @@ from nerbench.report.board import Board, Row, Split, failure_rates, flat_row, sl
 from nerbench.report.board import build as build_board
 from nerbench.score.bootstrap import f1_interval, paired_p_value
 from nerbench.score.prf import prf
+from nerbench.secrets import redact, register_secret
 from nerbench.types import (
     STATUS_ERROR,
     STATUS_OK,
@@ -133,6 +134,8 @@ __all__ = [
     "normalise",
     "paired_p_value",
     "prf",
+    "redact",
+    "register_secret",
     "resolve",
     "sha256_file",
     "slug",

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import click
 from tabulate import tabulate
@@ -15,9 +18,11 @@ from nerbench import __version__
 from nerbench.infer.check import MODEL_FIELDS, check_backends
 from nerbench.infer.cache import default_cache_path
 from nerbench.config.load import default_config_path, load_config
+from nerbench.config.options import check_options
 from nerbench.data.manifest import ManifestDataset, default_data_dir
-from nerbench.errors import NerbenchError
-from nerbench.pipeline import describe_plan, execute, prepare
+from nerbench.errors import EXIT_PARTIAL, NerbenchError
+from nerbench.pipeline import describe_plan, execute, prepare, render_reports, unanswered
+from nerbench.secrets import one_line
 from nerbench.files.predictions import group_by_system, write_predictions
 from nerbench.files.results import read_results
 from nerbench.plugins.manager import Registry, get_registry
@@ -31,14 +36,33 @@ from nerbench.types import Prediction
 
 
 class Cli(click.Group):
-    """Turns `NerbenchError` into a one-line message and exit code 2."""
+    """Turns `NerbenchError` and click's usage errors into one line on
+    stderr (redacted) and exit code 2."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except NerbenchError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {one_line(str(exc))}", err=True)
             sys.exit(exc.exit_code)
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        # click's own report of a usage error is three lines (usage, hint, error).
+        try:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except getattr(click.exceptions, "NoArgsIsHelpError", ()) as exc:  # click >= 8.2: the help, as asked
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            where = f"{ctx.command_path}: " if ctx is not None else ""
+            hint = f" (see {ctx.command_path} --help)" if isinstance(exc, click.UsageError) and ctx else ""
+            click.echo(f"Error: {where}{one_line(exc.format_message())}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
 
 
 def registry_from(ctx: click.Context) -> Registry:
@@ -50,10 +74,28 @@ def registry_from(ctx: click.Context) -> Registry:
     return registry
 
 
+@contextmanager
+def naming(where: str) -> Iterator[None]:
+    """An error raised inside says which option or argument it is about."""
+    try:
+        yield
+    except NerbenchError as exc:
+        raise NerbenchError(f"{where}: {exc}") from None
+
+
 def split_ref(ref: str) -> tuple[str, str]:
     dataset, sep, split = ref.rpartition(":")
     if not sep or not dataset or not split:
-        raise NerbenchError(f"{ref!r}: expected ID:SPLIT, e.g. lener_br:test")
+        raise NerbenchError("expected ID:SPLIT, e.g. lener_br:test")
+    return dataset, split
+
+
+def dataset_split(registry: Registry, ref: str) -> tuple[Any, str]:
+    """The dataset and split named by ID:SPLIT."""
+    dataset_id, split = split_ref(ref)
+    dataset = registry.get("datasets", dataset_id)
+    if split not in dataset.splits:
+        raise NerbenchError(f"dataset {dataset_id!r} has no split {split!r}; splits: {', '.join(dataset.splits)}")
     return dataset, split
 
 
@@ -95,6 +137,8 @@ def run(ctx, config, output, limit, dry_run, cache_path, progress, as_json):
     start runs. Writes DIR/predictions.jsonl, DIR/results.json and what the
     configured reporters make (DIR/leaderboard.md). Every completion is cached
     as it arrives: after Ctrl-C or a failure, run the same command to resume.
+    Exit status: 0 complete, 2 bad input, 3 partial (results written, but some
+    requests got no answer: rerun to complete them), 130 interrupted.
     """
     cfg = load_config(config or default_config_path())
     registry = registry_from(ctx)
@@ -113,13 +157,15 @@ def run(ctx, config, output, limit, dry_run, cache_path, progress, as_json):
         sys.exit(130)
     if as_json:
         click.echo(json.dumps(outcome.results, ensure_ascii=False, indent=2))
-        return
-    click.echo(summary(outcome.results))
-    failed = sum(s["counts"]["statuses"].get("error", 0) for s in outcome.results["systems"])
-    if failed:
-        click.echo(f"\n{failed} sentences failed (see results.json counts.errors); "
-                   "run the same command again to retry them.", err=True)
-    click.echo("\nwrote " + ", ".join(str(p) for p in outcome.files))
+    else:
+        click.echo(summary(outcome.results))
+        click.echo("\nwrote " + ", ".join(str(p) for p in outcome.files))
+    if outcome.partial:
+        causes = unanswered(outcome.results)
+        click.echo(f"\nPartial results: {sum(causes.values())} requests got no answer ("
+                   + ", ".join(f"{cause} {n}" for cause, n in sorted(causes.items()))
+                   + "); run the same command again to ask for them.", err=True)
+        sys.exit(EXIT_PARTIAL)
 
 
 @cli.command()
@@ -139,10 +185,11 @@ def models(ctx, config, as_json):
         for r in reports:
             state = "ok" if r["ok"] else f"DOWN: {r['error']}" if r["error"] else "problem"
             for model, info in (r["models"] or {"–": {}}).items():
-                rows.append([r["backend"], r["kind"], r["endpoint"] or "–", state, model,
-                             info.get("error") or ", ".join(f"{k} {info[k]}" for k in MODEL_FIELDS if k in info)])
+                rows.append([one_line(cell) for cell in (
+                    r["backend"], r["kind"], r["endpoint"] or "–", state, model,
+                    info.get("error") or ", ".join(f"{k} {info[k]}" for k in MODEL_FIELDS if k in info))])
             if r["served"]:
-                rows.append(["", "", "", "", "(serves)", ", ".join(r["served"])])
+                rows.append(["", "", "", "", "(serves)", one_line(", ".join(r["served"]))])
         click.echo(tabulate(rows, headers=["backend", "kind", "endpoint", "health", "model", "what it says"]))
     if not all(r["ok"] for r in reports):
         sys.exit(1)
@@ -158,12 +205,12 @@ def score_cmd(ctx, gold, predictions, limit, as_json):
     """Score PREDICTIONS (predictions JSONL files) against ID:SPLIT with seqeval
     (strict, IOB2, entity level). A sentence with no prediction counts as
     predicting nothing. Needs no backend."""
-    dataset_id, split = split_ref(gold)
-    dataset = registry_from(ctx).get("datasets", dataset_id)
-    sentences = list(dataset.sentences(split)) if split in dataset.splits else None
-    if sentences is None:
-        raise NerbenchError(f"dataset {dataset_id!r} has no split {split!r}; splits: {', '.join(dataset.splits)}")
-    systems = group_by_system(list(predictions), dataset_id, split, {s.id for s in sentences})
+    with naming(f"--gold {gold}"):
+        dataset, split = dataset_split(registry_from(ctx), gold)
+    dataset_id = dataset.id
+    sentences = list(dataset.sentences(split))
+    systems = group_by_system(list(predictions), dataset_id, split, {s.id: s for s in sentences},
+                              {label.name for label in dataset.labels})
     sentences = sentences[:limit]
     scores = {name: score(sentences, preds) for name, preds in sorted(systems.items())}
     if as_json:
@@ -198,14 +245,22 @@ def ensemble(ctx, gold, predictions, combiner_name, options, dev_ref, dev_predic
     """Combine stored PREDICTIONS for ID:SPLIT (no backend needed), optionally
     choosing the systems on a dev sample, and score the ensemble."""
     registry = registry_from(ctx)
-    combiner = make_combiner(registry, combiner_name, parse_options(options))
-    test_ds, test_split = split_ref(gold)
+    combiner_options = parse_options(options)
+    with naming("--combiner"):
+        cls = registry.get("combiners", combiner_name)
+    check_options(cls, combiner_options, "nerbench ensemble", "--option", f"combiner {combiner_name!r}")
+    combiner = make_combiner(registry, combiner_name, combiner_options)
+    with naming(f"--gold {gold}"):
+        test_ds, test_split = split_ref(gold)
+        dataset_split(registry, gold)  # named here, not deep in load_index
     test = load_index(registry, test_ds, test_split, list(predictions), None)
     dev = None
     if dev_ref:
         if not dev_predictions:
             raise NerbenchError("--dev needs --dev-predictions")
-        dev_ds, dev_split = split_ref(dev_ref)
+        with naming(f"--dev {dev_ref}"):
+            dev_ds, dev_split = split_ref(dev_ref)
+            dataset_split(registry, dev_ref)  # named here, not deep in load_index
         dev = load_index(registry, dev_ds, dev_split, list(dev_predictions), dev_limit)
     result, combined = run_ensemble(combiner_name, combiner, test, dev, search)
     result.update(dataset=test_ds, split=test_split, dev=dev_ref)
@@ -294,10 +349,8 @@ def datasets_list(ctx, as_json):
 @click.pass_context
 def datasets_export(ctx, ref, limit):
     """Write ID:SPLIT as sentence JSONL on stdout."""
-    dataset_id, split = split_ref(ref)
-    dataset = registry_from(ctx).get("datasets", dataset_id)
-    if split not in dataset.splits:
-        raise NerbenchError(f"dataset {dataset_id!r} has no split {split!r}; splits: {', '.join(dataset.splits)}")
+    with naming(ref):
+        dataset, split = dataset_split(registry_from(ctx), ref)
     for sentence in islice(dataset.sentences(split), limit):
         click.echo(json.dumps(sentence.to_json(), ensure_ascii=False))
 
@@ -308,7 +361,8 @@ def datasets_export(ctx, ref, limit):
 @click.pass_context
 def datasets_fetch(ctx, dataset_id, progress):
     """Download ID's files from its manifest URLs into the data dir; verify sha256."""
-    dataset = registry_from(ctx).get("datasets", dataset_id)
+    with naming(dataset_id):
+        dataset = registry_from(ctx).get("datasets", dataset_id)
     for path in dataset.fetch(default_data_dir(), progress=progress):
         click.echo(f"ok {path}")
 
@@ -321,10 +375,11 @@ def datasets_fetch(ctx, dataset_id, progress):
 def leaderboard(ctx, results, output, reporters):
     """Re-render leaderboards from RESULTS JSON files alone (never runs a model)."""
     registry = registry_from(ctx)
+    with naming("--reporter"):
+        chosen = [(name, registry.get("reporters", name)()) for name in reporters]
     docs = [read_results(path) for path in results]
-    for name in reporters:
-        for path in registry.get("reporters", name)().render(docs, output):
-            click.echo(f"wrote {path}")
+    for path in render_reports(chosen, docs, output):
+        click.echo(f"wrote {path}")
 
 
 def main() -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+#: `nerbench run`'s exit status when results were written but some requests
+#: got no answer (a rerun completes them); 2 is bad input, 130 Ctrl-C.
+EXIT_PARTIAL = 3
+
 
 class NerbenchError(Exception):
     """Bad input or environment, explained in one line; never a traceback."""

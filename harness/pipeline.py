@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
 
+from nerbench.bases import Reporter
 from nerbench.infer.cache import PredictionCache
 from nerbench.combine.stage import CombineOutput, Judges, run_combiners
 from nerbench.config.load import RunConfig
 from nerbench.data.manifest import ManifestDataset
+from nerbench.errors import NerbenchError
 from nerbench.plan.matrix import Plan, make_plan
 from nerbench.plugins.manager import Registry
 from nerbench.files.predictions import write_predictions
@@ -54,6 +57,19 @@ class RunOutput:
     results: dict[str, Any]
     files: list[Path]
 
+    @property
+    def partial(self) -> bool:
+        """Whether some request got no answer: a rerun would complete it."""
+        return bool(self.results.get("partial"))
+
+
+def unanswered(results: dict[str, Any]) -> Counter[str]:
+    """Requests of systems' sentences and of judges that got no answer, by cause."""
+    causes: Counter[str] = Counter()
+    for entry in [*results["systems"], results.get("judging", {})]:
+        causes.update(entry.get("counts", entry).get("errors", {}))
+    return causes
+
 
 @dataclass
 class Inferred:
@@ -92,7 +108,7 @@ def execute(
 ) -> RunOutput:
     """`nerbench run` as a library call: infer, combine, score, write the
     predictions, the results and what the reporters make."""
-    reporters = [registry.get("reporters", name)() for name in config.reporters]
+    reporters = [(name, registry.get("reporters", name)()) for name in config.reporters]
     cache = PredictionCache(cache_path)
     try:
         inferred = asyncio.run(run_pipeline(config, plan, registry, cache, progress))
@@ -103,12 +119,32 @@ def execute(
     extra: list[Prediction] = []
     if combined is not None:
         results["ensembles"], results["transfer"], extra = combined.entries, combined.transfer, combined.predictions
-        if combined.judging["requests"]:
+        if combined.judging["requests"] or combined.judging["errors"]:
             results["judging"] = combined.judging
-    out_dir.mkdir(parents=True, exist_ok=True)
+    results["partial"] = bool(unanswered(results))
+    make_dir(out_dir)
     files = [out_dir / "predictions.jsonl", out_dir / "results.json"]
     write_predictions(files[0], itertools.chain((p for o in outcomes for p in o.predictions), extra))
     write_results(files[1], results)
-    for reporter in reporters:
-        files += reporter.render([results], out_dir)
+    files += render_reports(reporters, [results], out_dir)
     return RunOutput(results, files)
+
+
+def make_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise NerbenchError(f"{path}: cannot create the output directory: {exc.strerror or exc}") from None
+
+
+def render_reports(reporters: list[tuple[str, Reporter]], documents: list[dict[str, Any]], out_dir: Path) -> list[Path]:
+    """What each reporter makes of `documents` under `out_dir`; a reporter
+    that cannot write (a full disk) is one line naming it and the directory."""
+    make_dir(out_dir)
+    files: list[Path] = []
+    for name, reporter in reporters:
+        try:
+            files += reporter.render(documents, out_dir)
+        except OSError as exc:
+            raise NerbenchError(f"{out_dir}: reporter {name!r} cannot write: {exc.strerror or exc}") from None
+    return files

@@ -76,8 +76,8 @@ class OllamaBackend(api.Backend):
                 raise BackendError(f"{self.endpoint}: {exc.error}; run: ollama pull {what} (or set pull = true)",
                                    cause="model_not_found") from None
             transient = status == 429 or status >= 500 or status == -1
-            raise BackendError(f"{self.endpoint}: HTTP {status}: {exc.error}", transient=transient,
-                               cause=f"http_{status}") from None
+            raise BackendError(f"{self.endpoint}: HTTP {status}: {api.redact(str(exc.error))[:300]}",
+                               transient=transient, cause=f"http_{status}") from None
         except ConnectionError as exc:  # the client's own "Failed to connect to Ollama"
             raise BackendError(f"{self.endpoint}: {exc}", transient=True, cause="connection") from None
         except httpx.TimeoutException as exc:
@@ -85,7 +85,9 @@ class OllamaBackend(api.Backend):
         except httpx.HTTPError as exc:  # e.g. a body cut short: the server is up, the answer was lost
             raise BackendError(f"{self.endpoint}: {type(exc).__name__}: {exc}", transient=True,
                                cause="incomplete_response") from None
-        except ValueError as exc:  # json's JSONDecodeError and the client's pydantic ValidationError are ValueErrors
+        # json's JSONDecodeError and the client's pydantic ValidationError are ValueErrors; the rest:
+        # not UTF-8, nested too deep, or not Ollama's shape
+        except (ValueError, RecursionError, TypeError, AttributeError, KeyError) as exc:
             raise BackendError(f"{self.endpoint}: the answer is not Ollama's JSON: {type(exc).__name__}",
                                transient=True, cause="garbage") from None
 

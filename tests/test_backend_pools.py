@@ -82,7 +82,7 @@ def test_a_pool_whose_every_replica_is_gone_counts_the_failures_and_says_how_to_
     a, b = FakeOllama(answer=empty_answer), FakeOllama(answer=empty_answer)
     a.faults, b.faults = ["die"], ["die"]
     result, results = run(cli_runner, tmp_path, config(ollama_pool(a.url, b.url, concurrency=1)))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output
     counts = results["systems"][0]["counts"]
     assert counts["statuses"] == {"error": 6} and sum(counts["errors"].values()) == 6
     assert "run the same command again" in result.output

@@ -173,3 +173,18 @@ def test_one_format_twice_needs_an_alias(tmp_path, cli_runner):
     assert "8 jobs, 40 requests" in result.output
     bad = write(tmp_path / "e.toml", config(formats=["json", {**yoruba, "alias": "a/b"}]))
     one_line_error(cli_runner.invoke(cli, ["run", str(bad), "--dry-run"]), "e.toml", "alias")
+
+
+def test_the_run_summary_keeps_one_row_per_system_whatever_its_name(tmp_path, cli_runner):
+    from .fake_openai import FakeOpenAI
+
+    with FakeOpenAI(models=("m\nx",)) as fake:
+        text = config(configs.backend("local", "openai", ["m\nx"], url=fake.url),
+                      datasets=[configs.dataset("lener_br", "test")],
+                      formats=[{"name": "json", "alias": "j\rs\u2028on"}])
+        cfg = write(tmp_path / "c.toml", text)
+        result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    named = [line for line in result.stdout.splitlines() if "local/m" in line]
+    assert named and all("local/m\\nx/j\\rs\\u2028on " in line for line in named), result.stdout
+    assert not any(line.startswith(("x/", "s\u2028")) for line in result.stdout.splitlines())

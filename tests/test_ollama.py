@@ -90,7 +90,7 @@ def test_thinking_only_truncated_and_silently_cut_prompts_are_reported(tmp_path,
         result, results = run(cli_runner, tmp_path, config(fake.url), "t")
     finally:
         fake.close()
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output
     counts = results["systems"][0]["counts"]
     assert counts["statuses"] == {"error": 2, "truncated": 1}
     assert counts["errors"] == {"thinking_only": 1, "context_truncated": 1}
@@ -109,6 +109,7 @@ def test_faults_are_retried_and_counted_once(fake, tmp_path, cli_runner):
     # A permanent error fails at once, is counted once, and is not cached: a rerun asks again.
     fake.faults = ["400"]
     result, results = run(cli_runner, tmp_path, config(fake.url, limit=4), "p")
+    assert result.exit_code == 3, result.output
     counts = results["systems"][0]["counts"]
     assert counts["statuses"] == {"ok": 3, "error": 1} and counts["errors"] == {"http_400": 1}
     assert counts["cache_hits"] == 3 and counts["backend_calls"] == 0
@@ -119,7 +120,7 @@ def test_a_server_killed_mid_run_keeps_what_arrived_and_the_rerun_asks_for_the_r
     fake.faults = [None, None, "die"]
     text = config(fake.url, limit=6, retries=2)
     result, results = run(cli_runner, tmp_path, text)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output
     counts = results["systems"][0]["counts"]
     assert counts["statuses"]["ok"] == 2 and counts["statuses"]["error"] == 4
     assert sum(counts["errors"].values()) == 4  # every failed sentence counted once, by cause
@@ -148,3 +149,26 @@ def test_num_ctx_and_think_change_the_answers_so_they_change_the_cache_key(fake,
     result, results = run(cli_runner, tmp_path, config(fake.url, think=False), "think")
     assert results["systems"][0]["counts"]["backend_calls"] == 3
     assert [chat.get("think") for chat in fake.chats[-3:]] == [False] * 3
+
+
+@pytest.mark.parametrize("body", [
+    b'{"message": {"role": "assistant", "content": "\xff"}, "done": true}',  # not UTF-8
+    b"[" * 100_000,  # nested deeper than the JSON parser recurses
+    b"[1, 2]", b"null", b"", b"<html>",
+    b'{"message": {"role": 5, "content": {"a": 1}}, "done": "x", "eval_count": "many"}',
+])
+def test_whatever_the_server_sends_is_a_retryable_garbage_failure(body):
+    import asyncio
+
+    import httpx
+    import ollama
+
+    from nerbench.api import BackendError, Request
+    from nerbench_plugins.ollama_backend import OllamaBackend
+
+    backend = OllamaBackend("ol", {"url": "http://127.0.0.1:9"})
+    backend._client = ollama.AsyncClient(host=backend.endpoint,
+                                         transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body)))
+    with pytest.raises(BackendError) as failure:
+        asyncio.run(backend.generate(Request("smollm2", ({"role": "user", "content": "Texto: x"},))))
+    assert failure.value.cause == "garbage" and failure.value.transient

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 
 import pytest
 
@@ -104,6 +105,15 @@ def test_malformed_conll_line_names_file_and_line(tmp_path):
 def test_stray_inside_tag_starts_an_entity(tmp_path):
     from nerbench.data.readers import read_conll
 
-    path = write(tmp_path / "stray.conll", "a O\nCaruso I-MISC\nb I-PER\nc I-PER\n\n")
-    (s,) = read_conll(path, {}, "test")
-    assert [(s.text[x.start : x.end], x.label) for x in s.spans] == [("Caruso", "MISC"), ("b c", "PER")]
+    path = write(tmp_path / "stray.conll", "a O\nCaruso I-MISC\nb I-PER\nc I-PER\nd B-PER\ne I-PER\n\n")
+    repairs = Counter()
+    (s,) = read_conll(path, {}, "test", repairs)
+    assert [(s.text[x.start : x.end], x.label) for x in s.spans] == [("Caruso", "MISC"), ("b c", "PER"),
+                                                                      ("d e", "PER")]
+    assert repairs == {"stray_inside_tag": 2}  # repaired, and counted
+
+
+def test_repairs_are_counted_per_split_and_described(shared_datasets):
+    dataset = get_registry().get("datasets", "masakhaner2_yor")
+    assert sum(1 for _ in dataset.sentences("test")) == 1964
+    assert dataset.describe()["repairs"] == {"test": {"stray_inside_tag": 1}}

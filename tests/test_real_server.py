@@ -141,12 +141,13 @@ def test_failures_are_counted_by_cause_and_never_cached(faulty_server, tmp_path,
     url = f"http://127.0.0.1:{faulty_server.server_address[1]}"
     cfg = write(tmp_path / "c.toml", config(url, limit=2, retries=3))
     result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"])
-    assert result.exit_code == 0, result.output
-    assert "2 sentences failed" in result.output
+    assert result.exit_code == 3, result.output  # partial: results written, some requests got no answer
+    assert f"Partial results: 2 requests got no answer ({cause} 2)" in result.output
     counts = json.loads((tmp_path / "o" / "results.json").read_text())["systems"][0]["counts"]
     assert counts["statuses"] == {"error": 2}
     assert counts["errors"] == {cause: 2}
-    assert faulty_server.calls == calls
+    assert faulty_server.calls == calls == sum(counts["attempts"].values())
+    assert counts["retries"] == ({cause: calls - 2} if calls > 2 else {})
     with sqlite3.connect(os.environ["NERBENCH_CACHE"]) as db:
         assert db.execute("SELECT COUNT(*) FROM completions").fetchone()[0] == 0
     lines = [json.loads(x) for x in (tmp_path / "o" / "predictions.jsonl").read_text().splitlines()]

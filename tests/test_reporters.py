@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +104,42 @@ def test_paired_p_value_against_direct_computation():
     assert paired_p_value(ensemble, single, n=20000, seed=3) == pytest.approx(0.5 ** 6, abs=0.004)
     with pytest.raises(ValueError):
         paired_p_value(ensemble, {k: v[:3] for k, v in single.items()})
+
+
+def test_crafted_language_and_machine_fields_stay_text_and_out_of_file_names(tmp_path, cli_runner, monkeypatch):
+    monkeypatch.setattr(plots, "available", lambda: False)
+    doc = json.loads((FIXTURES / "results.json").read_text(encoding="utf-8"))
+    crafted = "../../x](http://evil) <b>`\n# owned"
+    doc["datasets"]["toy"]["language"] = crafted
+    doc["machine"] = {"platform": "Linux\n# owned", "cpu_count": "2 | [x](http://evil)"}
+    doc["wall_s"] = 1.0
+    source = tmp_path / "results.json"
+    source.write_text(json.dumps(doc), encoding="utf-8")
+    out = tmp_path / "board"
+    result = cli_runner.invoke(cli, ["leaderboard", str(source), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    files = sorted(p.name for p in out.iterdir())
+    assert all("/" not in name and ".." not in name.split("-", 1)[0] for name in files)
+    assert not (tmp_path / "x.md").exists() and not list(tmp_path.glob("lang-*"))
+    assert [name for name in files if name.startswith("lang-")] == ["lang-..-..-x-http-evil-b-owned.md"]
+    for name in files:
+        text = (out / name).read_text(encoding="utf-8")
+        # Markup only where escaped: no link to the crafted target, no tag, no line of its own.
+        assert not re.search(r"(?<!\\)\]\(http://evil|(?<!\\)<b>|^#+ owned", text, re.M), name
+        assert "\\](http://evil)" in text or name != "lang-..-..-x-http-evil-b-owned.md"
+
+
+def test_pages_of_a_partial_run_say_so(tmp_path, cli_runner, monkeypatch):
+    monkeypatch.setattr(plots, "available", lambda: False)
+    doc = json.loads((FIXTURES / "results.json").read_text(encoding="utf-8"))
+    doc["systems"][0]["counts"]["statuses"] = {"ok": 4, "error": 2}
+    doc["partial"] = True
+    source = tmp_path / "results.json"
+    source.write_text(json.dumps(doc), encoding="utf-8")
+    out = tmp_path / "board"
+    assert cli_runner.invoke(cli, ["leaderboard", str(source), "-o", str(out)]).exit_code == 0
+    n = sum(s["sentences"] for s in doc["systems"])
+    for name in ("leaderboard.md", "toy-test.md", "lang-pt.md"):
+        assert f"> **Partial results:** 2 of {n} sentences got no answer" in (out / name).read_text(), name
+    complete = render(tmp_path / "complete", cli_runner)
+    assert not any("Partial" in p.read_text() for p in complete.iterdir() if p.is_file())

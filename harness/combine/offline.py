@@ -43,7 +43,8 @@ def load_index(
     if split not in dataset.splits:
         raise NerbenchError(f"dataset {dataset_id!r} has no split {split!r}; splits: {', '.join(dataset.splits)}")
     sentences = list(dataset.sentences(split))
-    systems = group_by_system(files, dataset_id, split, {s.id for s in sentences})
+    systems = group_by_system(files, dataset_id, split, {s.id: s for s in sentences},
+                              {label.name for label in dataset.labels})
     return build_index(list(islice(sentences, limit)), systems, key=f"{dataset_id}:{split}")
 
 

@@ -15,6 +15,8 @@ from nerbench.errors import NerbenchError
 BACKEND_OPTIONS: dict[str, Any] = {
     "concurrency": {"type": "integer", "minimum": 1, "description": "requests in flight on this endpoint"},
     "retries": {"type": "integer", "minimum": 1, "description": "attempts per request (transient failures)"},
+    "circuit_breaker": {"type": "integer", "minimum": 1,
+                        "description": "requests in a row that cannot reach the endpoint before its work stops"},
 }
 
 

@@ -32,4 +32,5 @@ def validate(instance: Any, schema: dict[str, Any], source: str, prefix: str = "
     errors = sorted(validator.iter_errors(instance), key=lambda e: (-len(e.absolute_path), str(e.absolute_path)))
     if errors:
         err = jsonschema.exceptions.best_match(errors)
-        raise NerbenchError(f"{source}: field {field_path(err.absolute_path, prefix)}: {err.message}")
+        message = err.message if len(err.message) <= 200 else err.message[:200] + "…"
+        raise NerbenchError(f"{source}: field {field_path(err.absolute_path, prefix)}: {message}")

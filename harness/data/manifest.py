@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -16,7 +17,7 @@ from tqdm import tqdm
 
 from nerbench.bases import Dataset
 from nerbench.errors import NerbenchError
-from nerbench.data.readers import READERS
+from nerbench.data.readers import READERS, DataFormatError
 from nerbench.types import Label, Sentence
 from nerbench.userdirs import user_cache_dir
 from nerbench.config.validation import load_schema, validate
@@ -54,11 +55,15 @@ def checked_sha256(path: Path) -> str:
 
 def load_manifest(path: Path) -> dict[str, Any]:
     try:
-        manifest = json.loads(Path(path).read_text(encoding="utf-8"))
+        manifest = json.loads(Path(path).read_bytes().decode("utf-8"))
     except OSError as exc:
         raise NerbenchError(f"{path}: cannot read manifest: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise NerbenchError(f"{path}: not a manifest: byte {exc.start} is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise NerbenchError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise NerbenchError(f"{path}: not a manifest: JSON nested too deep") from None
     validate(manifest, load_schema(REGISTRY_PACKAGE, "manifest.schema.json"), str(path))
     return manifest
 
@@ -73,6 +78,8 @@ class ManifestDataset(Dataset):
         self.id = manifest["id"]
         self.language = manifest["language"]
         self.labels = tuple(Label(item["name"], dict(item["descriptions"])) for item in manifest["labels"])
+        #: split → what was repaired reading it (e.g. "stray_inside_tag": an I- read as B-)
+        self.repairs: dict[str, Counter[str]] = {}
 
     @classmethod
     def from_file(cls, path: Path, data_dir: Path | None = None) -> ManifestDataset:
@@ -98,6 +105,9 @@ class ManifestDataset(Dataset):
         info["labels"] = [label.name for label in self.labels]
         info["splits"] = list(self.splits)
         info["available"] = {split: self._missing(split) == [] for split in self.splits}
+        repairs = {split: dict(sorted(n.items())) for split, n in sorted(self.repairs.items()) if n}
+        if repairs:
+            info["repairs"] = repairs
         return info
 
     def _locate(self, entry: dict[str, Any]) -> Path | None:
@@ -133,10 +143,19 @@ class ManifestDataset(Dataset):
         return paths
 
     def sentences(self, split: str) -> Iterator[Sentence]:
+        """The split's sentences; a gold label the manifest does not list is
+        an error naming the file and the sentence."""
         fmt = dict(self.manifest["format"])
         reader = READERS[fmt.pop("type")]
+        labels = {label.name for label in self.labels}
+        repairs = self.repairs[split] = Counter()
         for path in self.files(split):
-            yield from reader(path, fmt, split)
+            for sentence in reader(path, fmt, split, repairs):
+                for span in sentence.spans:
+                    if span.label not in labels:
+                        raise DataFormatError(f"{path}: sentence {sentence.id}: label {span.label!r} is not in the "
+                                              f"{self.id!r} manifest ({', '.join(sorted(labels))})")
+                yield sentence
 
     def fetch(self, data_dir: Path | None = None, progress: bool = True) -> list[Path]:
         """Download every file not present yet (in `data_dir` or bundled) and

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,40 @@ from nerbench.types import Sentence, Span, Token
 
 class DataFormatError(NerbenchError):
     pass
+
+
+def utf8_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a UTF-8 text file; a line that is not UTF-8
+    is an error naming the file and the line."""
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise DataFormatError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    with handle:
+        for lineno, raw in enumerate(handle, 1):
+            try:
+                yield lineno, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataFormatError(f"{path}:{lineno}: not UTF-8 (byte {exc.start + 1} of the line)") from None
+
+
+def check_sentence(sentence: Sentence, where: str) -> None:
+    """Offsets that hold: tokens are the text at their offsets, in order;
+    gold spans are non-empty, inside the text and on token boundaries."""
+    text = sentence.text
+    end = 0
+    for token in sentence.tokens:
+        if not end <= token.start < token.end <= len(text) or text[token.start:token.end] != token.text:
+            raise DataFormatError(f"{where}: token {token.text!r} at {token.start}-{token.end} is not the text there "
+                                  f"(tokens must be in order, non-empty, inside the text)")
+        end = token.end
+    starts, ends = {t.start for t in sentence.tokens}, {t.end for t in sentence.tokens}
+    for span in sentence.spans:
+        if not (0 <= span.start < span.end <= len(text)):
+            raise DataFormatError(f"{where}: span {span.start}-{span.end} is outside the text "
+                                  f"({len(text)} characters) or empty")
+        if span.start not in starts or span.end not in ends:
+            raise DataFormatError(f"{where}: span {span.start}-{span.end} is not on token boundaries")
 
 
 def tokens_from_text(text: str, words: list[str]) -> tuple[Token, ...] | None:
@@ -53,12 +88,15 @@ def _tag_spans(tokens: tuple[Token, ...], tags: list[str]) -> tuple[Span, ...]:
     )
 
 
-def read_conll(path: Path, options: dict[str, Any], split: str) -> Iterator[Sentence]:
+def read_conll(path: Path, options: dict[str, Any], split: str, repairs: Counter[str] | None = None
+               ) -> Iterator[Sentence]:
     """CoNLL-style files: one token per line, blank line between sentences.
 
     options: `separator` ("whitespace" or "tab"), `token_column`,
     `tag_column` (Python indices, -1 = last); comment lines start with "#",
     and `# text = ...` / `# sent_id = ...` comments are used when present.
+    An I- tag that continues no entity of its type starts one (as seqeval
+    reads it); each is counted in `repairs` as "stray_inside_tag".
     """
     sep = "\t" if options.get("separator") == "tab" else None
     token_col = int(options.get("token_column", 0))
@@ -81,31 +119,32 @@ def read_conll(path: Path, options: dict[str, Any], split: str) -> Iterator[Sent
         count += 1
         return Sentence(sid, joined, tokens, _tag_spans(tokens, tags))
 
-    with open(path, encoding="utf-8") as handle:
-        for lineno, raw in enumerate(handle, 1):
-            line = raw.rstrip("\n").rstrip("\r")
-            if not line.strip():
-                if words:
-                    yield flush()
-                words, tags, text, sent_id = [], [], None, None
-                continue
-            if line.startswith("#") and not words:
-                key, _, value = line[1:].partition("=")
-                if key.strip() == "text":
-                    text = value.strip()
-                elif key.strip() == "sent_id":
-                    sent_id = value.strip()
-                continue
-            cols = line.split(sep) if sep else line.split()
-            if len(cols) < min_cols:
-                raise DataFormatError(
-                    f"{path}:{lineno}: expected at least {min_cols} columns, got {len(cols)}: {line[:60]!r}"
-                )
-            tag = cols[tag_col].strip()
-            if tag != "O" and not re.fullmatch(r"[BI]-\S+", tag):
-                raise DataFormatError(f"{path}:{lineno}: {tag!r} is not an IOB2 tag (O, B-X or I-X)")
-            words.append(cols[token_col].strip())
-            tags.append(tag)
+    for lineno, raw in utf8_lines(path):
+        line = raw.rstrip("\n").rstrip("\r")
+        if not line.strip():
+            if words:
+                yield flush()
+            words, tags, text, sent_id = [], [], None, None
+            continue
+        if line.startswith("#") and not words:
+            key, _, value = line[1:].partition("=")
+            if key.strip() == "text":
+                text = value.strip()
+            elif key.strip() == "sent_id":
+                sent_id = value.strip()
+            continue
+        cols = line.split(sep) if sep else line.split()
+        if len(cols) < min_cols:
+            raise DataFormatError(
+                f"{path}:{lineno}: expected at least {min_cols} columns, got {len(cols)}: {line[:60]!r}"
+            )
+        tag = cols[tag_col].strip()
+        if tag != "O" and not re.fullmatch(r"[BI]-\S+", tag):
+            raise DataFormatError(f"{path}:{lineno}: {tag!r} is not an IOB2 tag (O, B-X or I-X)")
+        if repairs is not None and tag.startswith("I-") and (not tags or tags[-1][2:] != tag[2:]):
+            repairs["stray_inside_tag"] += 1
+        words.append(cols[token_col].strip())
+        tags.append(tag)
     if words:
         yield flush()
 
@@ -170,25 +209,31 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def read_harem_json(path: Path, options: dict[str, Any], split: str) -> Iterator[Sentence]:
+def read_harem_json(path: Path, options: dict[str, Any], split: str, repairs: Counter[str] | None = None
+                    ) -> Iterator[Sentence]:
     """HAREM as converted to JSON (documents with character-offset entities),
     split into sentences without ever cutting an entity."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            docs = json.load(handle)
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    docs = read_json(path)
+    if not isinstance(docs, list):
+        raise DataFormatError(f"{path}: expected a JSON list of documents")
     for d, doc in enumerate(docs):
         try:
             doc_id, text, entities = doc["doc_id"], doc["doc_text"], doc["entities"]
-            gold = [(*_trim(text, int(e["start_offset"]), int(e["end_offset"])), e["label"]) for e in entities]
+            if not isinstance(text, str):
+                raise TypeError("doc_text is not a string")
+            offsets = [(int(e["start_offset"]), int(e["end_offset"]), str(e["label"])) for e in entities]
         except (KeyError, TypeError, ValueError) as exc:
             raise DataFormatError(f"{path}: document {d}: missing or bad field {exc}") from None
+        for start, end, _ in offsets:
+            if not (0 <= start < end <= len(text)):
+                raise DataFormatError(f"{path}: document {doc_id}: entity offsets {start}-{end} out of range "
+                                      f"(the text has {len(text)} characters)")
+        gold = [(*_trim(text, start, end), label) for start, end, label in offsets]
         inside = [False] * (len(text) + 1)
         cuts: set[int] = set()
         for start, end, _ in gold:
-            if not (0 <= start < end <= len(text)):
-                raise DataFormatError(f"{path}: document {doc_id}: entity offsets {start}-{end} out of range")
+            if start == end:
+                raise DataFormatError(f"{path}: document {doc_id}: an entity holds only blanks")
             cuts.update((start, end))
             for c in range(start + 1, end):
                 inside[c] = True
@@ -213,16 +258,35 @@ def read_harem_json(path: Path, options: dict[str, Any], split: str) -> Iterator
             )
 
 
-def read_sentence_jsonl(path: Path, options: dict[str, Any], split: str) -> Iterator[Sentence]:
-    """The project's own sentence JSONL interchange format."""
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                yield Sentence.from_json(json.loads(line))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise DataFormatError(f"{path}:{lineno}: not a sentence JSONL line ({exc})") from None
+def read_json(path: Path) -> Any:
+    """A whole JSON file, or a one-line error naming it."""
+    try:
+        return json.loads(Path(path).read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise DataFormatError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"{path}: not UTF-8 (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise DataFormatError(f"{path}: JSON nested too deep") from None
+
+
+def read_sentence_jsonl(path: Path, options: dict[str, Any], split: str, repairs: Counter[str] | None = None
+                        ) -> Iterator[Sentence]:
+    """The project's own sentence JSONL interchange format; offsets are checked."""
+    for lineno, line in utf8_lines(path):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            sentence = Sentence.from_json(json.loads(line))
+            if not isinstance(sentence.text, str) or not all(isinstance(t.text, str) for t in sentence.tokens):
+                raise TypeError("text and tokens must be strings")
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+            raise DataFormatError(f"{where}: not a sentence JSONL line ({type(exc).__name__}: {exc})") from None
+        check_sentence(sentence, where)
+        yield sentence
 
 
 READERS = {

@@ -4,63 +4,106 @@ sentence per line (docs/formats.md)."""
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from nerbench.errors import NerbenchError
-from nerbench.types import STATUSES, Prediction, Span
+from nerbench.files.atomic import atomic_write
+from nerbench.types import STATUS_OK, STATUSES, Prediction, Sentence, Span
 
-REQUIRED = ("system", "dataset", "split", "sentence_id", "spans", "status")
+REQUIRED = ("system", "dataset", "split", "sentence_id", "spans")
 
 
-def read_predictions(path: Path) -> list[Prediction]:
-    out = []
+def _rows(path: Path) -> Iterator[tuple[str, Prediction]]:
+    """("FILE:LINE", prediction) for every line, each checked on its own:
+    a line that is not a prediction is an error naming the file and line."""
     try:
-        handle = open(path, encoding="utf-8")
+        handle = open(path, "rb")
     except OSError as exc:
         raise NerbenchError(f"{path}: cannot read predictions: {exc.strerror}") from None
     with handle:
-        for lineno, line in enumerate(handle, 1):
+        for lineno, raw in enumerate(handle, 1):
+            where = f"{path}:{lineno}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise NerbenchError(f"{where}: not UTF-8 (byte {exc.start + 1} of the line)") from None
             if not line.strip():
                 continue
-            where = f"{path}:{lineno}"
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise NerbenchError(f"{where}: invalid JSON: {exc.msg}") from None
+            except RecursionError:
+                raise NerbenchError(f"{where}: invalid JSON: nested too deep") from None
             if not isinstance(obj, dict):
                 raise NerbenchError(f"{where}: expected a JSON object")
             missing = [k for k in REQUIRED if k not in obj]
             if missing:
                 raise NerbenchError(f"{where}: field {missing[0]!r} is missing")
-            if obj["status"] not in STATUSES:
-                raise NerbenchError(f"{where}: field 'status': {obj['status']!r} is not one of {', '.join(STATUSES)}")
+            # Another tool's predictions may leave the status out: an answer is then assumed.
+            status = obj.get("status", STATUS_OK)
+            if status not in STATUSES:
+                raise NerbenchError(f"{where}: field 'status': {status!r} is not one of {', '.join(STATUSES)}")
             try:
-                spans = tuple(Span(int(s["start"]), int(s["end"]), str(s["label"])) for s in obj["spans"])
+                spans = tuple(_span(s) for s in obj["spans"])
             except (KeyError, TypeError, ValueError):
                 raise NerbenchError(f"{where}: field 'spans': each span needs integer start, end and a label") from None
-            out.append(
-                Prediction(
-                    str(obj["system"]), str(obj["dataset"]), str(obj["split"]), str(obj["sentence_id"]),
-                    spans, obj["status"], obj.get("issues") or {}, obj.get("error"),
-                )
-            )
-    return out
+            for span in spans:
+                if not 0 <= span.start < span.end:
+                    raise NerbenchError(f"{where}: field 'spans': span {span.start}-{span.end} is negative, "
+                                        "empty or reversed (start < end, both from 0)")
+            issues = obj.get("issues") or {}
+            if not isinstance(issues, dict):
+                raise NerbenchError(f"{where}: field 'issues': expected an object of counts")
+            error = obj.get("error")
+            yield where, Prediction(str(obj["system"]), str(obj["dataset"]), str(obj["split"]), str(obj["sentence_id"]),
+                                    spans, status, issues, None if error is None else str(error))
+
+
+def _span(obj: dict) -> Span:
+    start, end = obj["start"], obj["end"]
+    if type(start) is not int or type(end) is not int or not isinstance(obj["label"], str):
+        raise TypeError
+    return Span(start, end, obj["label"])
+
+
+def read_predictions(path: Path) -> list[Prediction]:
+    return [p for _, p in _rows(path)]
 
 
 def group_by_system(
-    files: list[Path], dataset: str, split: str, sentence_ids: set[str]
+    files: list[Path], dataset: str, split: str, sentences: Mapping[str, Sentence], labels: Collection[str] = ()
 ) -> dict[str, dict[str, tuple[Span, ...]]]:
-    """system → sentence id → spans, for the rows of `dataset:split`."""
+    """system → sentence id → spans, for the rows of `dataset:split`. Rows
+    that cannot be scored are errors naming the file and line: a sentence
+    the split lacks, a span past the sentence's end, a label outside
+    `labels` (when given), a sentence given twice, or one system in two files."""
     systems: dict[str, dict[str, tuple[Span, ...]]] = defaultdict(dict)
+    seen: dict[tuple[str, str], str] = {}  # (system, sentence id) → where
+    source: dict[str, Path] = {}  # system → the file it came from
     for path in files:
-        for p in read_predictions(path):
+        for where, p in _rows(path):
             if (p.dataset, p.split) != (dataset, split):
                 continue
-            if p.sentence_id not in sentence_ids:
-                raise NerbenchError(f"{path}: sentence_id {p.sentence_id!r} is not in {dataset}:{split}")
+            sentence = sentences.get(p.sentence_id)
+            if sentence is None:
+                raise NerbenchError(f"{where}: sentence_id {p.sentence_id!r} is not in {dataset}:{split}")
+            if source.setdefault(p.system, path) != path:
+                raise NerbenchError(f"{where}: system {p.system!r} is also in {source[p.system]}; "
+                                    "give each system's predictions once")
+            if (p.system, p.sentence_id) in seen:
+                raise NerbenchError(f"{where}: system {p.system!r} already answered sentence {p.sentence_id!r} "
+                                    f"at {seen[(p.system, p.sentence_id)]}")
+            seen[(p.system, p.sentence_id)] = where
+            for span in p.spans:
+                if span.end > len(sentence.text):
+                    raise NerbenchError(f"{where}: span {span.start}-{span.end} is past the end of sentence "
+                                        f"{p.sentence_id!r} ({len(sentence.text)} characters)")
+                if labels and span.label not in labels:
+                    raise NerbenchError(f"{where}: label {span.label!r} is not one of {dataset}'s "
+                                        f"({', '.join(sorted(labels))})")
             systems[p.system][p.sentence_id] = p.spans
     if not systems:
         raise NerbenchError(f"no predictions for {dataset}:{split} in {', '.join(map(str, files))}")
@@ -68,8 +111,6 @@ def group_by_system(
 
 
 def write_predictions(path: Path, predictions: Iterable[Prediction]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as out:
+    with atomic_write(path) as out:
         for p in predictions:
             out.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
-    os.replace(tmp, path)

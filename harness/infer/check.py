@@ -10,6 +10,7 @@ from nerbench.config.load import ModelRef, RunConfig
 from nerbench.errors import NerbenchError
 from nerbench.infer.backends import make_backends
 from nerbench.plugins.manager import Registry
+from nerbench.secrets import redact
 
 #: What `describe` may say of a model, in the order `nerbench models` shows it.
 MODEL_FIELDS = ("digest", "quantization", "context_length", "parameters", "server_build", "slots", "file")
@@ -36,11 +37,11 @@ async def _check(name: str, backend: Any, models: list[ModelRef]) -> dict[str, A
                 info = await backend.describe(ref.id)
                 report["models"][ref.name] = {k: info.get(k) for k in MODEL_FIELDS if info.get(k) is not None}
             except NerbenchError as exc:
-                report["models"][ref.name] = {"error": str(exc)}
+                report["models"][ref.name] = {"error": redact(str(exc))}
                 report["ok"] = False
     except NerbenchError as exc:
         report["ok"] = False
-        report["error"] = str(exc)
+        report["error"] = redact(str(exc))
     finally:
         try:
             await backend.aclose()

@@ -10,11 +10,11 @@ or their answers could not share one cache identity.
 from __future__ import annotations
 
 import asyncio
-import sys
 from typing import Any
 
 from nerbench.bases import Backend
 from nerbench.errors import BackendError, NerbenchError
+from nerbench.secrets import notice
 from nerbench.types import Generation, Request
 
 
@@ -61,8 +61,7 @@ class BackendPool(Backend):
     def _drop(self, replica: Backend, why: str) -> None:
         if replica.endpoint not in self.lost:
             self.lost[replica.endpoint] = why
-            print(f"nerbench: backend {self.name!r}: dropped {replica.endpoint} ({why}); "
-                  "the other urls take its requests", file=sys.stderr)
+            notice(f"backend {self.name!r}: dropped {replica.endpoint} ({why}); the other urls take its requests")
 
     def _all_gone(self) -> BackendError:
         return BackendError(f"backend {self.name!r}: none of its {len(self.replicas)} urls answers: "

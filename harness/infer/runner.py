@@ -12,12 +12,20 @@ from typing import Any
 
 from tqdm import tqdm
 
-from nerbench.bases import Backend
+from nerbench.bases import Backend, PromptFormat
 from nerbench.errors import BackendError
+from nerbench.infer.breaker import CIRCUIT_OPEN, DEFAULT_THRESHOLD, PROBE, REFUSE, UNREACHABLE, Breaker
 from nerbench.infer.cache import PredictionCache, cache_key
 from nerbench.infer.retry import with_retries
 from nerbench.plan.matrix import Job, Plan
-from nerbench.types import STATUS_ERROR, Failure, Generation, Prediction, Prompt, Request, Sentence
+from nerbench.secrets import notice, redact
+from nerbench.types import (STATUS_ERROR, STATUS_UNPARSEABLE, Failure, Generation, Label, ParseResult, Prediction,
+                            Prompt, Request, Sentence)
+
+#: An answer longer than this many characters per token of its request's
+#: `max_tokens` is no model's answer (a broken or hostile server): it is
+#: counted unparseable ("oversized") instead of being parsed.
+MAX_CHARS_PER_TOKEN = 16
 
 
 @dataclass
@@ -26,7 +34,12 @@ class SystemStats:
 
     statuses: Counter[str] = field(default_factory=Counter)
     issues: Counter[str] = field(default_factory=Counter)
+    #: requests that got no answer, by cause
     errors: Counter[str] = field(default_factory=Counter)
+    #: every call to a backend by its outcome: "ok" or the failure's cause
+    attempts: Counter[str] = field(default_factory=Counter)
+    #: failed calls that were tried again, by cause
+    retries: Counter[str] = field(default_factory=Counter)
     requests: int = 0
     cache_hits: int = 0
     backend_calls: int = 0
@@ -52,6 +65,8 @@ class SystemStats:
             "statuses": dict(sorted(self.statuses.items())),
             "issues": dict(sorted(self.issues.items())),
             "errors": dict(sorted(self.errors.items())),
+            "attempts": dict(sorted(self.attempts.items())),
+            "retries": dict(sorted(self.retries.items())),
             "requests": self.requests,
             "cache_hits": self.cache_hits,
             "backend_calls": self.backend_calls,
@@ -60,6 +75,20 @@ class SystemStats:
             "mean_latency_s": round(self.latency_s / self.timed, 4) if self.timed else None,
             "tokens_per_s": round(self.completion_tokens / self.latency_s, 2) if self.latency_s else None,
         }
+
+
+async def gather_all(*awaitables: Awaitable[Any]) -> list[Any]:
+    """`asyncio.gather`, except that the first failure cancels the others
+    (and waits for them) before it is raised: a run that must stop (a full
+    disk) stops at once, with no request left running behind it."""
+    tasks = [asyncio.ensure_future(a) for a in awaitables]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def one_model_at_a_time(keys: list[tuple[str, str]], run: Callable[[int], Awaitable[Any]]) -> None:
@@ -73,9 +102,9 @@ async def one_model_at_a_time(keys: list[tuple[str, str]], run: Callable[[int], 
 
     async def lane(models: dict[str, list[int]]) -> None:
         for indexes in models.values():
-            await asyncio.gather(*(run(i) for i in indexes))
+            await gather_all(*(run(i) for i in indexes))
 
-    await asyncio.gather(*(lane(models) for models in lanes.values()))
+    await gather_all(*(lane(models) for models in lanes.values()))
 
 
 @dataclass
@@ -118,7 +147,10 @@ class Runner:
         self.progress = progress
         self.describes: dict[tuple[str, str], dict[str, Any]] = {}
         self._limits: dict[str, asyncio.Semaphore] = {}
-        self._dead: dict[str, Failure] = {}
+        self._breakers: dict[str, Breaker] = {}
+        #: cache key → the answer of the identical request on its way
+        self._in_flight: dict[str, asyncio.Future[Generation | Failure]] = {}
+        self._parse_failures: set[tuple[str, str]] = set()
         self._started: list[Backend] = []
 
     async def __aenter__(self) -> Runner:
@@ -146,6 +178,12 @@ class Runner:
         if backend.endpoint not in self._limits:
             self._limits[backend.endpoint] = asyncio.Semaphore(backend.concurrency)
         return self._limits[backend.endpoint]
+
+    def _breaker(self, backend: Backend) -> Breaker:
+        if backend.endpoint not in self._breakers:
+            threshold = int(backend.options.get("circuit_breaker", DEFAULT_THRESHOLD))
+            self._breakers[backend.endpoint] = Breaker(backend.endpoint, threshold)
+        return self._breakers[backend.endpoint]
 
     def _identity(self, caller: Caller, request: Request) -> dict[str, Any]:
         backend = self.backends[caller.backend]
@@ -184,32 +222,93 @@ class Runner:
 
     async def complete(self, caller: Caller, request: Request, stats: SystemStats) -> Generation | Failure:
         """A generation (from the cache, or the backend and then cached), or
-        the failure the backend answered with (counted in `stats`)."""
-        backend = self.backends[caller.backend]
+        the failure the backend answered with (counted in `stats`). Identical
+        requests in flight at the same time are sent once and share the answer."""
         identity = self._identity(caller, request)
         key, canonical = cache_key(identity)
         cached = self.cache.get(key)
         if cached is not None:
             stats.add_generation(cached, cached=True)
             return cached
-        if caller.backend in self._dead:
-            stats.errors["backend_unavailable"] += 1
-            return self._dead[caller.backend]
-        async with self._limit(backend):
+        shared = self._in_flight.get(key)
+        if shared is not None:
+            answer = await asyncio.shield(shared)
+            if isinstance(answer, Generation):
+                stats.add_generation(answer, cached=True)
+                return answer
+        else:
+            future: asyncio.Future[Generation | Failure] = asyncio.get_running_loop().create_future()
+            self._in_flight[key] = future
             try:
-                gen = await with_retries(
-                    lambda: backend.generate(request), attempts=int(backend.options.get("retries", 4))
-                )
+                answer = await self._send(self.backends[caller.backend], caller.model, request, stats)
+                if isinstance(answer, Generation):
+                    self.cache.put(key, canonical, answer)
+                future.set_result(answer)
+            finally:
+                del self._in_flight[key]
+                if not future.done():
+                    future.cancel()
+            if isinstance(answer, Generation):
+                stats.add_generation(answer, cached=False)
+                return answer
+        stats.errors[answer.cause] += 1
+        return answer
+
+    async def _send(self, backend: Backend, model: str, request: Request, stats: SystemStats) -> Generation | Failure:
+        """Ask `backend`, with retries, unless its endpoint's breaker is open;
+        every call and retry is counted by outcome."""
+        async with self._limit(backend):
+            breaker = self._breaker(backend)
+            admitted = await breaker.admit(model)
+            if admitted == REFUSE:
+                return Failure(CIRCUIT_OPEN, breaker.refusal())
+
+            async def attempt() -> Generation:
+                try:
+                    generation = await backend.generate(request)
+                except BackendError as exc:
+                    stats.attempts[exc.cause] += 1
+                    raise
+                stats.attempts["ok"] += 1
+                return generation
+
+            def retrying(exc: BackendError) -> bool:
+                # Once the endpoint is known unreachable, waiting to try it again helps nobody.
+                if exc.cause in UNREACHABLE and breaker.is_open:
+                    return False
+                stats.retries[exc.cause] += 1
+                return True
+
+            tries = 1 if admitted == PROBE else int(backend.options.get("retries", 4))
+            try:
+                generation = await with_retries(attempt, attempts=tries, on_retry=retrying)
             except BackendError as exc:
-                stats.errors[exc.cause] += 1
-                failure = Failure(exc.cause, str(exc))
-                if exc.cause == "connection":
-                    self._dead[caller.backend] = Failure(
-                        "backend_unavailable", f"backend {caller.backend!r} unreachable: {exc}")
-                return failure
-        self.cache.put(key, canonical, gen)
-        stats.add_generation(gen, cached=False)
-        return gen
+                message = redact(str(exc))
+                breaker.record(model, exc.cause, message)
+                return Failure(exc.cause, message)
+            finally:
+                if admitted == PROBE:
+                    breaker.probe_done()
+            breaker.record(model, None)
+            return generation
+
+    def _parse(self, fmt: PromptFormat, name: str, generations: list[Generation], requests: list[Request],
+               sentence: Sentence, labels: tuple[Label, ...]) -> ParseResult:
+        """The format's reading of the answers; never raises. An answer no
+        model could have given within `max_tokens` is not parsed, and a
+        format that raises is counted, not fatal: its answers are cached, so
+        raising would crash every rerun too."""
+        oversized = sum(len(g.text) > MAX_CHARS_PER_TOKEN * r.max_tokens for g, r in zip(generations, requests))
+        if oversized:
+            return ParseResult([], STATUS_UNPARSEABLE, {"oversized": oversized})
+        try:
+            return fmt.parse(generations, sentence, labels)
+        except Exception as exc:  # a plugin's bug must not take the run (and its reruns) down
+            if (name, type(exc).__name__) not in self._parse_failures:
+                self._parse_failures.add((name, type(exc).__name__))
+                notice(f"prompt format {name!r} raised {type(exc).__name__} parsing an answer "
+                       f"({exc}); such answers are counted unparseable (issue parse_failed)")
+            return ParseResult([], STATUS_UNPARSEABLE, {"parse_failed": 1})
 
     async def _sentence(self, job: Job, sentence: Sentence, stats: SystemStats, bar: tqdm) -> Prediction:
         dataset = self.plan.datasets[job.dataset]
@@ -217,7 +316,7 @@ class Runner:
         caller = self._caller(job)
         about = f"{job.dataset}:{job.split}:{sentence.id}"
         requests = [self.request(job.model_id, prompt, about) for prompt in self.plan.prompts(job, sentence)]
-        answers = await asyncio.gather(*(self.complete(caller, r, stats) for r in requests))
+        answers = await gather_all(*(self.complete(caller, r, stats) for r in requests))
         bar.update(1)
         failures = [a for a in answers if isinstance(a, Failure)]
         if failures:
@@ -225,7 +324,7 @@ class Runner:
             return Prediction(job.system, job.dataset, job.split, sentence.id, (), STATUS_ERROR,
                               error=failures[0].message)
         generations = [a for a in answers if isinstance(a, Generation)]
-        parsed = fmt.parse(generations, sentence, dataset.labels)
+        parsed = self._parse(fmt, job.format, generations, requests, sentence, dataset.labels)
         stats.statuses[parsed.status] += 1
         stats.issues.update(parsed.issues)
         return Prediction(
@@ -249,8 +348,8 @@ class Runner:
             async def job(i: int) -> None:
                 out = outcomes[i]
                 sentences = self.plan.sentences[(out.job.dataset, out.job.split)]
-                out.predictions.extend(await asyncio.gather(*(self._sentence(out.job, s, out.stats, bar)
-                                                              for s in sentences)))
+                out.predictions.extend(await gather_all(*(self._sentence(out.job, s, out.stats, bar)
+                                                          for s in sentences)))
 
             await one_model_at_a_time([(self.backends[job.backend].endpoint, job.model_id)
                                        for job in self.plan.jobs], job)

@@ -172,6 +172,8 @@ def align_rewrite(
     it matches the original) and whether the rewrite differed from the text.
     """
     mine = normalise(rewritten)
+    if not spans:  # nothing to map: no diff (quadratic in the worst case) for an answer with no marks
+        return [], mine.text != original.text
     raw_to_norm = [0] * (len(rewritten) + 1)
     k = 0
     for r in range(len(rewritten) + 1):

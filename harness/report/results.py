@@ -84,7 +84,7 @@ def build_results(
                 "manifest_sha256": ds.fingerprint,
                 "language": ds.language,
                 "plugin": registry.provider("datasets", ds.id),
-                **{k: v for k, v in ds.describe().items() if k in ("name", "license")},
+                **{k: v for k, v in ds.describe().items() if k in ("name", "license", "repairs")},
             }
             for ds in plan.datasets.values()
         },

@@ -10,15 +10,11 @@ from typing import Any
 from tabulate import tabulate
 
 from nerbench.report.board import Split, build
+from nerbench.secrets import one_line
 
 
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
-
-
-def _one_line(text: str) -> str:
-    """Names come from configs and plugins: a newline must not break a table row."""
-    return " ".join(str(text).split())
 
 
 def _systems(split: Split) -> str:
@@ -27,7 +23,7 @@ def _systems(split: Split) -> str:
         m, counts = row.system["metrics"], row.system.get("counts", {})
         ci = "–" if row.interval is None else f"{_pct(row.interval[0])}–{_pct(row.interval[1])}"
         statuses = ", ".join(f"{k} {v}" for k, v in counts.get("statuses", {}).items()) if counts else "ensemble"
-        rows.append([row.rank, _one_line(row.name), _pct(m["precision"]), _pct(m["recall"]), _pct(m["f1"]), ci,
+        rows.append([row.rank, one_line(row.name), _pct(m["precision"]), _pct(m["recall"]), _pct(m["f1"]), ci,
                      statuses, counts.get("backend_calls", "–"), counts.get("cache_hits", "–")])
     return tabulate(rows, headers=["#", "system", "P", "R", "F1", "F1 95% CI", "statuses", "calls", "cached"])
 
@@ -39,8 +35,8 @@ def _ensembles(split: Split) -> str | None:
             continue
         e, best = row.system, row.system.get("best_single", {})
         best_f1 = best.get("metrics", {}).get("f1")
-        rows.append([_one_line(e["combiner"]), len(e["systems"]), _one_line(e.get("chosen_on", "–")),
-                     _pct(e.get("dev_f1")), _pct(e["metrics"]["f1"]), _one_line(best.get("system", "–")),
+        rows.append([one_line(e["combiner"]), len(e["systems"]), one_line(e.get("chosen_on", "–")),
+                     _pct(e.get("dev_f1")), _pct(e["metrics"]["f1"]), one_line(best.get("system", "–")),
                      _pct(best_f1), "–" if best_f1 is None else f"{100 * (e['metrics']['f1'] - best_f1):+.1f}",
                      "–" if row.p_value is None else f"{row.p_value:.3f}"])
     if not rows:
@@ -55,9 +51,9 @@ def _per_type(split: Split) -> str | None:
         return None
     support = {label: next((r.system["metrics"]["per_type"][label]["support"] for r in split.rows
                             if label in r.system["metrics"]["per_type"]), 0) for label in labels}
-    rows = [[_one_line(row.name)] + [_pct(row.system["metrics"]["per_type"].get(label, {}).get("f1"))
+    rows = [[one_line(row.name)] + [_pct(row.system["metrics"]["per_type"].get(label, {}).get("f1"))
                                      for label in labels] for row in split.rows]
-    return tabulate(rows, headers=["F1 per type (gold)"] + [f"{_one_line(label)} ({support[label]})"
+    return tabulate(rows, headers=["F1 per type (gold)"] + [f"{one_line(label)} ({support[label]})"
                                                             for label in labels])
 
 
@@ -65,7 +61,7 @@ def summary(results: dict[str, Any]) -> str:
     """The terminal summary of one results document."""
     parts = []
     for split in build([results]).splits:
-        parts.append(f"== {_one_line(split.ref)}: {split.sentences} sentences "
+        parts.append(f"== {one_line(split.ref)}: {split.sentences} sentences "
                      "(F1: seqeval strict; interval: 95% bootstrap over sentences)")
         parts.append(_systems(split))
         for extra in (_ensembles(split), _per_type(split)):

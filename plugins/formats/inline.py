@@ -101,7 +101,9 @@ class InlineFormat(TemplatedFormat):
         return result
 
 
-_XML_TAG = re.compile(r"<\s*(/?)\s*([A-Za-z_][\w-]*)\s*>")
+# `<\s*(/)?\s*` would try every split of a run of spaces between its two
+# `\s*` (quadratic on an answer of "<" and spaces): the slash's spaces go with it.
+_XML_TAG = re.compile(r"<\s*(?:(/)\s*)?([A-Za-z_][\w-]*)\s*>")
 
 
 class InlineXmlFormat(InlineFormat):
@@ -117,7 +119,8 @@ class InlineXmlFormat(InlineFormat):
     def extract(self, text, result):
         plain, marks, stack, pos = [], [], [], 0
         length = 0
-        for m in _XML_TAG.finditer(text):
+        # Nothing can match past the last ">": a lazy scan need not try (quadratic on hostile answers).
+        for m in _XML_TAG.finditer(text, 0, text.rfind(">") + 1):
             chunk = text[pos : m.start()]
             plain.append(chunk)
             length += len(chunk)
@@ -142,9 +145,10 @@ class InlineXmlFormat(InlineFormat):
 _BRACKET = re.compile(r"\[([^\[\]|]+?)\s*\|\s*([A-Za-z_][\w-]*)\s*\]")
 
 
-def _replace_marks(pattern: re.Pattern, text: str, label_group: int | None):
+def _replace_marks(pattern: re.Pattern, text: str, label_group: int | None, closer: str):
     plain, marks, pos, length = [], [], 0, 0
-    for m in pattern.finditer(text):
+    # Nothing can match past the last `closer`: a lazy scan need not try (quadratic on hostile answers).
+    for m in pattern.finditer(text, 0, text.rfind(closer) + len(closer)):
         chunk = text[pos : m.start()]
         plain.append(chunk)
         length += len(chunk)
@@ -168,7 +172,7 @@ class InlineBracketFormat(InlineFormat):
         return f"[{mention} | {label}]"
 
     def extract(self, text, result):
-        return _replace_marks(_BRACKET, text, 2)
+        return _replace_marks(_BRACKET, text, 2, "]")
 
 
 _AT_HASH = re.compile(r"@@(.+?)##", re.S)
@@ -199,7 +203,7 @@ class PerTypeFormat(InlineFormat):
         return f"@@{mention}##"
 
     def extract(self, text, result):
-        return _replace_marks(_AT_HASH, text, None)
+        return _replace_marks(_AT_HASH, text, None, "##")
 
     def _answer_for(self, label: str):
         return lambda s: mark(s, [x for x in s.spans if x.label == label], self.wrap)

@@ -28,6 +28,11 @@ def check_url(url: str) -> None:
         raise NerbenchError(f"url {url!r}: port {port} is out of range (1-65535)")
 
 
+def garbage(message: str) -> BackendError:
+    """A server that answered something unreadable: worth asking again."""
+    return BackendError(message, transient=True, cause="garbage")
+
+
 def classify(exc: httpx.HTTPError) -> BackendError:
     """Transient: no connection, timeouts, 429 and 5xx. Permanent: other 4xx."""
     if isinstance(exc, httpx.TimeoutException):
@@ -36,7 +41,8 @@ def classify(exc: httpx.HTTPError) -> BackendError:
         return BackendError(f"cannot connect: {exc}", transient=True, cause="connection")
     if isinstance(exc, httpx.HTTPStatusError):
         status = exc.response.status_code
-        body = exc.response.text[:300].strip()
+        # Redacted before it is cut: a server may echo the key back, and half a key is still a leak.
+        body = api.redact(exc.response.text)[:300].strip()
         transient = status == 429 or status >= 500
         return BackendError(f"HTTP {status}: {body}", transient=transient, cause=f"http_{status}")
     return BackendError(f"{type(exc).__name__}: {exc}", transient=True, cause="transport")
@@ -63,6 +69,9 @@ class OpenAIBackend(api.Backend):
     def check_options(cls, options: dict[str, Any]) -> None:
         if "url" in options:
             check_url(str(options["url"]))
+        env = options.get("api_key_env")
+        if env and not os.environ.get(env):
+            raise NerbenchError(f"option api_key_env: the environment variable {env} is not set (or empty)")
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
@@ -86,6 +95,7 @@ class OpenAIBackend(api.Backend):
         key = os.environ.get(env)
         if not key:
             raise api.NerbenchError(f"backend {self.name!r}: environment variable {env} is not set")
+        api.register_secret(key)
         return {"Authorization": f"Bearer {key}"}
 
     @property
@@ -100,13 +110,18 @@ class OpenAIBackend(api.Backend):
             await self._client.aclose()
             self._client = None
 
-    async def _get(self, path: str) -> Any:
+    async def _get(self, path: str) -> dict[str, Any]:
         try:
             resp = await self.client.get(path)
             resp.raise_for_status()
-            return resp.json()
+            data = resp.json()
         except httpx.HTTPError as exc:
             raise classify(exc) from None
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the parser's depth
+            raise garbage(f"{self.base_url}{path} answered with a body that is not JSON") from None
+        if not isinstance(data, dict):
+            raise garbage(f"{self.base_url}{path} answered with JSON that is not an object")
+        return data
 
     def payload(self, request: Request) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -132,38 +147,39 @@ class OpenAIBackend(api.Backend):
             data = resp.json()
         except httpx.HTTPError as exc:
             raise classify(exc) from None
-        except json.JSONDecodeError:
-            raise BackendError(
-                "the server answered with a body that is not JSON", transient=True, cause="garbage"
-            ) from None
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the parser's depth
+            raise garbage("the server answered with a body that is not JSON") from None
         try:
             choice = data["choices"][0]
             text = choice["message"]["content"] or ""
             finish = choice.get("finish_reason") or "stop"
-        except (KeyError, IndexError, TypeError):
-            raise BackendError(
-                "the server's answer has no choices[0].message.content", transient=True, cause="garbage"
-            ) from None
-        usage = data.get("usage") or {}
+            usage = data.get("usage") or {}
+            prompt_tokens, completion_tokens = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise garbage("the server's answer has no choices[0].message.content") from None
+        if not isinstance(text, str) or not isinstance(finish, str):
+            raise garbage("the server's answer has a content or finish_reason that is not a string")
         return Generation(
             text=text,
             finish_reason=finish,
-            prompt_tokens=usage.get("prompt_tokens"),
-            completion_tokens=usage.get("completion_tokens"),
+            prompt_tokens=prompt_tokens if type(prompt_tokens) is int else None,
+            completion_tokens=completion_tokens if type(completion_tokens) is int else None,
             latency_s=round(time.perf_counter() - started, 4),
         )
 
     async def models(self) -> list[str]:
         data = await self._get("/v1/models")
-        return [m["id"] for m in data.get("data", [])]
+        return [str(m["id"]) for m in data.get("data") or [] if isinstance(m, dict) and "id" in m]
 
     async def describe(self, model: str) -> dict[str, Any]:
-        data = await self._get("/v1/models")
-        entry = next((m for m in data.get("data", []) if m.get("id") == model), None)
-        if entry is None and data.get("data"):
-            served = ", ".join(m.get("id", "?") for m in data["data"])
+        listed = [m for m in (await self._get("/v1/models")).get("data") or [] if isinstance(m, dict)]
+        entry = next((m for m in listed if m.get("id") == model), None)
+        if entry is None and listed:
+            served = ", ".join(str(m.get("id", "?")) for m in listed)
             raise BackendError(f"backend {self.name!r} does not serve model {model!r}; it serves: {served}")
         meta = (entry or {}).get("meta") or {}
+        if not isinstance(meta, dict):
+            meta = {}
         info: dict[str, Any] = {"endpoint": self.endpoint, "model_meta": meta}
         if "digest" in self.options:
             info["digest"] = self.options["digest"]

@@ -71,18 +71,20 @@ class LlamaCppBackend(OpenAIBackend):
 
     @property
     def default_concurrency(self) -> int:  # type: ignore[override]
-        return int((self._props or {}).get("total_slots") or 1)
+        slots = (self._props or {}).get("total_slots")
+        return slots if type(slots) is int and slots > 0 else 1
 
     async def describe(self, model: str) -> dict[str, Any]:
         info = await super().describe(model)
         props = await self.props()
-        settings = props.get("default_generation_settings") or {}
+        settings = props.get("default_generation_settings")
+        settings = settings if isinstance(settings, dict) else {}
         info.update(
             server="llama.cpp",
             server_build=props.get("build_info"),
             slots=props.get("total_slots"),
             slot_context=settings.get("n_ctx"),
-            file=PurePath(props["model_path"]).name if props.get("model_path") else None,
+            file=PurePath(props["model_path"]).name if isinstance(props.get("model_path"), str) else None,
         )
         if self.grammar:
             info["grammar"] = {"file": str(self.options["grammar"]), **self.answer_options()}

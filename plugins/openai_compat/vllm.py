@@ -32,7 +32,7 @@ class VllmBackend(OpenAIBackend):
     async def describe(self, model: str) -> dict[str, Any]:
         info = await super().describe(model)
         data = await self._get("/v1/models")
-        entry: dict[str, Any] = next((m for m in data.get("data", []) if m.get("id") == model), {})
+        entry = next((m for m in data.get("data") or [] if isinstance(m, dict) and m.get("id") == model), {})
         try:
             version = (await self._get("/version")).get("version")
         except BackendError:

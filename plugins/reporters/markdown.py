@@ -4,12 +4,14 @@ results gives byte-identical files."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from tabulate import tabulate
 
-from nerbench.api import Board, Split, failure_rates
+from nerbench.api import Board, Split, failure_rates, slug
 from nerbench.api import build_board as build
 
 from . import plots
@@ -20,11 +22,39 @@ PLOTS_MISSING = ("_Plots are not drawn: install the optional extra with `pip ins
 
 def escape(text: Any) -> str:
     """Text safe in a GitHub table cell or heading: `|` would end the cell;
-    `*`, `_`, backticks, `<`, `[` would start markup."""
-    text = str(text).replace("\r", " ").replace("\n", " ")
+    `*`, `_`, backticks, `<`, `[` would start markup; a newline (or any
+    control character) would end the line."""
+    text = "".join(ch if ch.isprintable() else " " for ch in str(text))
     for ch in "\\|*_`<>[]#":
         text = text.replace(ch, "\\" + ch)
     return text
+
+
+def code(text: Any) -> str:
+    """A short identifier (a language code) as code, or escaped text when it
+    is not one: backslashes do not escape inside a code span."""
+    text = str(text)
+    return f"`{text}`" if re.fullmatch(r"[A-Za-z0-9._-]+", text) else escape(text)
+
+
+def _failed(entries: list[dict[str, Any]]) -> tuple[int, int]:
+    """(sentences that got no answer, sentences) over systems' entries."""
+    systems = [e for e in entries if "counts" in e]
+    return (sum(e["counts"]["statuses"].get("error", 0) for e in systems), sum(e["sentences"] for e in systems))
+
+
+def _partial_note(entries: list[dict[str, Any]], documents: Sequence[dict[str, Any]] = ()) -> list[str]:
+    """A plain warning when some requests got no answer: those sentences
+    count as predicting nothing, so the scores are not a complete run's."""
+    failed, total = _failed(entries)
+    questions = sum(sum(doc.get("judging", {}).get("errors", {}).values()) for doc in documents)
+    if not failed and not questions and not any(doc.get("partial") for doc in documents):
+        return []
+    parts = [f"{failed} of {total} sentences"] if failed else []
+    parts += [f"{questions} questions to LLM judges"] if questions else []
+    return [f"> **Partial results:** {' and '.join(parts) or 'some requests'} got no answer (see `counts.errors` "
+            "in results.json); a sentence with no answer counts as predicting nothing. Run the same command "
+            "again to ask for them.", ""]
 
 
 def pct(value: float | None) -> str:
@@ -46,8 +76,8 @@ def _footer(board: Board) -> list[str]:
             continue
         machine = doc.get("machine", {})
         lines.append(f"- nerbench {escape(doc['nerbench_version'])}, results of {escape(doc.get('created', '?'))}, "
-                     f"{escape(machine.get('platform', '?'))} ({machine.get('cpu_count', '?')} CPUs), "
-                     f"run wall time {doc.get('wall_s', '?')} s")
+                     f"{escape(machine.get('platform', '?'))} ({escape(machine.get('cpu_count', '?'))} CPUs), "
+                     f"run wall time {escape(doc.get('wall_s', '?'))} s")
         models = sorted({f"{s['backend']['name']}/{s['model']}: {s['backend'].get('digest') or 'no digest'}"
                          + (f", {s['backend']['quantization']}" if s['backend'].get('quantization') else "")
                          for s in doc.get("systems", [])})
@@ -56,7 +86,7 @@ def _footer(board: Board) -> list[str]:
         lines += [
             "  - models: " + "; ".join(escape(m) for m in models),
             "  - prompt formats: " + ", ".join(escape(f) for f in formats),
-            "  - datasets: " + ", ".join(f"{escape(k)} (manifest sha256 {v['manifest_sha256'][:12]})"
+            "  - datasets: " + ", ".join(f"{escape(k)} (manifest sha256 {escape(str(v['manifest_sha256'])[:12])})"
                                          for k, v in sorted(doc.get("datasets", {}).items())),
             "  - plugins: " + ", ".join(f"{escape(k)} {escape(v)}" for k, v in sorted(doc.get("plugins", {}).items())),
             "  - generation: " + ", ".join(f"{escape(k)}={escape(v)}"
@@ -66,8 +96,9 @@ def _footer(board: Board) -> list[str]:
 
 
 def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> str:
-    lines = [f"# {escape(split.ref)}", "",
-             f"{split.sentences} sentences, language `{split.language}`. Ranked by micro F1 (seqeval, strict IOB2); "
+    lines = [f"# {escape(split.ref)}", "", *_partial_note([row.system for row in split.rows]),
+             f"{split.sentences} sentences, language {code(split.language)}. "
+             "Ranked by micro F1 (seqeval, strict IOB2); "
              "95% interval: percentile bootstrap over sentences (2,000 resamples, seed 0). "
              "Failure rates: share of sentences (unparseable, truncated, error) or of mentions "
              "(ungrounded, unknown label).", ""]
@@ -121,9 +152,10 @@ def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> s
 
 
 def _language_page(board: Board, language: str) -> str:
-    lines = [f"# Leaderboards in `{language}`", ""]
+    splits = [s for s in board.splits if s.base_language == language]
+    lines = [f"# Leaderboards in {code(language)}", "", *_partial_note([r.system for s in splits for r in s.rows])]
     rows = []
-    for split in (s for s in board.splits if s.base_language == language):
+    for split in splits:
         top = split.rows[0]
         interval = "–" if top.interval is None else f"{pct(top.interval[0])}–{pct(top.interval[1])}"
         rows.append([f"[{escape(split.ref)}]({split.slug}.md)", split.sentences, len(split.rows),
@@ -151,9 +183,10 @@ def _transfer_page(board: Board, figures: dict[str, str] | None) -> str:
 
 
 def _index(board: Board) -> str:
-    lines = ["# nerbench leaderboard", ""]
+    lines = ["# nerbench leaderboard", "",
+             *_partial_note([r.system for s in board.splits for r in s.rows], board.documents)]
     for language in board.languages:
-        lines += [f"## [`{language}`](lang-{language}.md)", ""]
+        lines += [f"## [{code(language)}](lang-{slug(language)}.md)", ""]
         rows = [[f"[{escape(s.ref)}]({s.slug}.md)", escape(s.rows[0].name), pct(s.rows[0].system["metrics"]["f1"])]
                 for s in board.splits if s.base_language == language]
         lines += [_table(rows, ["dataset split", "best", "F1"]), ""]
@@ -168,7 +201,7 @@ def render(results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
     figures = plots.draw(board, out_dir / "plots") if plots.available() else None
     pages = {"leaderboard.md": _index(board)}
     for language in board.languages:
-        pages[f"lang-{language}.md"] = _language_page(board, language)
+        pages[f"lang-{slug(language)}.md"] = _language_page(board, language)
     for split in board.splits:
         pages[f"{split.slug}.md"] = _split_page(board, split, None if figures is None else figures.get(split.slug, {}))
     if board.transfer:

@@ -28,6 +28,11 @@ def _pyplot() -> Any:
     return plt
 
 
+def _text(name: str) -> str:
+    """A name as a label: control characters (a newline) would break the line or lack a glyph."""
+    return "".join(ch if ch.isprintable() else " " for ch in name)
+
+
 def _save(fig: Any, path: Path) -> None:
     fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
 
@@ -35,12 +40,12 @@ def _save(fig: Any, path: Path) -> None:
 def _heatmap(plt: Any, values: list[list[float]], rows: list[str], columns: list[str], title: str, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(max(5.0, 1.2 + 0.9 * len(columns)), 1.2 + 0.35 * len(rows)))
     image = ax.imshow(values, vmin=0, vmax=100, cmap="viridis", aspect="auto")
-    ax.set_xticks(range(len(columns)), columns, rotation=30, ha="right")
-    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xticks(range(len(columns)), [_text(c) for c in columns], rotation=30, ha="right")
+    ax.set_yticks(range(len(rows)), [_text(r) for r in rows])
     for i, line in enumerate(values):
         for j, value in enumerate(line):
             ax.text(j, i, f"{value:.1f}", ha="center", va="center", color="white" if value < 60 else "black")
-    ax.set_title(title)
+    ax.set_title(_text(title))
     fig.colorbar(image, ax=ax, label="F1")
     _save(fig, path)
     plt.close(fig)
@@ -61,10 +66,10 @@ def _split_plots(plt: Any, split: Split, out: Path) -> dict[str, str]:
         for row in timed:
             x, y = row.system["counts"]["mean_latency_s"], 100 * row.system["metrics"]["f1"]
             ax.scatter([x], [y])
-            ax.annotate(row.name, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+            ax.annotate(_text(row.name), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
         ax.set_xlabel("mean latency per request (s)")
         ax.set_ylabel("F1")
-        ax.set_title(f"{split.ref}: F1 against latency")
+        ax.set_title(_text(f"{split.ref}: F1 against latency"))
         path = out / f"{split.slug}-latency.svg"
         _save(fig, path)
         plt.close(fig)
