@@ -106,10 +106,9 @@ def ensemble_name(combiner_name: str, systems: tuple[str, ...]) -> str:
 
 
 def best_single(index: CandidateIndex) -> dict[str, Any]:
-    """The best system alone on `index`: its name and metrics."""
-    eye = np.eye(len(index.systems), dtype=bool)
-    votes = index.votes.astype(np.int32) @ eye.T.astype(np.int32)
-    singles = count(index, resolve(index, votes > 0, votes.astype(float)))
+    """The best system alone on `index`: its name and metrics, scored as the
+    system is (every distinct span it predicted: the span-set rule)."""
+    singles = count(index, index.votes)
     best = int(np.argmax(singles.f1))
     return {"system": index.systems[best], "metrics": singles.metrics(best, index.labels)}
 
