@@ -41,6 +41,7 @@ from nerbench.plan.prompting import choose_language, fill, labels_block
 from nerbench.plugins.hookspecs import hookimpl
 from nerbench.score.bootstrap import f1_interval, paired_p_value
 from nerbench.score.prf import prf
+from nerbench.score.taxonomy import classify
 from nerbench.types import (
     STATUS_ERROR,
     STATUS_OK,
@@ -112,6 +113,7 @@ __all__ = [
     "checked_sha256",
     "choose",
     "choose_language",
+    "classify",
     "count",
     "evaluate",
     "f1_interval",

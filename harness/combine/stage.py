@@ -15,6 +15,7 @@ from nerbench.errors import NerbenchError
 from nerbench.plan.matrix import Plan
 from nerbench.plugins.manager import Registry
 from nerbench.infer.runner import Caller, JobOutcome, Runner, SystemStats, one_model_at_a_time
+from nerbench.score.details import details
 from nerbench.score.strict import per_sentence
 from nerbench.combine.search import best_single, choose, ensemble_name, evaluate
 from nerbench.types import Failure, Generation, Prediction, Prompt, Span
@@ -130,6 +131,7 @@ async def run_combiners(
                         "params": choice.params, "dev_f1": choice.dev_f1, "dev_sentences": len(dev.sentences),
                         "sentences": len(test.sentences), "metrics": metrics,
                         "per_sentence": per_sentence(test.sentences, combined), "best_single": best_single(test),
+                        **details(test.sentences, combined),
                     })
                     predictions += [Prediction(system, target, split, sid, tuple(spans))
                                     for sid, spans in combined.items()]
