@@ -205,27 +205,27 @@ def copy_board(name: str, tmp_path: Path) -> Path:
 
 
 def test_rescoring_a_published_leaderboard(tmp_path, cli_runner):
-    """formats-smollm2 re-scored from its stored predictions: under the old
-    rule every published number comes back exactly; under span-set the
-    scores are those of `nerbench score` on the same predictions."""
+    """formats-smollm2 scored again from its stored predictions gives back
+    the committed results and pages exactly; its scores are `nerbench score`'s
+    on the same predictions, under either rule."""
     board = copy_board("formats-smollm2", tmp_path)
     published = json.loads((board / "results.json").read_text(encoding="utf-8"))
+    assert published["format_version"] == 2 and published["scoring"] == {"rule": "span-set"}
     old = cli_runner.invoke(cli, ["rescore", str(board), "--scoring", "longest-first", "-o", str(tmp_path / "old.json")])
     assert old.exit_code == 0, old.output
-    again = json.loads((tmp_path / "old.json").read_text(encoding="utf-8"))
-    for before, after in zip(published["systems"], again["systems"]):
-        assert after["metrics"] == before["metrics"] and after["per_sentence"] == before["per_sentence"]
     assert cli_runner.invoke(cli, ["rescore", str(board)]).exit_code == 0
     doc = json.loads((board / "results.json").read_text(encoding="utf-8"))
-    assert doc["format_version"] == 2 and doc["scoring"] == {"rule": "span-set"} and doc["created"] == published["created"]
-    scored = cli_runner.invoke(cli, ["score", "--gold", "lener_br:test", str(board / "predictions.jsonl"),
-                                     "--limit", "100", "--json"])
-    direct = json.loads(scored.output)
-    for entry in (e for e in doc["systems"] if e["dataset"] == "lener_br"):
-        assert entry["metrics"] == direct[entry["system"]]
+    assert doc["rescored"]["created"] >= published["rescored"]["created"]
+    assert {**doc, "rescored": None} == {**published, "rescored": None}
+    for rule, results in (("span-set", doc), ("longest-first", json.loads((tmp_path / "old.json").read_text()))):
+        scored = cli_runner.invoke(cli, ["score", "--gold", "lener_br:test", str(board / "predictions.jsonl"),
+                                         "--limit", "100", "--scoring", rule, "--json"])
+        direct = json.loads(scored.output)
+        for entry in (e for e in results["systems"] if e["dataset"] == "lener_br"):
+            assert entry["metrics"] == direct[entry["system"]], (rule, entry["system"])
     hedging = [e for e in doc["systems"] if e["overlaps"]["predictions"]]
     assert hedging and all(e["overlaps"]["dropped"] == 0 for e in hedging)
-    # rendered twice: byte-identical, explorer included
+    # Rendered twice: byte-identical, and the committed pages and explorer are what the code renders.
     for out in ("r1", "r2"):
         result = cli_runner.invoke(cli, ["leaderboard", str(board / "results.json"), "-o", str(tmp_path / out)])
         assert result.exit_code == 0, result.output
@@ -233,20 +233,28 @@ def test_rescoring_a_published_leaderboard(tmp_path, cli_runner):
     assert Path("explorer.html") in files and Path("plots/lener_br-test-complementarity.svg") in files
     for f in files:
         assert (tmp_path / "r1" / f).read_bytes() == (tmp_path / "r2" / f).read_bytes(), f
+        if f.suffix in (".md", ".html"):
+            assert (tmp_path / "r1" / f).read_bytes() == (board / f).read_bytes(), f
 
 
-def test_ensembles_rescored_keep_their_output_scores(tmp_path, cli_runner):
-    """An ensemble's output never overlaps, so re-scoring leaves its scores as
-    they were; its best single system is the systems' best under span-set."""
+def test_ensembles_score_the_same_under_either_rule(tmp_path, cli_runner):
+    """An ensemble's output never overlaps, so both rules give its scores
+    alike; its best single system is the systems' best under the rule."""
     board = copy_board("ensembles-smollm2", tmp_path)
     published = json.loads((board / "results.json").read_text(encoding="utf-8"))
-    assert cli_runner.invoke(cli, ["rescore", str(board)]).exit_code == 0
+    assert cli_runner.invoke(cli, ["rescore", str(board), "--scoring", "longest-first"]).exit_code == 0
     doc = json.loads((board / "results.json").read_text(encoding="utf-8"))
+    assert doc["scoring"] == {"rule": "longest-first"} and published["scoring"] == {"rule": "span-set"}
     for before, after in zip(published["ensembles"], doc["ensembles"]):
-        assert after["metrics"]["f1"] == pytest.approx(before["metrics"]["f1"], abs=1e-12)
-        assert after["overlaps"]["predictions"] == 0
-        peers = [s["metrics"]["f1"] for s in doc["systems"] if (s["dataset"], s["split"]) == (after["dataset"], after["split"])]
-        assert after["best_single"]["metrics"]["f1"] == max(peers)
+        assert after["metrics"] == before["metrics"] and after["overlaps"]["predictions"] == 0
+        for d in (published, doc):
+            entry = next(e for e in d["ensembles"] if e["system"] == after["system"] and e["dataset"] == after["dataset"])
+            peers = [s["metrics"]["f1"] for s in d["systems"] if (s["dataset"], s["split"]) == (entry["dataset"], entry["split"])]
+            assert entry["best_single"]["metrics"]["f1"] == max(peers)
+    # ... while a hedging system's do not: json-grouped on LeNER-Br test
+    single = [(b["metrics"]["f1"], a["metrics"]["f1"]) for b, a in zip(published["systems"], doc["systems"])
+              if b["system"].endswith("/json-grouped") and (b["dataset"], b["split"]) == ("lener_br", "test")]
+    assert single == [(pytest.approx(2 * 0.25 * (1 / 33) / (0.25 + 1 / 33)), 0.0)]
     assert doc["transfer"] == published["transfer"]
 
 
