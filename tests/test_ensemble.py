@@ -110,6 +110,9 @@ def test_ensemble_of_one_resolves_the_overlap_its_system_left():
         {k: own[k] for k in ("precision", "recall", "f1")}, abs=1e-12)
     assert best["metrics"]["per_type"].keys() == own["per_type"].keys()
     assert best["metrics"]["f1"] == max(score(sentences, systems[s])["f1"] for s in index.systems)
+    old = best_single(index, LONGEST_FIRST)  # a run configured with the old rule compares with it
+    assert old["metrics"]["f1"] == pytest.approx(
+        max(score(sentences, systems[s], rule=LONGEST_FIRST)["f1"] for s in index.systems), abs=1e-12)
 
 
 @pytest.mark.parametrize("name", ["majority", "vote", "weighted"])
