@@ -129,3 +129,9 @@ def test_why_sections_render_hostile_names_inside_their_cells(tmp_path, cli_runn
         assert len({len(row.replace("\\|", "").split("|")) for row in rows}) <= 1, table
     assert "(explorer.html)" in (tmp_path / "out" / "leaderboard.md").read_text(encoding="utf-8")
     assert (tmp_path / "out" / "explorer.html").is_file()
+
+
+def test_explorer_on_results_without_sentences_is_a_one_line_error(tmp_path, cli_runner):
+    result = cli_runner.invoke(cli, ["leaderboard", str(FIXTURES / "results.json"), "-o", str(tmp_path),
+                                     "--reporter", "explorer"])
+    assert result.exit_code == 2 and "nerbench rescore" in result.output and "Traceback" not in result.output
