@@ -44,6 +44,7 @@ from nerbench.report.board import build as build_board
 from nerbench.score.bootstrap import f1_interval, paired_p_value
 from nerbench.score.prf import prf
 from nerbench.secrets import redact, register_secret
+from nerbench.score.taxonomy import classify
 from nerbench.types import (
     STATUS_ERROR,
     STATUS_OK,
@@ -119,6 +120,7 @@ __all__ = [
     "checked_sha256",
     "choose",
     "choose_language",
+    "classify",
     "count",
     "evaluate",
     "f1_interval",

@@ -23,14 +23,15 @@ from nerbench.data.manifest import ManifestDataset, default_data_dir
 from nerbench.errors import EXIT_PARTIAL, NerbenchError
 from nerbench.pipeline import describe_plan, execute, prepare, render_reports, unanswered
 from nerbench.secrets import one_line
-from nerbench.files.predictions import group_by_system, write_predictions
-from nerbench.files.results import read_results
+from nerbench.files.predictions import group_by_system, read_predictions, write_predictions
+from nerbench.files.results import read_results, write_results
 from nerbench.plugins.manager import Registry, get_registry
 from nerbench.combine.offline import load_index, make_combiner, parse_options
 from nerbench.plugins.scaffold import KINDS as PLUGIN_KINDS
 from nerbench.plugins.scaffold import new_plugin
+from nerbench.report.rescore import rescore
 from nerbench.report.summary import summary
-from nerbench.score.strict import score
+from nerbench.score.strict import RULES, SPAN_SET, score
 from nerbench.combine.search import SEARCHES, run_ensemble
 from nerbench.types import Prediction
 
@@ -199,12 +200,14 @@ def models(ctx, config, as_json):
 @click.option("--gold", "gold", required=True, metavar="ID:SPLIT", help="The gold dataset split.")
 @click.argument("predictions", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--limit", type=click.IntRange(min=1), help="Score on the first N sentences only (as `run --limit`).")
+@click.option("--scoring", type=click.Choice(RULES), default=SPAN_SET, show_default=True,
+              help="span-set: every distinct predicted span counts; longest-first: the old IOB2 rule.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: system → scores.")
 @click.pass_context
-def score_cmd(ctx, gold, predictions, limit, as_json):
+def score_cmd(ctx, gold, predictions, limit, scoring, as_json):
     """Score PREDICTIONS (predictions JSONL files) against ID:SPLIT with seqeval
-    (strict, IOB2, entity level). A sentence with no prediction counts as
-    predicting nothing. Needs no backend."""
+    (strict, entity level, every distinct predicted span). A sentence with no
+    prediction counts as predicting nothing. Needs no backend."""
     with naming(f"--gold {gold}"):
         dataset, split = dataset_split(registry_from(ctx), gold)
     dataset_id = dataset.id
@@ -212,7 +215,7 @@ def score_cmd(ctx, gold, predictions, limit, as_json):
     systems = group_by_system(list(predictions), dataset_id, split, {s.id: s for s in sentences},
                               {label.name for label in dataset.labels})
     sentences = sentences[:limit]
-    scores = {name: score(sentences, preds) for name, preds in sorted(systems.items())}
+    scores = {name: score(sentences, preds, scoring) for name, preds in sorted(systems.items())}
     if as_json:
         click.echo(json.dumps(scores, indent=2))
         return
@@ -275,6 +278,27 @@ def ensemble(ctx, gold, predictions, combiner_name, options, dev_ref, dev_predic
     click.echo(f"  {gold}: P {100*m['precision']:.2f}  R {100*m['recall']:.2f}  F1 {100*m['f1']:.2f}"
                + (f"   (dev F1 {100*result['dev_f1']:.2f} on {result['dev_sentences']} sentences)" if dev else ""))
     click.echo(f"  best single system: {b['system']}  F1 {100*b['metrics']['f1']:.2f}")
+
+
+@cli.command("rescore")
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the new results JSON (default: RUN_DIR/results.json, replaced).")
+@click.option("--scoring", type=click.Choice(RULES), default=SPAN_SET, show_default=True,
+              help="span-set: every distinct predicted span counts; longest-first: the old IOB2 rule.")
+@click.pass_context
+def rescore_cmd(ctx, run_dir, output, scoring):
+    """Score a finished run again from RUN_DIR/results.json, RUN_DIR/predictions.jsonl
+    and the corpora (no backend): every score and analysis under the current
+    scoring; provenance kept. Render it with `nerbench leaderboard`."""
+    registry = registry_from(ctx)
+    if not (run_dir / "results.json").is_file():
+        raise NerbenchError(f"{run_dir}: no results.json to re-score")
+    results = read_results(run_dir / "results.json")
+    doc = rescore(results, read_predictions(run_dir / "predictions.jsonl"), registry, scoring)
+    target = output or run_dir / "results.json"
+    write_results(target, doc)
+    click.echo(f"wrote {target}")
 
 
 @cli.command()

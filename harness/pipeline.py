@@ -94,7 +94,8 @@ async def run_pipeline(
         if config.ensemble is not None:
             kinds = {b["name"]: b["kind"] for b in config.backends}
             models = {name: {ref.name: ref.id for ref in refs} for name, refs in config.models.items()}
-            combined = await run_combiners(plan, outcomes, registry, config.ensemble, Judges(runner, kinds, models))
+            combined = await run_combiners(plan, outcomes, registry, config.ensemble, Judges(runner, kinds, models),
+                                           config.scoring)
     return Inferred(outcomes, combined, runner.describes, time.perf_counter() - started)
 
 

@@ -86,13 +86,33 @@ def test_fast_counts_equal_seqeval_for_random_subsets(name, options):
                     assert sorted(spans) == reference_vote([systems[s].get(sid, []) for s in subset], k)
 
 
-def test_ensemble_of_one_scores_as_the_system_does():
+def test_ensemble_of_one_resolves_the_overlap_its_system_left():
+    """A combiner's output never overlaps (resolving is part of it), so an
+    ensemble of one system scores as the system does under the old
+    longest-first rule, and as the system itself (span-set) only where the
+    system gave no overlapping spans. best_single is the system's own score."""
+    from nerbench.combine.search import best_single
+    from nerbench.score.strict import LONGEST_FIRST
+
     sentences, labels = lener("dev", 300)
     systems = perturbed_systems(sentences, labels, 3, seed=2)
     index = build_index(sentences, systems)
+    differ = 0
     for name in index.systems:
         counts = combine_counts(combiner("union"), index, index.subset_matrix([[name]]), {"k": 1})
-        assert counts.metrics(0, index.labels)["f1"] == pytest.approx(score(sentences, systems[name])["f1"], abs=1e-12)
+        ensemble_f1 = counts.metrics(0, index.labels)["f1"]
+        assert ensemble_f1 == pytest.approx(score(sentences, systems[name], rule=LONGEST_FIRST)["f1"], abs=1e-12)
+        differ += ensemble_f1 != score(sentences, systems[name])["f1"]
+    assert differ  # these systems overlap somewhere
+    best = best_single(index)
+    own = score(sentences, systems[best["system"]])
+    assert {k: best["metrics"][k] for k in ("precision", "recall", "f1")} == pytest.approx(
+        {k: own[k] for k in ("precision", "recall", "f1")}, abs=1e-12)
+    assert best["metrics"]["per_type"].keys() == own["per_type"].keys()
+    assert best["metrics"]["f1"] == max(score(sentences, systems[s])["f1"] for s in index.systems)
+    old = best_single(index, LONGEST_FIRST)  # a run configured with the old rule compares with it
+    assert old["metrics"]["f1"] == pytest.approx(
+        max(score(sentences, systems[s], rule=LONGEST_FIRST)["f1"] for s in index.systems), abs=1e-12)
 
 
 @pytest.mark.parametrize("name", ["majority", "vote", "weighted"])

@@ -214,7 +214,7 @@ def test_a_server_that_dies_stops_being_asked_and_the_run_says_partial(cli_runne
     counts = results["systems"][0]["counts"]
     assert counts["statuses"] == {"ok": n} and counts["cache_hits"] == ok
     assert back.sent["ok"] == n - ok and results["partial"] is False
-    assert "Partial" not in (tmp_path / "again" / "lener_br-test.md").read_text()
+    assert "Partial results" not in (tmp_path / "again" / "lener_br-test.md").read_text()
 
 
 def test_a_dead_server_from_the_start_is_one_line_and_exit_2(cli_runner, tmp_path):

@@ -143,3 +143,32 @@ def test_pages_of_a_partial_run_say_so(tmp_path, cli_runner, monkeypatch):
         assert f"> **Partial results:** 2 of {n} sentences got no answer" in (out / name).read_text(), name
     complete = render(tmp_path / "complete", cli_runner)
     assert not any("Partial" in p.read_text() for p in complete.iterdir() if p.is_file())
+
+
+def test_why_sections_render_hostile_names_inside_their_cells(tmp_path, cli_runner, monkeypatch):
+    """A format-2 document (partial matches, errors, headroom, sentences) with
+    a system called `a/<b>bold</b>/json`: every table row keeps the header's
+    cell count, the sections and the explorer link are there."""
+    from .test_explorer import SYSTEM_A, results_doc
+
+    monkeypatch.setattr(plots, "available", lambda: False)
+    (tmp_path / "results.json").write_text(json.dumps(results_doc()), encoding="utf-8")
+    result = cli_runner.invoke(cli, ["leaderboard", str(tmp_path / "results.json"), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "out" / "toy-test.md").read_text(encoding="utf-8")
+    for section in ("## Partial matches", "### Partial F1 per entity type", "## Errors", "### Errors per entity type",
+                    "## Headroom", "### Complementarity", "(explorer.html#split=toy-test)",
+                    "every distinct predicted span counts"):
+        assert section in page, section
+    assert markdown.escape(SYSTEM_A) in page and SYSTEM_A not in page
+    for table in page.split("\n\n"):
+        rows = [line for line in table.splitlines() if line.startswith("|")]
+        assert len({len(row.replace("\\|", "").split("|")) for row in rows}) <= 1, table
+    assert "(explorer.html)" in (tmp_path / "out" / "leaderboard.md").read_text(encoding="utf-8")
+    assert (tmp_path / "out" / "explorer.html").is_file()
+
+
+def test_explorer_on_results_without_sentences_is_a_one_line_error(tmp_path, cli_runner):
+    result = cli_runner.invoke(cli, ["leaderboard", str(FIXTURES / "results.json"), "-o", str(tmp_path),
+                                     "--reporter", "explorer"])
+    assert result.exit_code == 2 and "nerbench rescore" in result.output and "Traceback" not in result.output

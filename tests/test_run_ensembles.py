@@ -122,6 +122,20 @@ def test_run_with_ensembles_and_transfer(tmp_path, cli_runner, gold_echo):
     escaped = majority["system"].replace("_", "\\_").replace("[", "\\[").replace("]", "\\]")
     assert f"| {escaped} " in board and "## Ensembles" in board
     assert "## majority" in (tmp_path / "o" / "transfer.md").read_text()
+    # Why: partial matches, errors and headroom for systems and ensembles, and the explorer.
+    for entry in results["systems"] + results["ensembles"]:
+        assert {"partial", "errors", "overlaps", "spans"} <= set(entry), entry["system"]
+        assert len(entry["spans"]) == entry["sentences"]
+        assert sum(entry["errors"]["gold"].values()) == sum(entry["per_sentence"]["gold"])
+        assert sum(entry["errors"]["predicted"].values()) == sum(entry["per_sentence"]["predicted"])
+    room = {(h["dataset"], h["split"]): h for h in results["headroom"]}[("lener_br", "test")]
+    assert room["oracle_recall"] >= union["metrics"]["recall"]  # no voting combiner beats the union
+    assert len(results["sentences"]["lener_br:test"]) == 40
+    for section in ("## Partial matches", "## Errors", "## Headroom", "### Complementarity",
+                    "(explorer.html#split=lener_br-test)"):
+        assert section in board, section
+    page = (tmp_path / "o" / "explorer.html").read_text()
+    assert majority["system"] in page and "lener_br:test" in page
 
 
 def test_llm_judged_pipeline_keeps_what_the_judges_accept(tmp_path, cli_runner, gold_echo):
@@ -160,6 +174,9 @@ def test_llm_judged_pipeline_keeps_what_the_judges_accept(tmp_path, cli_runner, 
             retyped.add((sid, start, end, types[0]))
     assert spans_of(by["el4ner"]["system"]) == retyped
     assert results["judging"]["backend_calls"] > 0
+    # The judged ensembles are analysed and explorable like any other.
+    assert by["llm-judge"]["errors"]["predicted"]["spurious"] <= by["union"]["errors"]["predicted"]["spurious"]
+    assert by["llm-judge"]["system"] in (tmp_path / "o" / "explorer.html").read_text()
     # One judge model after another on the server, not alternating per question.
     # llm-judge asks both judges twice per index (dev, test): at most one switch
     # inside each of those 4 batches and one between batches. Interleaved,

@@ -1,4 +1,5 @@
-"""Scores: seqeval strict IOB2 on the dataset's tokens, checked by hand."""
+"""Scores: seqeval strict on the dataset's tokens, checked by hand; the
+span-set rule against seqeval's own IOB2 extraction on every corpus."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 
 from nerbench.api import Sentence, Span, Token
 from nerbench.plugins.manager import get_registry
-from nerbench.score.strict import score
+from nerbench.score.strict import LONGEST_FIRST, entities, overlapping, score
 
 
 def sent(sid, words, spans):
@@ -103,3 +104,68 @@ def test_entities_built_from_spans_equal_seqevals_strict_extraction(dataset_id):
             assert [[e.to_tuple() for e in sent] for sent in ours.entities] == \
                 [[e.to_tuple() for e in sent] for sent in theirs.entities]
             assert ours.unique_tags == theirs.unique_tags
+
+
+def test_a_hedged_mention_is_one_hit_and_one_false_positive():
+    # The 3-shot case from the issue: one mention answered under two labels.
+    hedged = {"b": [Span(2, 5, "LEGISLACAO"), Span(2, 5, "ORG")], "a": []}
+    result = score(SENTENCES, hedged)
+    # span-set: both count; ORG is right, LEGISLACAO a false positive
+    assert (result["precision"], result["recall"]) == (0.5, pytest.approx(1 / 3))
+    assert result["per_type"]["LEGISLACAO"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    # longest-first keeps one of them, the alphabetically first label: the
+    # hedge disappears and so does the hit
+    old = score(SENTENCES, hedged, rule=LONGEST_FIRST)
+    assert (old["precision"], old["recall"]) == (0.0, 0.0) and "ORG" not in {
+        label for label, row in old["per_type"].items() if row["precision"]}
+    # nested spans: both are predictions too
+    nested = {"a": [Span(0, 10, "PER"), Span(0, 4, "PER")]}
+    assert score(SENTENCES, nested)["precision"] == 0.5
+    assert score(SENTENCES, nested, rule=LONGEST_FIRST)["precision"] == 1.0
+    # a span given twice is one prediction
+    assert score(SENTENCES, {"b": [Span(2, 5, "ORG"), Span(2, 5, "ORG")]})["precision"] == 1.0
+
+
+def test_an_unknown_rule_is_refused():
+    from nerbench.errors import NerbenchError
+
+    with pytest.raises(NerbenchError, match="scoring rule 'loose'"):
+        score(SENTENCES, {}, rule="loose")
+
+
+ALL_CORPORA = [("lener_br", "test"), ("harem-selective", "test"), ("harem-total", "test"),
+               ("uner_pt_bosque", "test"), ("wikineural_pt", "test"), ("masakhaner2_yor", "test"),
+               ("uner_tl_trg", "test")]
+
+
+@pytest.mark.parametrize(("dataset_id", "split"), ALL_CORPORA)
+def test_span_set_equals_seqeval_wherever_predictions_do_not_overlap(dataset_id, split):
+    """Per sentence, on every corpus, for gold and perturbed systems (whose
+    spurious entities sometimes overlap others): where a system's spans do
+    not overlap, its entities are exactly seqeval's extraction from IOB2 tags;
+    where they do, they are a strict superset (what longest-first dropped)."""
+    from seqeval.scheme import IOB2, Entities
+
+    from nerbench.score.strict import tag_sequences
+    from nerbench.testing import perturbed_systems
+
+    dataset = get_registry().get("datasets", dataset_id)
+    sentences = list(dataset.sentences(split))
+    systems = perturbed_systems(sentences, [label.name for label in dataset.labels], 3, seed=7)
+    overlapped = 0
+    for predicted in [{s.id: s.spans for s in sentences}, *systems.values()]:
+        gold_sets, pred_sets = entities(sentences, predicted)
+        gold_tags, pred_tags = tag_sequences(sentences, predicted)
+        theirs_gold, theirs_pred = Entities(gold_tags, IOB2).entities, Entities(pred_tags, IOB2).entities
+        for ours_g, ours_p, tg, tp in zip(gold_sets, pred_sets, theirs_gold, theirs_pred):
+            assert not overlapping(ours_g)  # no corpus has overlapping gold entities
+            assert ours_g == [(e.start, e.end, e.tag) for e in tg]
+            seq = [(e.start, e.end, e.tag) for e in tp]
+            if overlapping(ours_p):
+                overlapped += 1
+                assert set(seq) < set(ours_p)
+            else:
+                assert ours_p == seq
+        if not any(overlapping(p) for p in pred_sets):
+            assert score(sentences, predicted) == score(sentences, predicted, rule=LONGEST_FIRST)
+    assert overlapped  # the perturbed systems do overlap somewhere: both branches ran

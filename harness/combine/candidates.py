@@ -2,10 +2,14 @@
 predicted entity with a bitmask of the systems that predicted it) and exact,
 vectorised scoring of many system subsets at once.
 
-Exactness: a combined span set is made non-overlapping (higher priority
-first, then longer, then leftmost, then label — the rule `spans_to_tags`
-uses), so its IOB2 tags hold exactly its spans and entity-level counts equal
-seqeval's strict-mode counts. Tests check equality against seqeval.
+What an ensemble outputs: the candidates its combiner keeps, made
+non-overlapping by `resolve` (higher priority first, then longer, then
+leftmost, then label). That resolution is part of the combiner's output, as
+the published pipeline's disambiguation is: an ensemble never outputs two
+overlapping spans. `count` counts exactly what is kept, so the counts equal
+the span-set scorer's on the materialised output (and seqeval's over IOB2
+tags, the output having no overlap); tests check it. A single system's own
+counts are `count(index, index.votes)`: every distinct span it predicted.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import numpy as np
 from nerbench.bases import Combiner
 from nerbench.combine.candidates import CandidateIndex, Counts, count, materialise, resolve
 from nerbench.errors import NerbenchError
-from nerbench.score.strict import per_sentence
+from nerbench.score.strict import SPAN_SET, per_sentence
 from nerbench.types import Span
 
 SEARCHES = ("none", "greedy", "exhaustive")
@@ -106,11 +106,16 @@ def ensemble_name(combiner_name: str, systems: tuple[str, ...]) -> str:
     return f"{combiner_name}[{'+'.join(systems)}]"
 
 
-def best_single(index: CandidateIndex) -> dict[str, Any]:
-    """The best system alone on `index`: its name and metrics."""
-    eye = np.eye(len(index.systems), dtype=bool)
-    votes = index.votes.astype(np.int32) @ eye.T.astype(np.int32)
-    singles = count(index, resolve(index, votes > 0, votes.astype(float)))
+def best_single(index: CandidateIndex, rule: str = SPAN_SET) -> dict[str, Any]:
+    """The best system alone on `index`: its name and metrics, scored as the
+    systems are (span-set: every distinct span it predicted; longest-first:
+    overlapping spans resolved longest first, as IOB2 tags would hold them)."""
+    if rule == SPAN_SET:
+        singles = count(index, index.votes)
+    else:
+        eye = np.eye(len(index.systems), dtype=np.int32)
+        votes = index.votes.astype(np.int32) @ eye
+        singles = count(index, resolve(index, votes > 0, votes.astype(float)))
     best = int(np.argmax(singles.f1))
     return {"system": index.systems[best], "metrics": singles.metrics(best, index.labels)}
 

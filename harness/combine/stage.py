@@ -18,7 +18,8 @@ from nerbench.errors import NerbenchError
 from nerbench.plan.matrix import Plan
 from nerbench.plugins.manager import Registry
 from nerbench.infer.runner import Caller, JobOutcome, Runner, SystemStats, one_model_at_a_time
-from nerbench.score.strict import per_sentence
+from nerbench.score.details import details
+from nerbench.score.strict import SPAN_SET, per_sentence
 from nerbench.combine.search import best_single, choose, ensemble_name, evaluate
 from nerbench.types import Failure, Generation, Prediction, Prompt, Span
 
@@ -82,10 +83,12 @@ class CombineOutput:
 
 
 async def run_combiners(
-    plan: Plan, outcomes: list[JobOutcome], registry: Registry, ensemble: dict[str, Any], judges: Judges
+    plan: Plan, outcomes: list[JobOutcome], registry: Registry, ensemble: dict[str, Any], judges: Judges,
+    rule: str = SPAN_SET,
 ) -> CombineOutput:
     """Choose each combiner's ensemble on every dataset's dev sample and
-    evaluate it in-domain and on every other dataset."""
+    evaluate it in-domain and on every other dataset; its best single system
+    is scored under `rule`, as the systems are."""
     dev_split = ensemble.get("dev_split", "dev")
     search = ensemble.get("search", "greedy")
     searches = [search] if isinstance(search, str) else list(search)
@@ -137,7 +140,8 @@ async def run_combiners(
                         "combiner": label, "options": options, "search": search, "systems": list(choice.systems),
                         "params": choice.params, "dev_f1": choice.dev_f1, "dev_sentences": len(dev.sentences),
                         "sentences": len(test.sentences), "metrics": metrics,
-                        "per_sentence": per_sentence(test.sentences, combined), "best_single": best_single(test),
+                        "per_sentence": per_sentence(test.sentences, combined), "best_single": best_single(test, rule),
+                        **details(test.sentences, combined),
                     })
                     predictions += [Prediction(system, target, split, sid, tuple(spans))
                                     for sid, spans in combined.items()]

@@ -63,6 +63,11 @@ class RunConfig:
         return list(self.run.get("reporters", DEFAULT_REPORTERS))
 
     @property
+    def scoring(self) -> str:
+        """How overlapping predictions are scored: a rule of `nerbench.score.strict.RULES`."""
+        return str(self.run.get("scoring", "span-set"))
+
+    @property
     def registry_files(self) -> list[Path]:
         return [(self.path.parent / p).resolve() for p in self.run.get("registry", [])]
 

@@ -210,8 +210,9 @@ def spans_to_tags(spans: Sequence[Span], index: TokenIndex) -> list[str]:
 
     IOB2 cannot express overlap: spans are placed longest first (then
     leftmost, then by label) and a span overlapping one already placed is
-    dropped — the rule ensembles use after their votes, so an ensemble of one
-    system scores exactly as the system does.
+    dropped. Scoring counts every distinct predicted span instead (the
+    span-set rule, `nerbench.score.strict`); this is its `longest-first`
+    option.
     """
     tags = ["O"] * len(index.tokens)
     taken = [False] * len(index.tokens)

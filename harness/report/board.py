@@ -35,6 +35,12 @@ class Split:
     language: str
     sentences: int
     rows: list[Row] = field(default_factory=list)
+    #: the results' headroom of this split (format 2 on), else None
+    headroom: dict[str, Any] | None = None
+    #: how the results scored overlapping predictions
+    scoring: str = "longest-first"
+    #: the sentences (id, text, gold) when the results carry them
+    texts: list[dict[str, Any]] | None = None
 
     @property
     def base_language(self) -> str:
@@ -80,11 +86,19 @@ def build(results: list[dict[str, Any]]) -> Board:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     languages: dict[str, str] = {}
     transfer: dict[str, dict[str, dict[str, float]]] = {}
+    extras: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
     for doc in results:
         for dataset_id, info in doc.get("datasets", {}).items():
             languages.setdefault(dataset_id, info.get("language", "und"))
         for entry in doc.get("systems", []) + doc.get("ensembles", []):
             groups[(entry["dataset"], entry["split"])].append(entry)
+            # Results before format 2 wrote tags longest first (the old rule).
+            extras[(entry["dataset"], entry["split"])].setdefault(
+                "scoring", doc.get("scoring", {}).get("rule", "longest-first"))
+        for room in doc.get("headroom", []):
+            extras[(room["dataset"], room["split"])].setdefault("headroom", room)
+        for ref, texts in doc.get("sentences", {}).items():
+            extras[tuple(ref.rsplit(":", 1))].setdefault("texts", texts)
         for combiner, matrix in doc.get("transfer", {}).items():
             transfer.setdefault(combiner, {}).update(matrix)
     splits = []
@@ -98,7 +112,8 @@ def build(results: list[dict[str, Any]]) -> Board:
             if "combiner" in entry and best and entry.get("per_sentence") and best.get("per_sentence"):
                 row.p_value = paired_p_value(entry["per_sentence"], best["per_sentence"])
             rows.append(row)
-        splits.append(Split(dataset, split, languages.get(dataset, "und"), entries[0]["sentences"], rows))
+        splits.append(Split(dataset, split, languages.get(dataset, "und"), entries[0]["sentences"], rows,
+                            **extras[(dataset, split)]))
     return Board(splits, transfer, results)
 
 

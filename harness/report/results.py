@@ -11,10 +11,17 @@ from nerbench import __version__
 from nerbench.config.load import RunConfig
 from nerbench.plan.matrix import Plan
 from nerbench.plugins.manager import Registry
+from nerbench.combine.candidates import build_index
 from nerbench.infer.runner import JobOutcome
-from nerbench.score.strict import score_with_counts
+from nerbench.score.details import details, sentence_table
+from nerbench.score.headroom import headroom
+from nerbench.score.strict import check_rule, score_with_counts
+from nerbench.types import STATUS_OK, Prediction, Sentence, Span
 
-RESULTS_FORMAT_VERSION = 1
+#: 2: strict scores count every distinct predicted span (the span-set rule,
+#: `scoring`); entries carry overlaps, partial, errors, spans; the document
+#: carries sentences and headroom.
+RESULTS_FORMAT_VERSION = 2
 
 
 def machine() -> dict[str, Any]:
@@ -39,12 +46,11 @@ def build_results(
     registry: Registry,
     wall_s: float,
 ) -> dict[str, Any]:
+    rule = check_rule(config.scoring)
     systems = []
     for outcome in outcomes:
         job = outcome.job
         sentences = plan.sentences[(job.dataset, job.split)]
-        predicted = {p.sentence_id: p.spans for p in outcome.predictions}
-        metrics, counts = score_with_counts(sentences, predicted)
         spec = plan.formats[job.format]
         systems.append(
             {
@@ -66,11 +72,11 @@ def build_results(
                     "plugin": registry.provider("prompt_formats", spec.name),
                     "options": spec.options,
                 },
-                "metrics": metrics,
-                "per_sentence": counts,
+                **scored(sentences, outcome.predictions, rule),
                 "counts": outcome.stats.to_json(),
             }
         )
+    splits = {(job.dataset, job.split) for job in (o.job for o in outcomes)}
     return {
         "format_version": RESULTS_FORMAT_VERSION,
         "nerbench_version": __version__,
@@ -89,5 +95,41 @@ def build_results(
             for ds in plan.datasets.values()
         },
         "wall_s": round(wall_s, 3),
+        "scoring": {"rule": rule},
         "systems": systems,
+        **analysis({key: plan.sentences[key] for key in splits},
+                   [(o.job.dataset, o.job.split, o.job.system, o.predictions) for o in outcomes]),
+    }
+
+
+def scored(sentences: list[Sentence], predictions: list[Prediction], rule: str) -> dict[str, Any]:
+    """A system's scores on a split: `metrics`, `per_sentence`, the
+    `details` (overlaps, partial, errors, spans) and `sentence_status` (the
+    status of each sentence that was not ok, by its position in the split)."""
+    predicted = {p.sentence_id: p.spans for p in predictions}
+    metrics, counts = score_with_counts(sentences, predicted, rule)
+    status = {p.sentence_id: p.status for p in predictions}
+    return {
+        "metrics": metrics,
+        "per_sentence": counts,
+        **details(sentences, predicted, rule),
+        "sentence_status": {str(i): status[s.id] for i, s in enumerate(sentences)
+                            if status.get(s.id, STATUS_OK) != STATUS_OK},
+    }
+
+
+def analysis(
+    sentences: dict[tuple[str, str], list[Sentence]],
+    predictions: list[tuple[str, str, str, list[Prediction]]],
+) -> dict[str, Any]:
+    """The document's `sentences` (per "dataset:split": id, text, gold) and
+    `headroom` (per split, over its single systems) from (dataset, split,
+    system, predictions) of every system."""
+    by_split: dict[tuple[str, str], dict[str, dict[str, tuple[Span, ...]]]] = {}
+    for dataset, split, system, preds in predictions:
+        by_split.setdefault((dataset, split), {})[system] = {p.sentence_id: p.spans for p in preds}
+    return {
+        "sentences": {f"{d}:{s}": sentence_table(sentences[(d, s)]) for d, s in sorted(sentences)},
+        "headroom": [{"dataset": d, "split": s, **headroom(build_index(sentences[(d, s)], systems))}
+                     for (d, s), systems in sorted(by_split.items())],
     }

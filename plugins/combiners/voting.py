@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nerbench import api
-from nerbench.api import CandidateIndex, count, prf, resolve
+from nerbench.api import CandidateIndex, count, prf
 
 
 def votes_of(index: CandidateIndex, subsets: np.ndarray) -> np.ndarray:
@@ -71,10 +71,9 @@ class IntersectionCombiner(VoteCombiner):
 
 
 def system_scores(dev: CandidateIndex) -> tuple[np.ndarray, np.ndarray]:
-    """Each system alone on dev: micro F1 (systems) and F1 per label (systems × labels)."""
-    eye = np.eye(len(dev.systems), dtype=bool)
-    kept = resolve(dev, votes_of(dev, eye) > 0, votes_of(dev, eye).astype(float))
-    c = count(dev, kept)
+    """Each system alone on dev, scored as the system is (every distinct span
+    it predicted): micro F1 (systems) and F1 per label (systems × labels)."""
+    c = count(dev, dev.votes)
     return c.f1, prf(c.tp_label, c.predicted_label, c.gold_label[:, None])[2].T
 
 

@@ -1,6 +1,6 @@
 """Built-in reporters: markdown (pages for GitHub), json and csv (the
-leaderboard rows), plots (SVGs; optional extra `plots`). All render from
-results documents alone."""
+leaderboard rows), plots (SVGs; optional extra `plots`), explorer (one
+static HTML page of every sentence). All render from results documents alone."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from nerbench import api
 
 from nerbench.api import build_board as build
 
-from . import markdown, plots, tabular
+from . import explorer, markdown, plots, tabular
 
 
 class MarkdownReporter(api.Reporter):
-    """leaderboard.md (index), lang-LANG.md, DATASET-SPLIT.md, transfer.md, and plots/ when matplotlib is there."""
+    """leaderboard.md (index), lang-LANG.md, DATASET-SPLIT.md, transfer.md, plots/ when matplotlib is there,
+    and explorer.html when the results carry their sentences."""
 
     def render(self, results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         return markdown.render(results, Path(out_dir))
@@ -45,9 +46,21 @@ class PlotsReporter(api.Reporter):
         return sorted((Path(out_dir) / "plots").glob("*.svg"))
 
 
+class ExplorerReporter(api.Reporter):
+    """explorer.html only: every sentence, gold and each system's spans, with filters."""
+
+    def render(self, results, out_dir):
+        path = explorer.write(results, Path(out_dir))
+        if path is None:
+            raise api.NerbenchError("the explorer needs results that carry their sentences (format 2); "
+                                    "re-score an older run with `nerbench rescore RUN_DIR`")
+        return [path]
+
+
 @api.hookimpl
 def register_reporters(register):
     register("markdown", MarkdownReporter)
     register("json", JsonReporter)
     register("csv", CsvReporter)
     register("plots", PlotsReporter)
+    register("explorer", ExplorerReporter)

@@ -14,7 +14,7 @@ from tabulate import tabulate
 from nerbench.api import Board, Split, failure_rates, slug
 from nerbench.api import build_board as build
 
-from . import plots
+from . import explorer, plots
 
 PLOTS_MISSING = ("_Plots are not drawn: install the optional extra with `pip install 'nerbench[plots]'` "
                  "and re-render with `nerbench leaderboard`._")
@@ -96,9 +96,10 @@ def _footer(board: Board) -> list[str]:
 
 
 def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> str:
+    ranked = ("seqeval, strict, every distinct predicted span counts: docs/scoring.md" if split.scoring == "span-set"
+              else "seqeval, strict IOB2")
     lines = [f"# {escape(split.ref)}", "", *_partial_note([row.system for row in split.rows]),
-             f"{split.sentences} sentences, language {code(split.language)}. "
-             "Ranked by micro F1 (seqeval, strict IOB2); "
+             f"{split.sentences} sentences, language {code(split.language)}. Ranked by micro F1 ({ranked}); "
              "95% interval: percentile bootstrap over sentences (2,000 resamples, seed 0). "
              "Failure rates: share of sentences (unparseable, truncated, error) or of mentions "
              "(ungrounded, unknown label).", ""]
@@ -140,6 +141,7 @@ def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> s
         support = {lb: next((r.system["metrics"]["per_type"][lb]["support"] for r in split.rows
                              if lb in r.system["metrics"]["per_type"]), 0) for lb in labels}
         lines += [_table(rows, ["system"] + [f"{escape(lb)} ({support[lb]})" for lb in labels]), ""]
+    lines += _partial_section(split) + _errors_section(split) + _headroom_section(split, figures)
     lines += ["## Plots", ""]
     if figures is None:
         lines += [PLOTS_MISSING, ""]
@@ -147,8 +149,117 @@ def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> s
         for title, name in (("F1 per entity type", "per_type"), ("F1 against latency", "latency")):
             if name in figures:
                 lines += [f"![{title}]({figures[name]})", ""]
+    if split.texts is not None:
+        lines += ["## Sentences", "",
+                  "[Every sentence, gold and each system's spans side by side, filtered by system, "
+                  f"type and error class](explorer.html#split={split.slug})", ""]
     lines += ["[All leaderboards](leaderboard.md)", ""]
     return "\n".join(lines + _footer(board))
+
+
+SCHEMES = (("strict", "strict"), ("exact", "exact"), ("partial", "partial"), ("ent_type", "type"))
+
+
+def _partial_section(split: Split) -> list[str]:
+    rows = [row for row in split.rows if "partial" in row.system]
+    if not rows:
+        return []
+    lines = ["## Partial matches", "",
+             "nervaluate's schemes (SemEval-2013 task 9.1): *strict* (boundaries and type), *exact* (boundaries, any "
+             "type), *partial* (an overlap counts half, any type), *type* (an overlap with the right type). Counts: "
+             "correct / incorrect / partial / missed / spurious. Strict here can differ from the F1 above only when a "
+             "system's predictions overlap (docs/scoring.md).", ""]
+    table = []
+    for row in rows:
+        overall = row.system["partial"]["overall"]
+        counts = ("correct", "incorrect", "partial", "missed", "spurious")
+        table.append([escape(row.name)] + [pct(overall[key]["f1"]) for key, _ in SCHEMES]
+                     + ["/".join(str(overall[key][c]) for c in counts) for key, _ in SCHEMES])
+    lines += [_table(table, ["system"] + [f"{name} F1" for _, name in SCHEMES]
+                     + [f"{name} C/I/P/M/S" for _, name in SCHEMES]), ""]
+    labels = sorted({label for row in rows for label in row.system["partial"]["per_type"]})
+    if labels:
+        lines += ["### Partial F1 per entity type", ""]
+        per_type = [row.system["partial"]["per_type"] for row in rows]
+        table = [[escape(row.name)] + [pct(types.get(lb, {}).get("partial", {}).get("f1")) for lb in labels]
+                 for row, types in zip(rows, per_type)]
+        lines += [_table(table, ["system"] + [escape(lb) for lb in labels]), ""]
+    return lines
+
+
+def _errors_section(split: Split) -> list[str]:
+    rows = [row for row in split.rows if "errors" in row.system]
+    if not rows:
+        return []
+    lines = ["## Errors", "",
+             "Every prediction and every gold entity in one class (docs/scoring.md): *exact*; *type*: the right "
+             "boundaries, another type; *boundary*: overlapping, the right type; *both*: overlapping, another type; "
+             "*spurious* predictions and *missed* gold entities overlap nothing. (P): classes of the predictions, "
+             "which sum to them; (G): of the gold entities, which sum to the gold. *overlapping*: predictions sharing "
+             "a token with another prediction of the same system (all of them scored).", ""]
+    table = []
+    for row in rows:
+        errors, overlaps = row.system["errors"], row.system.get("overlaps", {})
+        p, g = errors["predicted"], errors["gold"]
+        table.append([escape(row.name), sum(p.values()), overlaps.get("predictions", "–"), p["exact"], p["type"],
+                      p["boundary"], p["boundary_type"], p["spurious"], sum(g.values()), g["type"], g["boundary"],
+                      g["boundary_type"], g["missed"]])
+    lines += [_table(table, ["system", "predictions", "overlapping", "exact", "type (P)", "boundary (P)", "both (P)",
+                             "spurious", "gold", "type (G)", "boundary (G)", "both (G)", "missed"]), ""]
+    labels = sorted({label for row in rows for label in row.system["errors"]["per_type"]})
+    if labels:
+        lines += ["### Errors per entity type", "",
+                  "Gold entities of the type by class, and the system's spurious predictions of the type.", ""]
+        table = []
+        for label in labels:
+            for row in rows:
+                per = row.system["errors"]["per_type"].get(label, {})
+                g, p = per.get("gold", {}), per.get("predicted", {})
+                table.append([escape(label), escape(row.name), sum(g.values()), g.get("exact", 0), g.get("type", 0),
+                              g.get("boundary", 0), g.get("boundary_type", 0), g.get("missed", 0),
+                              p.get("spurious", 0)])
+        lines += [_table(table, ["type", "system", "gold", "exact", "type", "boundary", "both", "missed",
+                                 "spurious"]), ""]
+    return lines
+
+
+def _headroom_section(split: Split, figures: dict[str, str] | None) -> list[str]:
+    room = split.headroom
+    if not room or not room["systems"]:
+        return []
+    singles = {row.name: row.system["metrics"] for row in split.rows if not row.is_ensemble}
+    ensembles = [row.system["metrics"] for row in split.rows if row.is_ensemble]
+
+    def best(metrics: list[dict[str, Any]], label: str | None) -> float | None:
+        values = [m["recall"] if label is None else m["per_type"].get(label, {}).get("recall", 0.0) for m in metrics]
+        return max(values) if values else None
+
+    members = [singles[name] for name in room["systems"] if name in singles]
+    lines = ["## Headroom", "",
+             f"What the {len(room['systems'])} single systems find together: gold entities found exactly by at "
+             "least one of them (their union — no voting combiner finds more; its recall is the oracle recall), by "
+             "all of them, by only one; against the best single system's recall and the best ensemble's.", ""]
+    table = []
+    for label, part in [(None, room), *sorted(room["per_type"].items())]:
+        table.append(["all types" if label is None else escape(label), part["gold"], pct(best(members, label)),
+                      pct(best(ensembles, label)), pct(part["oracle_recall"]), part["found_by_all"],
+                      sum(part["unique"])])
+    lines += [_table(table, ["type", "gold", "best single R", "best ensemble R", "union R (oracle)", "found by all",
+                             "found by one only"]), ""]
+    numbered = [f"{i}" for i in range(1, len(room["systems"]) + 1)]
+    lines += ["### Complementarity", "",
+              "Gold entities the row's system finds (exactly) that the column's system misses; *alone*: found by no "
+              "other system. Then the agreement of their predictions (Jaccard index of their predicted entities, %).",
+              ""]
+    table = [[n, escape(name)] + [str(x) for x in room["only"][i]] + [room["unique"][i]]
+             for i, (n, name) in enumerate(zip(numbered, room["systems"]))]
+    lines += [_table(table, ["#", "system"] + numbered + ["alone"]), ""]
+    table = [[n, escape(name)] + [pct(x) for x in room["agreement"][i]]
+             for i, (n, name) in enumerate(zip(numbered, room["systems"]))]
+    lines += [_table(table, ["#", "system"] + numbered), ""]
+    if figures is not None and "complementarity" in figures:
+        lines += [f"![Complementarity]({figures['complementarity']})", ""]
+    return lines
 
 
 def _language_page(board: Board, language: str) -> str:
@@ -192,6 +303,8 @@ def _index(board: Board) -> str:
         lines += [_table(rows, ["dataset split", "best", "F1"]), ""]
     if board.transfer:
         lines += ["## [Transfer between datasets](transfer.md)", ""]
+    if any(split.texts is not None for split in board.splits):
+        lines += ["## [Every sentence: gold and each system side by side](explorer.html)", ""]
     return "\n".join(lines + _footer(board))
 
 
@@ -213,4 +326,5 @@ def render(results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         paths.append(path)
     if figures:
         paths += sorted((out_dir / "plots").glob("*.svg"))
-    return paths
+    page = explorer.write(results, out_dir)
+    return paths + ([page] if page else [])

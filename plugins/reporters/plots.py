@@ -37,16 +37,18 @@ def _save(fig: Any, path: Path) -> None:
     fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
 
 
-def _heatmap(plt: Any, values: list[list[float]], rows: list[str], columns: list[str], title: str, path: Path) -> None:
+def _heatmap(plt: Any, values: list[list[float]], rows: list[str], columns: list[str], title: str, path: Path,
+             vmax: float = 100, label: str = "F1", digits: int = 1) -> None:
     fig, ax = plt.subplots(figsize=(max(5.0, 1.2 + 0.9 * len(columns)), 1.2 + 0.35 * len(rows)))
-    image = ax.imshow(values, vmin=0, vmax=100, cmap="viridis", aspect="auto")
+    image = ax.imshow(values, vmin=0, vmax=vmax, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(columns)), [_text(c) for c in columns], rotation=30, ha="right")
     ax.set_yticks(range(len(rows)), [_text(r) for r in rows])
     for i, line in enumerate(values):
         for j, value in enumerate(line):
-            ax.text(j, i, f"{value:.1f}", ha="center", va="center", color="white" if value < 60 else "black")
+            ax.text(j, i, f"{value:.{digits}f}", ha="center", va="center",
+                    color="white" if value < 0.6 * vmax else "black")
     ax.set_title(_text(title))
-    fig.colorbar(image, ax=ax, label="F1")
+    fig.colorbar(image, ax=ax, label=label)
     _save(fig, path)
     plt.close(fig)
 
@@ -60,6 +62,14 @@ def _split_plots(plt: Any, split: Split, out: Path) -> dict[str, str]:
         path = out / f"{split.slug}-per-type.svg"
         _heatmap(plt, values, [row.name for row in split.rows], labels, f"{split.ref}: F1 per type", path)
         figures["per_type"] = f"plots/{path.name}"
+    room = split.headroom
+    if room and len(room["systems"]) > 1:
+        path = out / f"{split.slug}-complementarity.svg"
+        numbered = [f"{i} {name}" for i, name in enumerate(room["systems"], 1)]
+        _heatmap(plt, room["only"], numbered, [str(i) for i in range(1, len(numbered) + 1)],
+                 f"{split.ref}: gold entities the row finds and the column misses", path,
+                 vmax=max(1, max(max(r) for r in room["only"])), label="gold entities", digits=0)
+        figures["complementarity"] = f"plots/{path.name}"
     timed = [row for row in split.rows if row.system.get("counts", {}).get("mean_latency_s") is not None]
     if timed:
         fig, ax = plt.subplots(figsize=(6, 4))

@@ -1,0 +1,80 @@
+"""Re-scoring a finished run from what it stored — its results document, its
+predictions JSONL and the corpora — never calling a model (DESIGN.md: a stage
+can be re-run alone). Provenance, counts and the transfer matrix are kept;
+every score is computed again under the current scoring, ensembles from the
+output they stored (they are not chosen again)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from itertools import islice
+from typing import Any
+
+from nerbench import __version__
+from nerbench.errors import NerbenchError
+from nerbench.plugins.manager import Registry
+from nerbench.report.results import RESULTS_FORMAT_VERSION, analysis, scored
+from nerbench.score.details import sentence_table
+from nerbench.score.strict import check_rule
+from nerbench.types import Prediction, Sentence
+
+
+def _sentences(registry: Registry, results: dict[str, Any], dataset_id: str, split: str, n: int) -> list[Sentence]:
+    """The first `n` sentences of `dataset_id:split`, as the run scored them.
+    When the manifest changed since the run (a split added, say), the gold the
+    run recorded (format 2) must be what the corpus gives now."""
+    dataset = registry.get("datasets", dataset_id)
+    if split not in dataset.splits:
+        raise NerbenchError(f"dataset {dataset_id!r} has no split {split!r}; splits: {', '.join(dataset.splits)}")
+    sentences = list(islice(dataset.sentences(split), n))
+    recorded = results.get("datasets", {}).get(dataset_id, {}).get("manifest_sha256")
+    if recorded and recorded != dataset.fingerprint:
+        then = results.get("sentences", {}).get(f"{dataset_id}:{split}")
+        if then is None or [{k: s[k] for k in ("id", "text", "gold")} for s in then] != sentence_table(sentences):
+            raise NerbenchError(f"dataset {dataset_id!r}: its manifest changed since the run (sha256 "
+                                f"{recorded[:12]} then, {dataset.fingerprint[:12]} now) and the gold of {split!r} "
+                                "is not the one the run recorded; not re-scoring")
+    return sentences
+
+
+def rescore(results: dict[str, Any], predictions: list[Prediction], registry: Registry, rule: str) -> dict[str, Any]:
+    """`results` scored again from `predictions` (the run's predictions
+    JSONL) under `rule`; a new document, the old one is left as it was."""
+    check_rule(rule)
+    stored: dict[tuple[str, str, str], list[Prediction]] = defaultdict(list)
+    for p in predictions:
+        stored[(p.system, p.dataset, p.split)].append(p)
+    cache: dict[tuple[str, str, int], list[Sentence]] = {}
+    splits: dict[tuple[str, str], list[Sentence]] = {}
+
+    def redo(entry: dict[str, Any]) -> dict[str, Any]:
+        key = (entry["dataset"], entry["split"], int(entry["sentences"]))
+        if key not in cache:
+            cache[key] = _sentences(registry, results, *key)
+        sentences = splits[key[:2]] = cache[key]
+        ids = {s.id for s in sentences}
+        preds = [p for p in stored[(entry["system"], entry["dataset"], entry["split"])] if p.sentence_id in ids]
+        if not preds:
+            raise NerbenchError(f"no stored predictions for {entry['system']} on {entry['dataset']}:{entry['split']}")
+        return {**entry, **scored(sentences, preds, rule)}
+
+    systems = [redo(entry) for entry in results.get("systems", [])]
+    out = {**results, "format_version": RESULTS_FORMAT_VERSION, "scoring": {"rule": rule}, "systems": systems}
+    if "ensembles" in results:
+        ensembles = []
+        for entry in results["ensembles"]:
+            entry = redo(entry)
+            entry.pop("sentence_status", None)  # ensembles have no statuses of their own
+            peers = [s for s in systems if (s["dataset"], s["split"]) == (entry["dataset"], entry["split"])]
+            if peers:
+                best = min(peers, key=lambda s: (-s["metrics"]["f1"], s["system"]))  # as search.best_single
+                entry["best_single"] = {"system": best["system"], "metrics": best["metrics"]}
+            ensembles.append(entry)
+        out["ensembles"] = ensembles
+    out.update(analysis(splits, [(s["dataset"], s["split"], s["system"],
+                                  stored[(s["system"], s["dataset"], s["split"])]) for s in systems]))
+    out["rescored"] = {"created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                       "nerbench_version": __version__, "rule": rule,
+                       "from_format_version": results.get("format_version")}
+    return out
