@@ -15,6 +15,8 @@ from tqdm import tqdm
 from nerbench.bases import Backend
 from nerbench.errors import BackendError
 from nerbench.infer.cache import PredictionCache, cache_key
+from nerbench.infer.concurrency import Limit, make_limit
+from nerbench.infer.pool import BackendPool
 from nerbench.infer.retry import with_retries
 from nerbench.plan.matrix import Job, Plan
 from nerbench.types import STATUS_ERROR, Failure, Generation, Prediction, Prompt, Request, Sentence
@@ -117,7 +119,7 @@ class Runner:
         self.cache = cache
         self.progress = progress
         self.describes: dict[tuple[str, str], dict[str, Any]] = {}
-        self._limits: dict[str, asyncio.Semaphore] = {}
+        self._limits: dict[str, Limit] = {}
         self._dead: dict[str, Failure] = {}
         self._started: list[Backend] = []
 
@@ -142,10 +144,21 @@ class Runner:
             await backend.aclose()
         self._started.clear()
 
-    def _limit(self, backend: Backend) -> asyncio.Semaphore:
+    def _limit(self, backend: Backend) -> Limit:
         if backend.endpoint not in self._limits:
-            self._limits[backend.endpoint] = asyncio.Semaphore(backend.concurrency)
+            self._limits[backend.endpoint] = make_limit(backend)
         return self._limits[backend.endpoint]
+
+    def concurrency(self) -> dict[str, dict[str, Any]]:
+        """Each endpoint's limit as the run left it (fixed, or what adapting
+        found), with a pool's per replica."""
+        report = {}
+        for backend in self.backends.values():
+            if backend.endpoint in self._limits:
+                report[backend.endpoint] = self._limits[backend.endpoint].report()
+                if isinstance(backend, BackendPool):
+                    report[backend.endpoint]["replicas"] = backend.limits()
+        return dict(sorted(report.items()))
 
     def _identity(self, caller: Caller, request: Request) -> dict[str, Any]:
         backend = self.backends[caller.backend]
@@ -195,10 +208,11 @@ class Runner:
         if caller.backend in self._dead:
             stats.errors["backend_unavailable"] += 1
             return self._dead[caller.backend]
-        async with self._limit(backend):
+        limit = self._limit(backend)
+        async with limit:
             try:
                 gen = await with_retries(
-                    lambda: backend.generate(request), attempts=int(backend.options.get("retries", 4))
+                    lambda: limit.observe(backend.generate(request)), attempts=int(backend.options.get("retries", 4))
                 )
             except BackendError as exc:
                 stats.errors[exc.cause] += 1

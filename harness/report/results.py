@@ -39,6 +39,7 @@ def build_results(
     describes: dict[tuple[str, str], dict[str, Any]],
     registry: Registry,
     wall_s: float,
+    execution: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     systems = []
     for outcome in outcomes:
@@ -90,5 +91,6 @@ def build_results(
             for ds in plan.datasets.values()
         },
         "wall_s": round(wall_s, 3),
+        **({"execution": execution} if execution is not None else {}),
         "systems": systems,
     }

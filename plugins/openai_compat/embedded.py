@@ -69,7 +69,7 @@ class EmbeddedBackend(api.Backend):
         template = self.options.get("chat_template")
         return {"chat_template": template} if template else {}
 
-    def _start(self, model: str) -> api.LlamaServer:
+    def _start(self, model: str, host: str = "127.0.0.1") -> api.LlamaServer:
         return api.start_llama_server(
             model_path(model, self.base_dir),
             model,
@@ -78,7 +78,17 @@ class EmbeddedBackend(api.Backend):
             threads=self.options.get("threads"),
             verbosity=int(self.options.get("log_verbosity", 1)),
             chat_template=self.options.get("chat_template"),
+            host=host,
         )
+
+    def serve(self, model: str, host: str) -> str:
+        server = self._start(model, host)
+        self._servers[model] = server
+        self._clients[model] = self.client(server.url)
+        return server.url
+
+    def client(self, url: str) -> OpenAIBackend:
+        return OpenAIBackend(self.name, {**self.options, "url": url})
 
     async def _client(self, model: str) -> OpenAIBackend:
         """The client of `model`'s server, started on first use (once, however
@@ -87,7 +97,7 @@ class EmbeddedBackend(api.Backend):
             if model not in self._clients:
                 server = await asyncio.to_thread(self._start, model)
                 self._servers[model] = server
-                self._clients[model] = OpenAIBackend(self.name, {**self.options, "url": server.url})
+                self._clients[model] = self.client(server.url)
         return self._clients[model]
 
     def check_model(self, model: str) -> None:
