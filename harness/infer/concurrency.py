@@ -5,12 +5,12 @@ server says it serves at once (llama.cpp's slots, the embedded server's
 `n_parallel`). Where nerbench cannot read it — an OpenAI-compatible server,
 vLLM, Ollama — the limit is found while the run goes (`Controller`): start
 low and double while throughput keeps up with the doubling (slow start);
-then hold the best level and probe one step up and one step down now and
-then, keeping a step only when it paid: up when throughput rose, down when
-throughput did not fall (by Little's law, in-flight = throughput × latency,
-so more in flight without more throughput is latency climbing for nothing).
-A 429/503 halves the limit at once, and a server that reports requests
-waiting in its queue (vLLM's /metrics) caps it at what it is serving.
+then hold the best level and probe a step up or down now and then, keeping
+a step only when it paid: up when throughput rose, down when it did not fall
+(by Little's law, in flight = throughput × latency, so more in flight
+without more throughput is latency climbing for nothing). A 429/503 halves
+the limit at once, and a server that reports requests waiting in its own
+queue (vLLM's /metrics) caps it at what it is serving.
 """
 
 from __future__ import annotations
@@ -48,21 +48,28 @@ class Measure:
 
 
 class Controller:
-    """The control law, on explicit timestamps so that tests drive it on a
-    virtual clock. `completed` counts answers into windows; a full window is
-    handed to `decide`, which sets `limit` for the next one.
+    """The control law, apart from asyncio so that tests drive it on a virtual
+    clock: `sent` puts a request into the current window (a cohort), its
+    `answered` or `failed` takes it out, and when the whole cohort is back the
+    window's measure goes to `decide`, which sets `limit`.
 
-    A step counts as paying when throughput changed by at least `gain` times
-    the step's relative size (0.25: doubling must bring +25%, a step of 1/8
-    up +3.1%, and a step down may cost at most that), and, for a step up, by
-    more than twice the measurement's standard error. A window is the
-    answers to `rounds` × limit requests (at least `min_samples`; one round
-    in slow start) sent after the limit changed, and counts only when
-    requests were waiting for the limit — a run's tail, with fewer requests
-    than slots, says nothing about the server. Steps that pay in a row grow
-    (×2 each, up to the level held); a probe that did not pay is tried again
-    after twice as many windows as last time (at most `max_wait`), so a
-    settled limit costs less and less probing.
+    A window is the requests sent after the limit changed and one round
+    (`limit` requests) settled the new level: `start_samples` or `limit` of
+    them in slow start, else `min_samples` or `rounds` × `limit`. Waiting for
+    every one keeps slow answers in; throughput is `limit` / their mean
+    latency (Little's law, robust where answers arrive in bursts). A window
+    counts only when requests were waiting for the limit — a run's tail, with
+    fewer requests than slots, says nothing about the server.
+
+    A step pays when throughput changed by at least `gain` times the step's
+    relative size (0.25: doubling must bring +25%, a step of 1/8 up +3.1%, and
+    a step down may cost at most that) and, upwards, by more than the noise
+    (one standard error of the difference in slow start, where a level that
+    did not pay is measured once more before slow start ends; two after).
+    Steps up that pay in a row grow (×2 each, at most a doubling), and are at
+    least large enough to show above the noise; a probe that did not pay is
+    tried again after twice as many windows as last time (at most
+    `max_wait`), so a settled limit costs less and less probing.
     """
 
     def __init__(self, start: int = 1, minimum: int = 1, maximum: int = DEFAULT_MAX_CONCURRENCY, *,
@@ -93,7 +100,7 @@ class Controller:
     def sent(self) -> int | None:
         """A request goes out: the window (cohort) it belongs to, if any."""
         if self._skip:
-            self._skip -= 1  # the first round after a change fills the new level: not yet its steady state
+            self._skip -= 1  # the first round after a change fills the new level: not its steady state yet
             return None
         if self._filling:
             self._sent += 1
@@ -129,14 +136,11 @@ class Controller:
             self._next_window()  # the limit did not bind (a run's tail): no evidence either way
             return None
         self._cohort = -1  # nothing counts until `decide`
-        # Little's law: `limit` requests always out, so throughput is limit / mean latency;
-        # waiting for the whole cohort keeps slow answers in (no survivors' bias).
         error = statistics.pstdev(self._latencies) / mean / n ** 0.5
         return Measure(self.limit, self.limit / mean, statistics.median(self._latencies), error)
 
     def _next_window(self) -> None:
-        self._skip = self.limit if self.changes and self.changes[-1][1] == self.limit and self._changed else 0
-        self._changed = False
+        self._skip, self._changed = (self.limit if self._changed else 0), False
         self._windows_opened += 1
         self._cohort = self._windows_opened
         self._filling, self._sent, self._out, self._latencies, self._waited = True, 0, 0, [], 0

@@ -39,7 +39,8 @@ class EmbeddedBackend(api.Backend):
     and `retries`. Models: packaged names ("smollm2-135m", "gemma3-270m") or
     paths to GGUF files; each gets its own server, started on first use and
     asked through an `openai` backend of its own (nerbench asks one model
-    after another)."""
+    after another). With `[run] executor = "ray"`, `serve` starts the servers
+    in replica actors on a Ray cluster instead."""
 
     OPTIONS: ClassVar[dict[str, Any]] = {
         "n_parallel": {"type": "integer", "minimum": 1},
