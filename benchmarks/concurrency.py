@@ -113,7 +113,8 @@ def llama(sentences: int, rounds: int) -> dict:
                 "execution"]["concurrency"][server.url]
             measured.append({"fixed_4_sentences_per_s": round(sentences / walls["fixed"], 3),
                              "adaptive_sentences_per_s": round(sentences / walls["adaptive"], 3),
-                             "ratio": round(walls["fixed"] / walls["adaptive"], 3), "adaptive_final_limit": limit["limit"]})
+                             "ratio": round(walls["fixed"] / walls["adaptive"], 3),
+                             "adaptive_final_limit": limit["limit"]})
             print(json.dumps(measured[-1]), file=sys.stderr, flush=True)
     ratio = statistics.median(r["ratio"] for r in measured)
     return {"sentences": sentences, "slots": 4, "rounds": measured, "median_ratio": ratio, "meets_bar": ratio >= 0.95}

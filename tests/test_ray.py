@@ -173,3 +173,23 @@ def test_replicas_need_the_ray_executor_and_a_kind_that_starts_its_server(tmp_pa
     cfg = write(tmp_path / "c.toml", config(2, ray=False).replace("[run]\n", '[run]\naddress = "auto"\n'))
     result = cli_runner.invoke(cli, ["run", str(cfg), "--dry-run"])
     assert result.exit_code == 2 and 'field run.address' in result.output
+
+
+def test_no_cluster_to_join_is_one_line_and_exit_2(tmp_path, cli_runner, monkeypatch):
+    import ray
+
+    def no_cluster(**kwargs):
+        # What `ray.init(address="auto")` raised here with no cluster running (at once).
+        raise ConnectionError("Could not find any running Ray instance. Please specify the one to connect to by "
+                              "setting `--address` flag or `RAY_ADDRESS` environment variable.")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", no_cluster)
+    cfg = write(tmp_path / "c.toml", config(2))
+    result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1] == (
+        "Error: [run] address 'auto': cannot join a Ray cluster: Could not find any running Ray instance. Please "
+        "specify the one to connect to by setting `--address` flag or `RAY_ADDRESS` environment variable. (start "
+        "one with `ray start --head`, or set address = \"local\" for one of this run's own)")
+    assert "Traceback" not in result.output

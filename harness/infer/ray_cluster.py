@@ -96,8 +96,9 @@ class Cluster:
         except Exception as exc:  # Ray says why in many types; all of them mean "no cluster to join"
             self.users -= 1
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise NerbenchError(f"[run] address {self.address!r}: cannot join a Ray cluster: {first} (start one "
-                                "with `ray start --head`, or set address = \"local\" for one of this run's own)") from None
+            raise NerbenchError(f"[run] address {self.address!r}: cannot join a Ray cluster: {first} (start "
+                                "one with `ray start --head`, or set address = \"local\" for one of this run's own)"
+                                ) from None
         self.joined = True
 
     def leave(self) -> None:
