@@ -15,6 +15,8 @@
    test split); the harness's own cost per sentence is (nerbench wall − httpx
    wall) / sentences — loading, planning, cache writes, parsing, scoring and
    writing results included. `--rounds` alternating rounds; the median counts.
+   Sentences / nerbench wall is the driver's ceiling (`median_driver_sentences_per_s`):
+   what one nerbench process handles however fast the servers (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -189,6 +191,10 @@ def main() -> None:
             "sentences": len(bodies),
             "rounds": rounds,
             "median_overhead_ms_per_sentence": statistics.median(r["overhead_ms_per_sentence"] for r in rounds),
+            # The driver's ceiling: sentences one nerbench process takes from request to scored
+            # prediction when the server costs nothing (its HTTP client included).
+            "median_driver_sentences_per_s": round(statistics.median(len(bodies) / r["nerbench_wall_s"]
+                                                                     for r in rounds), 1),
         }
     print(json.dumps(report, indent=2))
 

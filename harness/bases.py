@@ -61,8 +61,14 @@ class Backend(Configurable, ABC):
     managers: `start()` runs before the first request, `aclose()` after the last.
     """
 
-    #: Requests in flight per endpoint unless the config says otherwise.
+    #: Requests in flight per endpoint unless the config says otherwise (where
+    #: the server's capacity is not `known_capacity`: where adapting starts).
     default_concurrency: ClassVar[int] = 1
+    #: Whether `concurrency` is the server's own capacity (llama.cpp's slots,
+    #: the embedded server's `n_parallel`). Where it is not (an
+    #: OpenAI-compatible server, vLLM, Ollama) and the config sets no
+    #: `concurrency`, nerbench adapts the requests in flight while the run goes.
+    known_capacity: ClassVar[bool] = True
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         self.name = name
@@ -78,7 +84,18 @@ class Backend(Configurable, ABC):
 
     @property
     def concurrency(self) -> int:
-        return int(self.options.get("concurrency", self.default_concurrency))
+        """Requests in flight: the config's number, else the default (for an
+        adaptive endpoint: where it starts)."""
+        setting = self.options.get("concurrency")
+        return setting if isinstance(setting, int) else int(self.default_concurrency)
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether nerbench finds the concurrency while running: the config
+        says `concurrency = "adaptive"`, or gives none for a server whose
+        capacity is not known."""
+        setting = self.options.get("concurrency")
+        return setting == "adaptive" or (setting is None and not self.known_capacity)
 
     async def start(self) -> None:
         """Acquire resources (start a server, open connections)."""
@@ -115,6 +132,29 @@ class Backend(Configurable, ABC):
     async def health(self) -> dict[str, Any]:
         """A small status report; raise `BackendError` when unreachable."""
         return {"ok": True}
+
+    @classmethod
+    def serves(cls) -> bool:
+        """Whether the kind starts its own server (`serve`)."""
+        return cls.serve is not Backend.serve
+
+    def serve(self, model: str, host: str) -> str:
+        """For kinds that start their own server (embedded llama.cpp): start
+        one serving `model` in this process, listening on `host`, and return
+        its URL (http://HOST:PORT). With `[run] executor = "ray"`, nerbench
+        calls it in replica actors on the cluster's nodes and sends requests
+        to each URL through `client_for(url)`. The default: no server of its own."""
+        raise NotImplementedError(f"{type(self).__name__} starts no server of its own")
+
+    def client_for(self, url: str) -> Backend:
+        """A backend of this kind's dialect asking the server `serve` started at `url`."""
+        raise NotImplementedError(f"{type(self).__name__} starts no server of its own")
+
+    async def queued(self) -> int | None:
+        """Requests waiting in the server's own queue, where it says so (vLLM's
+        /metrics); adaptive concurrency holds below the level where a server
+        starts queueing. The default: None, not known."""
+        return None
 
 
 class Dataset(ABC):

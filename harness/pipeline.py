@@ -23,7 +23,7 @@ from nerbench.plugins.manager import Registry
 from nerbench.files.predictions import write_predictions
 from nerbench.files.results import write_results
 from nerbench.report.results import build_results
-from nerbench.infer.backends import make_backends
+from nerbench.infer.backends import execution, make_backends
 from nerbench.infer.runner import JobOutcome, Runner
 from nerbench.types import Prediction
 
@@ -80,6 +80,8 @@ class Inferred:
     #: (backend, model id) → what the backend said of the model
     describes: dict[tuple[str, str], dict[str, Any]]
     wall_s: float
+    #: where the requests were served: executor, concurrency, cluster and replicas
+    execution: dict[str, Any]
 
 
 async def run_pipeline(
@@ -88,7 +90,8 @@ async def run_pipeline(
     """Infer every job, then (with an `[ensemble]`) combine, while the
     backends are up: LLM-judged combiners ask them more."""
     started = time.perf_counter()
-    async with Runner(plan, make_backends(config, registry), config.generation, cache, progress) as runner:
+    backends = make_backends(config, registry)
+    async with Runner(plan, backends, config.generation, cache, progress) as runner:
         outcomes = await runner.run_jobs()
         combined = None
         if config.ensemble is not None:
@@ -96,7 +99,8 @@ async def run_pipeline(
             models = {name: {ref.name: ref.id for ref in refs} for name, refs in config.models.items()}
             combined = await run_combiners(plan, outcomes, registry, config.ensemble, Judges(runner, kinds, models),
                                            config.scoring)
-    return Inferred(outcomes, combined, runner.describes, time.perf_counter() - started)
+    return Inferred(outcomes, combined, runner.describes, time.perf_counter() - started,
+                    execution(config, backends, runner.concurrency()))
 
 
 def execute(
@@ -116,7 +120,7 @@ def execute(
     finally:
         cache.close()
     outcomes, combined = inferred.outcomes, inferred.combined
-    results = build_results(config, plan, outcomes, inferred.describes, registry, inferred.wall_s)
+    results = build_results(config, plan, outcomes, inferred.describes, registry, inferred.wall_s, inferred.execution)
     extra: list[Prediction] = []
     if combined is not None:
         results["ensembles"], results["transfer"], extra = combined.entries, combined.transfer, combined.predictions

@@ -34,10 +34,12 @@ class OllamaBackend(api.Backend):
     """Options: `url` (default http://127.0.0.1:11434), `num_ctx` (context
     tokens; Ollama's default is small), `think` (true/false, sent only when
     set, for models that accept it), `keep_alive`, `pull` (pull a missing model
-    before using it), `timeout` (s, default 300), `retries`. Concurrency defaults to 1
-    (Ollama serves one request per model unless OLLAMA_NUM_PARALLEL is set)."""
+    before using it), `timeout` (s, default 300), `retries`. Without
+    `concurrency`, nerbench adapts the requests in flight from 1 up (Ollama
+    serves OLLAMA_NUM_PARALLEL per model, which its API does not tell)."""
 
     default_concurrency = 1
+    known_capacity = False
     OPTIONS: ClassVar[dict[str, Any]] = {
         "url": {"type": "string", "minLength": 1},
         "num_ctx": {"type": "integer", "minimum": 1},

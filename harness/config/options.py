@@ -11,9 +11,16 @@ from nerbench.bases import Configurable
 from nerbench.config.validation import validate
 from nerbench.errors import NerbenchError
 
+#: Keys of a `[[backend]]` that say how its replicas are placed on a Ray cluster
+#: (`[run] executor = "ray"`; their schema is in config.schema.json).
+PLACEMENT_KEYS = ("replicas", "num_cpus", "num_gpus", "resources", "max_restarts")
+
 #: Options nerbench itself reads from every `[[backend]]`, whatever its kind.
 BACKEND_OPTIONS: dict[str, Any] = {
-    "concurrency": {"type": "integer", "minimum": 1, "description": "requests in flight on this endpoint"},
+    "concurrency": {"oneOf": [{"type": "integer", "minimum": 1}, {"const": "adaptive"}],
+                    "description": "requests in flight on this endpoint, or \"adaptive\" (found while running)"},
+    "max_concurrency": {"type": "integer", "minimum": 1,
+                        "description": "the most requests in flight adaptive concurrency may reach (default 256)"},
     "retries": {"type": "integer", "minimum": 1, "description": "attempts per request (transient failures)"},
     "circuit_breaker": {"type": "integer", "minimum": 1,
                         "description": "requests in a row that cannot reach the endpoint before its work stops"},

@@ -1,4 +1,5 @@
-"""The configured backends: one per `[[backend]]`, a pool for several urls."""
+"""The configured backends: one per `[[backend]]`, a pool for several urls,
+replicas on a Ray cluster for servers nerbench starts (`[run] executor = "ray"`)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,47 @@ from typing import Any
 from nerbench.bases import Backend
 from nerbench.config.load import RunConfig
 from nerbench.infer.pool import BackendPool
+from nerbench.infer.ray_cluster import Cluster, Placement, RayBackend
 from nerbench.plan.checks import backend_options
 from nerbench.plugins.manager import Registry
 
 
 def make_backends(config: RunConfig, registry: Registry) -> dict[str, Backend]:
     """One backend per `[[backend]]`; an entry with `urls` becomes a pool of
-    one backend per URL. The config is checked (`nerbench.plan.checks`)."""
+    one backend per URL; with the Ray executor, an entry whose kind starts its
+    own server becomes replicas on the cluster. The config is checked
+    (`nerbench.plan.checks`)."""
     backends: dict[str, Backend] = {}
+    base_dir = config.path.parent.resolve()
+    cluster = Cluster(config.run.get("address", "auto")) if config.run.get("executor") == "ray" else None
 
     def build(name: str, cls: type[Backend], options: dict[str, Any]) -> Backend:
         backend = cls(name, options)
-        backend.base_dir = config.path.parent
+        backend.base_dir = base_dir
         return backend
 
     for entry in config.backends:
         cls = registry.get("backends", entry["kind"])
         options = backend_options(entry)
         name = entry["name"]
-        if "urls" in entry:
+        if cluster is not None and cls.serves():
+            backends[name] = RayBackend(name, cls, options, [ref.id for ref in config.models[name]],
+                                        Placement.of(entry), cluster, base_dir)
+        elif "urls" in entry:
             backends[name] = BackendPool(name, [build(name, cls, {**options, "url": url}) for url in entry["urls"]])
         else:
             backends[name] = build(name, cls, options)
     return backends
+
+
+def execution(config: RunConfig, backends: dict[str, Backend], concurrency: dict[str, Any]) -> dict[str, Any]:
+    """Where a run's requests were served: the executor, each endpoint's
+    concurrency limit and, on a Ray cluster, its nodes and what each replica
+    answered (provenance for results)."""
+    report: dict[str, Any] = {"executor": config.run.get("executor", "local"), "concurrency": concurrency}
+    placed = {name: b.report() for name, b in backends.items() if isinstance(b, RayBackend)}
+    if placed:
+        report["cluster"] = next(iter(placed.values()))["cluster"]
+        report["replicas"] = {name: {"per_replica": p["placement"], "replicas": p["replicas"]}
+                              for name, p in placed.items()}
+    return report

@@ -137,8 +137,9 @@ def start(
     verbosity: int = 1,
     chat_template: str | None = None,
     cache_ram_mib: int = 256,
+    host: str = "127.0.0.1",
 ) -> LlamaServer:
-    """Start llama.cpp's server on 127.0.0.1 (a free port) serving `path` as
+    """Start llama.cpp's server on `host` (a free port) serving `path` as
     `alias`. `chat_template`: one of llama.cpp's built-in template names
     (e.g. "gemma", "chatml"), replacing the one the GGUF carries.
     `cache_ram_mib`: llama.cpp's host-memory prompt cache; its own default
@@ -150,7 +151,7 @@ def start(
     params = xllamacpp.CommonParams()
     params.model.path = str(path)
     params.model_alias = [alias]
-    params.hostnames = ["127.0.0.1"]
+    params.hostnames = [host]
     params.port = 0
     params.n_parallel = slots
     params.n_ctx = ctx_per_slot * slots

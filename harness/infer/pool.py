@@ -10,24 +10,27 @@ or their answers could not share one cache identity.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from nerbench.bases import Backend
 from nerbench.errors import BackendError, NerbenchError
 from nerbench.secrets import notice
+from nerbench.infer.concurrency import Limit, bound, make_limit
 from nerbench.types import Generation, Request
 
 
 class BackendPool(Backend):
-    """Replicas of one backend kind behind one name. Concurrency is the sum of
-    the replicas' own (each from its option or the server's report)."""
+    """Replicas of one backend kind behind one name. Each replica has its own
+    limit (its option, the server's report, or adapted); the pool's
+    concurrency is the sum of what they may take."""
 
-    def __init__(self, name: str, replicas: list[Backend]) -> None:
+    def __init__(self, name: str, replicas: Sequence[Backend]) -> None:
         super().__init__(name, {k: v for k, v in replicas[0].options.items() if k != "url"})
-        self.replicas = replicas
+        self.replicas = list(replicas)
         self.lost: dict[str, str] = {}
         self._busy = [0] * len(replicas)
-        self._slots: list[asyncio.Semaphore] = []
+        self._slots: list[Limit] = []
 
     @property
     def endpoint(self) -> str:
@@ -36,7 +39,11 @@ class BackendPool(Backend):
 
     @property
     def concurrency(self) -> int:
-        return sum(r.concurrency for r in self.replicas)
+        return sum(bound(r) for r in self.replicas)
+
+    @property
+    def adaptive(self) -> bool:
+        return False  # each replica adapts its own limit
 
     def answer_options(self) -> dict[str, Any]:
         return self.replicas[0].answer_options()
@@ -53,7 +60,7 @@ class BackendPool(Backend):
                 raise failure
         if not self._live():
             raise self._all_gone()
-        self._slots = [asyncio.Semaphore(r.concurrency) for r in self.replicas]
+        self._slots = [make_limit(r) for r in self.replicas]
 
     async def aclose(self) -> None:
         await asyncio.gather(*(r.aclose() for r in self.replicas), return_exceptions=True)
@@ -63,6 +70,11 @@ class BackendPool(Backend):
             self.lost[replica.endpoint] = why
             notice(f"backend {self.name!r}: dropped {replica.endpoint} ({why}); the other urls take its requests")
 
+    def readmit(self, replica: Backend) -> None:
+        """Take a dropped replica back (its server answers again: an actor Ray restarted)."""
+        if self.lost.pop(replica.endpoint, None) is not None:
+            notice(f"backend {self.name!r}: {replica.endpoint} is back and takes requests again")
+
     def _all_gone(self) -> BackendError:
         return BackendError(f"backend {self.name!r}: none of its {len(self.replicas)} urls answers: "
                             + "; ".join(self.lost.values()), cause="connection")
@@ -71,7 +83,7 @@ class BackendPool(Backend):
         live = self._live()
         if not live:
             raise self._all_gone()
-        return min(live, key=lambda i: (self._busy[i] / self.replicas[i].concurrency, self._busy[i]))
+        return min(live, key=lambda i: (self._busy[i] / self._slots[i].limit, self._busy[i]))
 
     async def generate(self, request: Request) -> Generation:
         while True:
@@ -79,13 +91,17 @@ class BackendPool(Backend):
             self._busy[i] += 1
             try:
                 async with self._slots[i]:
-                    return await self.replicas[i].generate(request)
+                    return await self._slots[i].observe(self.replicas[i].generate(request))
             except BackendError as exc:
                 if exc.cause != "connection":
                     raise
                 self._drop(self.replicas[i], str(exc))
             finally:
                 self._busy[i] -= 1
+
+    def limits(self) -> dict[str, dict[str, Any]]:
+        """Each replica's limit as the run left it."""
+        return {r.endpoint: slot.report() for r, slot in zip(self.replicas, self._slots)}
 
     async def _on_live(self, call: Any) -> tuple[list[Backend], list[Any]]:
         """`call(replica)` on every live replica; one that cannot be reached is

@@ -16,6 +16,8 @@ from nerbench.bases import Backend, PromptFormat
 from nerbench.errors import BackendError
 from nerbench.infer.breaker import CIRCUIT_OPEN, DEFAULT_THRESHOLD, PROBE, REFUSE, UNREACHABLE, Breaker
 from nerbench.infer.cache import PredictionCache, cache_key
+from nerbench.infer.concurrency import Limit, make_limit
+from nerbench.infer.pool import BackendPool
 from nerbench.infer.retry import with_retries
 from nerbench.plan.matrix import Job, Plan
 from nerbench.secrets import notice, redact
@@ -146,7 +148,7 @@ class Runner:
         self.cache = cache
         self.progress = progress
         self.describes: dict[tuple[str, str], dict[str, Any]] = {}
-        self._limits: dict[str, asyncio.Semaphore] = {}
+        self._limits: dict[str, Limit] = {}
         self._breakers: dict[str, Breaker] = {}
         #: cache key → the answer of the identical request on its way
         self._in_flight: dict[str, asyncio.Future[Generation | Failure]] = {}
@@ -174,9 +176,9 @@ class Runner:
             await backend.aclose()
         self._started.clear()
 
-    def _limit(self, backend: Backend) -> asyncio.Semaphore:
+    def _limit(self, backend: Backend) -> Limit:
         if backend.endpoint not in self._limits:
-            self._limits[backend.endpoint] = asyncio.Semaphore(backend.concurrency)
+            self._limits[backend.endpoint] = make_limit(backend)
         return self._limits[backend.endpoint]
 
     def _breaker(self, backend: Backend) -> Breaker:
@@ -184,6 +186,17 @@ class Runner:
             threshold = int(backend.options.get("circuit_breaker", DEFAULT_THRESHOLD))
             self._breakers[backend.endpoint] = Breaker(backend.endpoint, threshold)
         return self._breakers[backend.endpoint]
+
+    def concurrency(self) -> dict[str, dict[str, Any]]:
+        """Each endpoint's limit as the run left it (fixed, or what adapting
+        found), with a pool's per replica."""
+        report = {}
+        for backend in self.backends.values():
+            if backend.endpoint in self._limits:
+                report[backend.endpoint] = self._limits[backend.endpoint].report()
+                if isinstance(backend, BackendPool):
+                    report[backend.endpoint]["replicas"] = backend.limits()
+        return dict(sorted(report.items()))
 
     def _identity(self, caller: Caller, request: Request) -> dict[str, Any]:
         backend = self.backends[caller.backend]
@@ -257,7 +270,8 @@ class Runner:
     async def _send(self, backend: Backend, model: str, request: Request, stats: SystemStats) -> Generation | Failure:
         """Ask `backend`, with retries, unless its endpoint's breaker is open;
         every call and retry is counted by outcome."""
-        async with self._limit(backend):
+        limit = self._limit(backend)
+        async with limit:
             breaker = self._breaker(backend)
             admitted = await breaker.admit(model)
             if admitted == REFUSE:
@@ -265,7 +279,7 @@ class Runner:
 
             async def attempt() -> Generation:
                 try:
-                    generation = await backend.generate(request)
+                    generation = await limit.observe(backend.generate(request))
                 except BackendError as exc:
                     stats.attempts[exc.cause] += 1
                     raise

@@ -4,17 +4,18 @@ a model, found when the plan is made — before the first request, and by
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 from nerbench.bases import Backend, JudgedCombiner
 from nerbench.combine.offline import combiner_specs, make_combiner
 from nerbench.config.load import RunConfig
-from nerbench.config.options import BACKEND_OPTIONS, check_options
+from nerbench.config.options import BACKEND_OPTIONS, PLACEMENT_KEYS, check_options
 from nerbench.errors import NerbenchError
 from nerbench.plugins.manager import Registry
 
 #: Keys of a `[[backend]]` entry that nerbench reads itself, not the kind.
-BACKEND_KEYS = ("name", "kind", "models", "urls")
+BACKEND_KEYS = ("name", "kind", "models", "urls", *PLACEMENT_KEYS)
 
 
 def lookup(config: RunConfig, registry: Registry, kind: str, name: str, field: str) -> Any:
@@ -43,6 +44,7 @@ def check_backends(config: RunConfig, registry: Registry) -> None:
                     for url in entry.get("urls", [None])]
         if len({r.endpoint for r in replicas}) < len(replicas):
             raise NerbenchError(f"{config.path}: field {field}.urls: two urls name the same endpoint")
+        check_placement(config, entry, cls, field)
         backend = replicas[0]
         backend.base_dir = config.path.parent
         for j, ref in enumerate(config.models[entry["name"]]):
@@ -50,6 +52,30 @@ def check_backends(config: RunConfig, registry: Registry) -> None:
                 backend.check_model(ref.id)
             except NerbenchError as exc:
                 raise NerbenchError(f"{config.path}: field {field}.models[{j}]: {exc}") from None
+
+
+def check_placement(config: RunConfig, entry: dict[str, Any], cls: type[Backend], field: str) -> None:
+    """Placement keys only where a Ray cluster places the entry's servers."""
+    given = [key for key in PLACEMENT_KEYS if key in entry]
+    if not given:
+        return
+    if config.run.get("executor", "local") != "ray":
+        raise NerbenchError(f"{config.path}: field {field}.{given[0]}: replicas are placed on a Ray cluster; "
+                            'set [run] executor = "ray"')
+    if not cls.serves():
+        raise NerbenchError(f"{config.path}: field {field}.{given[0]}: backend kind {entry['kind']!r} starts no "
+                            "server of its own to place on the cluster (give its servers as urls = [...])")
+    if "urls" in entry:
+        raise NerbenchError(f"{config.path}: field {field}: give urls or replicas, not both")
+
+
+def check_executor(config: RunConfig) -> None:
+    """Ray only where asked for, and installed."""
+    executor = config.run.get("executor", "local")
+    if "address" in config.run and executor != "ray":
+        raise NerbenchError(f'{config.path}: field run.address: the address of a Ray cluster; set executor = "ray"')
+    if executor == "ray" and importlib.util.find_spec("ray") is None:
+        raise NerbenchError(f'{config.path}: field run.executor: "ray" needs Ray; run: pip install \'nerbench[ray]\'')
 
 
 def check_reporters(config: RunConfig, registry: Registry) -> None:
@@ -79,6 +105,7 @@ def check_ensemble(config: RunConfig, registry: Registry) -> None:
 
 
 def check_config(config: RunConfig, registry: Registry) -> None:
+    check_executor(config)
     check_backends(config, registry)
     check_reporters(config, registry)
     check_ensemble(config, registry)

@@ -45,6 +45,7 @@ def build_results(
     describes: dict[tuple[str, str], dict[str, Any]],
     registry: Registry,
     wall_s: float,
+    execution: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     rule = check_rule(config.scoring)
     systems = []
@@ -96,6 +97,7 @@ def build_results(
         },
         "wall_s": round(wall_s, 3),
         "scoring": {"rule": rule},
+        **({"execution": execution} if execution is not None else {}),
         "systems": systems,
         **analysis({key: plan.sentences[key] for key in splits},
                    [(o.job.dataset, o.job.split, o.job.system, o.predictions) for o in outcomes]),

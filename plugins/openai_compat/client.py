@@ -54,8 +54,11 @@ class OpenAIBackend(api.Backend):
     Options: `url` (base URL, with or without /v1), `api_key_env` (name of an
     environment variable holding the key; the key itself is never recorded),
     `timeout` (seconds, default 120), `retries` (attempts, default 4),
-    `concurrency` (requests in flight, default 1).
+    `concurrency` (requests in flight; without it nerbench adapts them,
+    starting at 1: this API does not say how many the server serves at once).
     """
+
+    known_capacity = False
 
     OPTIONS: ClassVar[dict[str, Any]] = {
         "url": {"type": "string", "minLength": 1},

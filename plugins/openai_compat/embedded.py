@@ -40,7 +40,8 @@ class EmbeddedBackend(api.Backend):
     and `retries`. Models: packaged names ("smollm2-135m", "gemma3-270m") or
     paths to GGUF files; each gets its own server, started on first use and
     asked through an `openai` backend of its own (nerbench asks one model
-    after another)."""
+    after another). With `[run] executor = "ray"`, `serve` starts the servers
+    in replica actors on a Ray cluster instead."""
 
     OPTIONS: ClassVar[dict[str, Any]] = {
         "n_parallel": {"type": "integer", "minimum": 1},
@@ -71,7 +72,7 @@ class EmbeddedBackend(api.Backend):
         template = self.options.get("chat_template")
         return {"chat_template": template} if template else {}
 
-    def _start(self, model: str) -> api.LlamaServer:
+    def _start(self, model: str, host: str = "127.0.0.1") -> api.LlamaServer:
         return api.start_llama_server(
             model_path(model, self.base_dir),
             model,
@@ -81,7 +82,17 @@ class EmbeddedBackend(api.Backend):
             verbosity=int(self.options.get("log_verbosity", 1)),
             chat_template=self.options.get("chat_template"),
             cache_ram_mib=int(self.options.get("cache_ram_mib", 256)),
+            host=host,
         )
+
+    def serve(self, model: str, host: str) -> str:
+        server = self._start(model, host)
+        self._servers[model] = server
+        self._clients[model] = self.client_for(server.url)
+        return server.url
+
+    def client_for(self, url: str) -> OpenAIBackend:
+        return OpenAIBackend(self.name, {**self.options, "url": url})
 
     async def _client(self, model: str) -> OpenAIBackend:
         """The client of `model`'s server, started on first use (once, however
@@ -90,7 +101,7 @@ class EmbeddedBackend(api.Backend):
             if model not in self._clients:
                 server = await asyncio.to_thread(self._start, model)
                 self._servers[model] = server
-                self._clients[model] = OpenAIBackend(self.name, {**self.options, "url": server.url})
+                self._clients[model] = self.client_for(server.url)
         return self._clients[model]
 
     def check_model(self, model: str) -> None:

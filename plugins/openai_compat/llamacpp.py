@@ -23,6 +23,7 @@ class LlamaCppBackend(OpenAIBackend):
     with the model's provenance."""
 
     OPTIONS: ClassVar[dict[str, Any]] = {**OpenAIBackend.OPTIONS, "grammar": {"type": "string", "minLength": 1}}
+    known_capacity = True  # its slots, from /props
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
