@@ -374,7 +374,12 @@ def test_a_full_disk_stops_the_run_in_one_line_and_the_rerun_resumes(tmp_path):
         with sqlite3.connect(cache) as keep_open:
             keep_open.execute("SELECT COUNT(*) FROM completions").fetchone()
             one_line(run(3_000), rf"Error: {re.escape(str(out / 'predictions.jsonl'))}: cannot write: File too large")
-            one_line(run(8_000), rf"Error: {re.escape(str(out))}: reporter 'markdown' cannot write: File too large")
+        # A reporter that cannot write (results.json, the largest file, is written before the pages, so
+        # no size cap isolates them): a directory where its page goes.
+        (out / "leaderboard.md").unlink()
+        (out / "leaderboard.md").mkdir()
+        one_line(run(None), rf"Error: {re.escape(str(out))}: reporter 'markdown' cannot write: Is a directory")
+        (out / "leaderboard.md").rmdir()
         assert fake.sent["ok"] - answered == n - kept  # nothing asked again
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
     assert (out / "predictions.jsonl").read_bytes() == complete["predictions.jsonl"]
