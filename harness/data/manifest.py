@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from importlib import resources
@@ -17,6 +16,7 @@ from tqdm import tqdm
 
 from nerbench.bases import Dataset
 from nerbench.errors import NerbenchError
+from nerbench.files.atomic import atomic_write
 from nerbench.data.readers import READERS, DataFormatError
 from nerbench.types import Label, Sentence
 from nerbench.userdirs import user_cache_dir
@@ -182,9 +182,9 @@ def download(url: str, target: Path, sha256: str, progress: bool = True) -> None
     """Stream `url` to `target` atomically; refuse it when the sha256 differs."""
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
-        with os.fdopen(fd, "wb") as out, httpx.stream("GET", url, follow_redirects=True, timeout=60) as resp:
+        with atomic_write(target, binary=True) as out, \
+                httpx.stream("GET", url, follow_redirects=True, timeout=60) as resp:
             if resp.status_code != 200:
                 raise NerbenchError(f"{url}: HTTP {resp.status_code} while fetching {target.name}")
             total = int(resp.headers.get("content-length") or 0) or None
@@ -193,14 +193,10 @@ def download(url: str, target: Path, sha256: str, progress: bool = True) -> None
                     out.write(chunk)
                     digest.update(chunk)
                     bar.update(len(chunk))
-        if digest.hexdigest() != sha256:
-            raise NerbenchError(f"{url}: sha256 {digest.hexdigest()} does not match the manifest's {sha256}")
-        os.replace(tmp_name, target)
+            if digest.hexdigest() != sha256:
+                raise NerbenchError(f"{url}: sha256 {digest.hexdigest()} does not match the manifest's {sha256}")
     except httpx.HTTPError as exc:
         raise NerbenchError(f"{url}: download failed: {exc}") from None
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
 
 
 def bundled_manifests() -> list[Path]:

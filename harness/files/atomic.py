@@ -4,27 +4,31 @@ none) and no temporary behind, and says so in one line."""
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import IO, Any
 
 from nerbench.errors import NerbenchError
 
 
 @contextmanager
-def atomic_write(path: Path) -> Iterator[TextIO]:
-    """A text handle whose content replaces `path` once the block ends; on an
-    OS error (no space, no permission) the temporary file is removed and a
-    one-line `NerbenchError` names the file."""
+def atomic_write(path: Path, binary: bool = False) -> Iterator[IO[Any]]:
+    """A handle (text, or bytes when `binary`) whose content replaces `path`
+    once the block ends. The temporary file beside it has a name of its own,
+    so two processes never write into one. Whatever ends the block early —
+    an OS error (no space, no permission; then a one-line `NerbenchError`
+    names the file) or an error the block raises (a checksum that does not
+    match) — the temporary file is removed and `path` is left as it was."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as out:
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8") as out:
             yield out
         os.replace(tmp, path)
     except OSError as exc:
         raise NerbenchError(f"{path}: cannot write: {exc.strerror or exc}") from None
     finally:
-        if tmp.exists():
-            tmp.unlink(missing_ok=True)
+        if os.path.exists(tmp):
+            os.unlink(tmp)

