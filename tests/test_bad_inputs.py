@@ -171,6 +171,9 @@ CASES = [
     run_config("combiner option of the wrong type",
                cfg(extra='\n[ensemble]\ncombiners = [{name = "vote", k = "two"}]\n'),
                "field ensemble.combiners[0].k"),
+    run_config("combiner twice without an alias",
+               cfg(extra='\n[ensemble]\ncombiners = ["vote", {name = "vote", k = 2}]\n'),
+               "field ensemble.combiners[1]", "give one an alias"),
     run_config("judge naming no backend", cfg(extra='\n[ensemble]\ncombiners = [{name = "llm-judge", '
                                                     'judges = ["nope/m"]}]\n'),
                "field ensemble.combiners[0]", "names no configured backend"),

@@ -142,7 +142,9 @@ def test_llm_judged_pipeline_keeps_what_the_judges_accept(tmp_path, cli_runner, 
     cfg = write(tmp_path / "c.toml", configs.config(
         BACKEND, datasets=[LENER], run={"limit": 40},
         ensemble={"combiners": [{"name": "llm-judge", "judges": ["echo/good", "echo/fair"]}, "union",
-                                {"name": "el4ner", "judges": ["echo/good"]}], "search": "none", "dev_limit": 30}))
+                                {"name": "el4ner", "judges": ["echo/good"]},
+                                {"name": "llm-judge", "alias": "llm-judge-good", "judges": ["echo/good"]}],
+                  "search": "none", "dev_limit": 30}))
     result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"])
     assert result.exit_code == 0, result.output
     results = json.loads((tmp_path / "o" / "results.json").read_text())
@@ -163,6 +165,11 @@ def test_llm_judged_pipeline_keeps_what_the_judges_accept(tmp_path, cli_runner, 
 
     pooled = spans_of(by["union"]["system"])
     assert spans_of(by["llm-judge"]["system"]) == {c for c in pooled if accepted(c)}
+    # The same combiner again under an alias, with one judge: its own entry and
+    # options; these judges both answer from gold, so it keeps the same spans.
+    alone = by["llm-judge-good"]
+    assert alone["options"] == {"judges": ["echo/good"]} and alone["system"].startswith("llm-judge-good[")
+    assert spans_of(alone["system"]) == spans_of(by["llm-judge"]["system"])
     assert judged["recall"] == union["recall"] and judged["precision"] > union["precision"]
     # EL4NER: every pooled span, retyped by the judges (here: its gold type, if its surface is gold).
     retyped = set()

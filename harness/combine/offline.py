@@ -48,11 +48,15 @@ def load_index(
     return build_index(list(islice(sentences, limit)), systems, key=f"{dataset_id}:{split}")
 
 
-def combiner_specs(ensemble: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    specs: list[tuple[str, dict[str, Any]]] = []
+def combiner_specs(ensemble: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """Each configured combiner as (plugin name, label, options). The label
+    names its ensembles: `alias` when given, so one combiner can run twice
+    with different options (e.g. other judges)."""
+    specs: list[tuple[str, str, dict[str, Any]]] = []
     for entry in ensemble.get("combiners", ["majority"]):
         if isinstance(entry, str):
-            specs.append((entry, {}))
+            specs.append((entry, entry, {}))
         else:
-            specs.append((entry["name"], {k: v for k, v in entry.items() if k != "name"}))
+            options = {k: v for k, v in entry.items() if k not in ("name", "alias")}
+            specs.append((entry["name"], entry.get("alias", entry["name"]), options))
     return specs

@@ -97,7 +97,7 @@ async def run_combiners(
         job = outcome.job
         preds[(job.dataset, job.split)][job.system] = {p.sentence_id: p.spans for p in outcome.predictions}
     specs = combiner_specs(ensemble)
-    retype = any(registry.get("combiners", name).retypes for name, _ in specs)
+    retype = any(registry.get("combiners", name).retypes for name, _, _ in specs)
     indexes = {
         key: build_index(plan.sentences[key], systems,
                          [label.name for label in plan.datasets[key[0]].labels] if retype else (),
@@ -114,8 +114,8 @@ async def run_combiners(
     entries: list[dict[str, Any]] = []
     transfer: dict[str, dict[str, dict[str, float]]] = {}
     predictions: list[Prediction] = []
-    for (name, options), search in itertools.product(specs, searches):
-        label = f"{name}@{search}" if len(searches) > 1 else name
+    for (name, alias, options), search in itertools.product(specs, searches):
+        label = f"{alias}@{search}" if len(searches) > 1 else alias
         matrix: dict[str, dict[str, float]] = {}
         for source in datasets:
             combiner = make_combiner(registry, name, options)

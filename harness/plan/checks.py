@@ -88,8 +88,13 @@ def check_ensemble(config: RunConfig, registry: Registry) -> None:
     if config.ensemble is None:
         return
     models = {name: {ref.name for ref in refs} | {ref.id for ref in refs} for name, refs in config.models.items()}
-    for i, (name, options) in enumerate(combiner_specs(config.ensemble)):
+    labels: dict[str, int] = {}
+    for i, (name, label, options) in enumerate(combiner_specs(config.ensemble)):
         field = f"ensemble.combiners[{i}]"
+        if label in labels:
+            raise NerbenchError(f"{config.path}: field {field}: combiner {label!r} is already "
+                                f"ensemble.combiners[{labels[label]}]; give one an alias")
+        labels[label] = i
         cls = lookup(config, registry, "combiners", name, field)
         check_options(cls, options, str(config.path), field, f"combiner {name!r}")
         try:
