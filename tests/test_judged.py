@@ -104,6 +104,22 @@ def test_a_choice_question_lists_each_reading_and_none():
         2, None, None]
 
 
+def test_only_the_yes_no_question_is_told_to_answer_yes_or_no():
+    """The choice and type questions ask for their own JSON; a system prompt
+    demanding {"answer": "sim"|"não"} contradicted them. The yes/no question
+    is worded as before, so its cached answers stay valid."""
+    dataset, sentence = lener()
+    for language, yes_no in (("pt", '{"answer": "sim"} ou {"answer": "não"}'),
+                             ("en", '{"answer": "yes"} or {"answer": "no"}')):
+        kit = Questions(language, dataset.labels, where="x:test")
+        span = sentence.spans[0]
+        verify = kit.verify(sentence, span).messages[0]["content"]
+        assert verify.startswith(kit.system) and verify.endswith(yes_no + ".")
+        for prompt, asked in ((kit.type_of(sentence, span), '"type"'), (kit.choose(sentence, [[span]]), '"choice"')):
+            system, user = (m["content"] for m in prompt.messages)
+            assert system == kit.system and '"answer"' not in system and asked in user
+
+
 @pytest.mark.parametrize("answers,kept", [
     ([True, True, False], True),
     ([True, False, False], False),

@@ -19,8 +19,8 @@ EXAMPLE_MAX_CHARS = 200
 
 TEMPLATES = {
     "pt": {
-        "system": "Você verifica entidades nomeadas. Tipos:\n{labels}\n"
-                  'Responda somente com JSON: {{"answer": "sim"}} ou {{"answer": "não"}}.',
+        "system": "Você verifica entidades nomeadas. Tipos:\n{labels}",
+        "yes_or_no": 'Responda somente com JSON: {"answer": "sim"} ou {"answer": "não"}.',
         "verify": 'Texto: {text}\nPergunta: "{mention}" é uma entidade do tipo {label} ({description}) neste texto?',
         "yes": '{"answer": "sim"}',
         "no": '{"answer": "não"}',
@@ -33,8 +33,8 @@ TEMPLATES = {
         "none": "nenhum",
     },
     "en": {
-        "system": "You check named entities. Types:\n{labels}\n"
-                  'Answer only with JSON: {{"answer": "yes"}} or {{"answer": "no"}}.',
+        "system": "You check named entities. Types:\n{labels}",
+        "yes_or_no": 'Answer only with JSON: {"answer": "yes"} or {"answer": "no"}.',
         "verify": 'Text: {text}\nQuestion: is "{mention}" an entity of type {label} ({description}) in this text?',
         "yes": '{"answer": "yes"}',
         "no": '{"answer": "no"}',
@@ -98,6 +98,10 @@ class Questions:
         #: "DATASET:SPLIT" of the sentences asked about, for the prompts' keys
         self.where = where
         self.system = fill(self.text["system"], "system", labels=labels_block(labels, language))
+        # Only the yes/no question is told to answer yes or no: the choice and
+        # type questions state their own format (until 2026-11-22 they carried
+        # this line too, contradicting it).
+        self.verify_system = f"{self.system}\n{self.text['yes_or_no']}"
 
     def _verify_turn(self, sentence: Sentence, span: Span) -> str:
         label = next(lb for lb in self.labels if lb.name == span.label)
@@ -106,7 +110,7 @@ class Questions:
 
     def verify(self, sentence: Sentence, span: Span) -> Prompt:
         """Is `span` an entity of its type in `sentence`? (yes/no)"""
-        messages: list[dict[str, str]] = [{"role": "system", "content": self.system}]
+        messages: list[dict[str, str]] = [{"role": "system", "content": self.verify_system}]
         for demo, demo_span, right in self.examples.for_label(span.label) if self.examples else ():
             messages.append({"role": "user", "content": self._verify_turn(demo, demo_span)})
             messages.append({"role": "assistant", "content": self.text["yes" if right else "no"]})
