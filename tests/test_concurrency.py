@@ -200,6 +200,7 @@ kind = "openai"
 url = "{llama_server}"
 models = ["smollm2"]
 max_concurrency = 6
+timeout = 600
 
 [[dataset]]
 id = "lener_br"

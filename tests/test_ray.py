@@ -40,6 +40,7 @@ kind = "embedded"
 models = ["smollm2-135m"]
 threads = 1
 n_parallel = 1
+timeout = 600
 {placement}
 [[dataset]]
 id = "lener_br"
