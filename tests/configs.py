@@ -16,6 +16,10 @@ from nerbench.cli import cli
 
 #: A backend that is never reached: for plans, dry runs and config errors.
 NOWHERE = "http://127.0.0.1:9"
+#: The request timeout of tests against real servers: a hang guard, not a
+#: deadline. llama.cpp's spinning threads slow down many times over when
+#: another job shares the 2 cores; the 120 s default once timed out there.
+HANG_GUARD_S = 600
 
 
 def backend(name: str, kind: str, models: Sequence[Any], **options: Any) -> dict[str, Any]:

@@ -45,7 +45,8 @@ def second_server():
 def test_a_pool_of_two_real_llama_servers_shares_the_work_and_one_cache_identity(
         llama_server, second_server, tmp_path, cli_runner):
     assert not served_any(second_server)
-    entry = configs.backend("pool", "llamacpp", ["smollm2"], urls=[llama_server, second_server], timeout=600)
+    entry = configs.backend("pool", "llamacpp", ["smollm2"], urls=[llama_server, second_server],
+                            timeout=configs.HANG_GUARD_S)
     result, results = run(cli_runner, tmp_path, config(entry))
     assert result.exit_code == 0, result.output
     (system,) = results["systems"]
@@ -143,7 +144,7 @@ def test_jobs_of_one_model_are_grouped_per_server_across_backend_entries(tmp_pat
 @pytest.mark.server
 def test_a_gbnf_grammar_constrains_every_answer_and_is_part_of_the_cache_key(llama_server, tmp_path, cli_runner):
     write(tmp_path / "none.gbnf", 'root ::= "{\\"entities\\": []}"\n')
-    entry = configs.backend("cpp", "llamacpp", ["smollm2"], url=llama_server, timeout=600)
+    entry = configs.backend("cpp", "llamacpp", ["smollm2"], url=llama_server, timeout=configs.HANG_GUARD_S)
     result, results = run(cli_runner, tmp_path, config({**entry, "grammar": "none.gbnf"}, limit=4))
     assert result.exit_code == 0, result.output
     (system,) = results["systems"]

@@ -22,6 +22,7 @@ from nerbench.plugins.manager import get_registry
 from nerbench_plugins.openai_compat.vllm import waiting_requests
 from nerbench.cli import cli
 
+from . import configs
 from .conftest import write
 
 
@@ -200,7 +201,7 @@ kind = "openai"
 url = "{llama_server}"
 models = ["smollm2"]
 max_concurrency = 6
-timeout = 600
+timeout = {configs.HANG_GUARD_S}
 
 [[dataset]]
 id = "lener_br"

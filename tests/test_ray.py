@@ -16,6 +16,7 @@ import pytest
 
 from nerbench.cli import cli
 
+from .configs import HANG_GUARD_S
 from .conftest import write
 
 SENTENCES = 24
@@ -40,7 +41,7 @@ kind = "embedded"
 models = ["smollm2-135m"]
 threads = 1
 n_parallel = 1
-timeout = 600
+timeout = {HANG_GUARD_S}
 {placement}
 [[dataset]]
 id = "lener_br"

@@ -26,10 +26,9 @@ pytestmark = pytest.mark.server
 
 
 def config(url, limit=4, max_tokens=96, kind="openai", formats=("json",), ensemble=None, **options):
-    """SmolLM2 on the real server, 2 requests in flight unless told (None: the kind's default).
-    The timeout is a hang guard, not a deadline: llama.cpp's spinning threads
-    slow down many times over when another job shares the 2 cores."""
-    options = {k: v for k, v in {"concurrency": 2, "timeout": 600, **options}.items() if v is not None}
+    """SmolLM2 on the real server, 2 requests in flight unless told (None: the kind's default)."""
+    options = {k: v for k, v in {"concurrency": 2, "timeout": configs.HANG_GUARD_S, **options}.items()
+               if v is not None}
     return configs.config(configs.backend("llama", kind, ["smollm2"], url=url, **options), formats=formats,
                           ensemble=ensemble, run={"name": "t", "limit": limit}, generation={"max_tokens": max_tokens})
 
