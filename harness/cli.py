@@ -21,7 +21,10 @@ from nerbench.config.load import default_config_path, load_config
 from nerbench.config.options import check_options
 from nerbench.data.manifest import ManifestDataset, default_data_dir
 from nerbench.errors import EXIT_PARTIAL, NerbenchError
-from nerbench.pipeline import describe_plan, execute, prepare, render_reports, unanswered
+from nerbench.distil.annotate import TEXT_SPLIT, choose_sentences, text_sentences, write_annotation
+from nerbench.distil.annotate import annotate as annotate_sentences
+from nerbench.distil.teachers import load_source, resolve_teacher
+from nerbench.pipeline import describe_plan, execute, prepare, register_config_datasets, render_reports, unanswered
 from nerbench.secrets import one_line
 from nerbench.files.predictions import group_by_system, read_predictions, write_predictions
 from nerbench.files.results import read_results, write_results
@@ -299,6 +302,82 @@ def rescore_cmd(ctx, run_dir, output, scoring):
     target = output or run_dir / "results.json"
     write_results(target, doc)
     click.echo(f"wrote {target}")
+
+
+@cli.command()
+@click.argument("source", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--teacher", required=True, metavar="NAME",
+              help="A system (BACKEND/MODEL/FORMAT), an ensemble as a results.json names it, "
+                   "or COMBINER[SYSTEM+SYSTEM+...].")
+@click.option("--split", "split_ref", metavar="ID:SPLIT", help="Annotate this split of a registered dataset "
+              "(its gold is never shown to the teacher).")
+@click.option("--text", "text_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Annotate your own text: one sentence a line (needs --dataset for the labels and language).")
+@click.option("--dataset", "dataset_id", metavar="ID", help="With --text: whose labels and language to use.")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N sentences.")
+@click.option("--sample", type=click.IntRange(min=1), help="N sentences drawn at random (seeded) from the split.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --sample.")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the silver data and its exports.")
+@click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Prediction cache (SQLite) [env NERBENCH_CACHE; default: user cache dir].")
+@click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print annotation.json on stdout.")
+@click.pass_context
+def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, sample, seed, output, cache_path,
+             progress, as_json):
+    """Let a TEACHER label sentences it has no gold for: silver data to train a student on.
+
+    SOURCE is the config (TOML) that defines the teacher's systems, or a
+    results.json (whose ensembles can then be named as its leaderboard names
+    them). Demonstrations never include a sentence being annotated. Writes
+    DIR/silver.jsonl (sentence JSONL; each span with the votes of the members
+    that proposed it, each sentence with their disagreement), silver.conll
+    (BIO), silver.spans.jsonl (Prodigy / doccano), predictions.jsonl and
+    annotation.json. Cached like a run: rerun the same command to resume.
+    Exit status: 0 complete, 2 bad input, 3 partial, 130 interrupted.
+    """
+    registry = registry_from(ctx)
+    config, results = load_source(source)
+    register_config_datasets(config, registry)
+    with naming("--teacher"):
+        chosen = resolve_teacher(teacher, config, results)
+    if (split_ref is None) == (text_file is None):
+        raise NerbenchError("give --split ID:SPLIT or --text FILE (with --dataset ID), not both or neither")
+    if text_file is not None:
+        if not dataset_id:
+            raise NerbenchError("--text needs --dataset ID (whose labels and language the teacher uses)")
+        with naming("--dataset"):
+            dataset = registry.get("datasets", dataset_id)
+        split, sentences = TEXT_SPLIT, text_sentences(text_file)
+        sentences = choose_sentences(sentences, limit, sample, seed)
+    else:
+        with naming(f"--split {split_ref}"):
+            dataset, split = dataset_split(registry, split_ref)
+        sentences = choose_sentences(list(dataset.sentences(split)), limit, sample, seed)
+    try:
+        result = annotate_sentences(config, registry, chosen, dataset, split, sentences,
+                                    cache_path or default_cache_path(), progress)
+    except KeyboardInterrupt:
+        click.echo("\nInterrupted. Every completion received is in the cache; "
+                   "run the same command again to resume.", err=True)
+        sys.exit(130)
+    files, summary = write_annotation(result, output, {"source": str(source), "sample": sample, "seed": seed,
+                                                      "limit": limit})
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"{chosen.name} annotated {summary['sentences']} sentences of {dataset.id}:{split}: "
+                   f"{summary['spans']} spans " + ", ".join(f"{k} {v}" for k, v in summary["spans_per_label"].items()))
+        lost = summary["not_in_token_exports"]
+        if lost:
+            click.echo("not in the token-level exports (kept in silver.jsonl): "
+                       + ", ".join(f"{k} {v}" for k, v in lost.items()))
+        click.echo("wrote " + ", ".join(str(p) for p in files))
+    if result.errors:
+        click.echo(f"\nPartial: {result.errors} member answers got no answer; run the same command again "
+                   "to ask for them.", err=True)
+        sys.exit(EXIT_PARTIAL)
 
 
 @cli.command()

@@ -86,6 +86,12 @@ def load_config(path: Path) -> RunConfig:
         raw = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise NerbenchError(f"{path}: invalid TOML: {exc}") from None
+    return config_from_raw(raw, path, hashlib.sha256(data).hexdigest())
+
+
+def config_from_raw(raw: dict[str, Any], path: Path, sha256: str) -> RunConfig:
+    """A config from its parsed TOML (as a results file records it), checked
+    as a file is; relative paths in it point from `path`'s folder."""
     validate(raw, load_schema("nerbench.config", "config.schema.json"), str(path))
     names = [b["name"] for b in raw["backend"]]
     for name in names:
@@ -97,7 +103,7 @@ def load_config(path: Path) -> RunConfig:
     return RunConfig(
         path=path,
         raw=raw,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         backends=raw["backend"],
         datasets=raw["dataset"],
         formats=raw["format"],

@@ -169,6 +169,12 @@ def _tokenise(text: str, cuts: set[int]) -> list[tuple[int, int]]:
     return out
 
 
+def tokenise_text(text: str) -> tuple[Token, ...]:
+    """Raw text as nerbench tokenises it where no corpus gave tokens: words
+    (Unicode letters, digits, underscore) and single punctuation marks."""
+    return tuple(Token(text[a:b], a, b) for a, b in _tokenise(text, set()))
+
+
 def _sentence_breaks(text: str, tokens: list[tuple[int, int]], inside: list[bool]) -> list[int]:
     """Indices of tokens that start a new sentence: after a line break or after
     . ! ? (not an abbreviation or an initial) before a non-lowercase token —

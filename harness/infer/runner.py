@@ -141,8 +141,10 @@ class Runner:
         generation: dict[str, Any],
         cache: PredictionCache,
         progress: bool = True,
+        desc: str = "nerbench run",
     ) -> None:
         self.plan = plan
+        self.desc = desc
         self.backends = backends
         self.generation = generation
         self.cache = cache
@@ -357,7 +359,7 @@ class Runner:
         outcomes = [JobOutcome(job, [], SystemStats()) for job in self.plan.jobs]
         # Counted in sentences: counting requests would render every prompt twice.
         total = sum(len(self.plan.sentences[(job.dataset, job.split)]) for job in self.plan.jobs)
-        with tqdm(total=total, unit="sentence", desc="nerbench run", disable=not self.progress) as bar:
+        with tqdm(total=total, unit="sentence", desc=self.desc, disable=not self.progress) as bar:
 
             async def job(i: int) -> None:
                 out = outcomes[i]

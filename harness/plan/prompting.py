@@ -8,7 +8,7 @@ import random
 import re
 import string
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +68,14 @@ def _words(text: str) -> set[str]:
 
 
 class DemoPool:
-    """Sentences demonstrations are drawn from: never the evaluated split."""
+    """Sentences demonstrations are drawn from: never the evaluated split,
+    and never a sentence whose text is in `exclude` (what `nerbench
+    annotate` labels: a pool drawn from the split it annotates must not show
+    the model the answers it is asked for)."""
 
-    def __init__(self, sentences: Sequence[Sentence]) -> None:
-        self.sentences = [s for s in sentences if s.spans and len(s.text) <= DEMO_MAX_CHARS]
+    def __init__(self, sentences: Sequence[Sentence], exclude: Collection[str] = ()) -> None:
+        self.sentences = [s for s in sentences
+                          if s.spans and len(s.text) <= DEMO_MAX_CHARS and s.text not in exclude]
         self._words = [_words(s.text) for s in self.sentences]
         df = Counter(w for ws in self._words for w in ws)
         n = len(self.sentences)

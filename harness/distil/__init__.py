@@ -1,0 +1,1 @@
+"""Distil: teachers annotate silver data; students train on it and are scored as systems."""

@@ -1,0 +1,223 @@
+"""`nerbench annotate`: a teacher (system or ensemble) labels sentences whose
+gold it never sees — a registered split with its labels withheld, or the
+user's own text — through the run's cache, so an interrupted annotation
+resumes where it stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from nerbench import __version__
+from nerbench.bases import Dataset, JudgedCombiner
+from nerbench.combine.candidates import build_index
+from nerbench.combine.offline import make_combiner
+from nerbench.combine.search import Choice, choose, evaluate
+from nerbench.combine.stage import Judges
+from nerbench.config.load import RunConfig
+from nerbench.data.readers import tokenise_text, utf8_lines
+from nerbench.distil.silver import silver_sentences, write_conll, write_silver_jsonl, write_span_jsonl
+from nerbench.distil.teachers import Teacher, system_names
+from nerbench.errors import NerbenchError
+from nerbench.files.predictions import write_predictions
+from nerbench.files.results import write_results
+from nerbench.infer.backends import make_backends
+from nerbench.infer.cache import PredictionCache
+from nerbench.infer.runner import JobOutcome, Runner
+from nerbench.plan.checks import check_config
+from nerbench.plan.matrix import Job, Plan, load_sentences, make_format
+from nerbench.plan.prompting import DemoPool
+from nerbench.plugins.manager import Registry
+from nerbench.types import Prediction, Sentence, Span
+
+#: The split name predictions of the user's own text carry.
+TEXT_SPLIT = "text"
+
+
+def choose_sentences(sentences: Sequence[Sentence], limit: int | None = None, sample: int | None = None,
+                     seed: int = 0) -> list[Sentence]:
+    """The first `limit` sentences, or `sample` of them drawn with `seed`
+    (kept in the split's order): the same draw on every machine."""
+    chosen = list(sentences)
+    if sample is not None:
+        if sample > len(chosen):
+            raise NerbenchError(f"--sample {sample}: the split has only {len(chosen)} sentences")
+        picked = set(random.Random(seed).sample(range(len(chosen)), sample))
+        chosen = [s for i, s in enumerate(chosen) if i in picked]
+    return chosen[:limit]
+
+
+def text_sentences(path: Path) -> list[Sentence]:
+    """The user's text, one sentence a line (blank lines skipped), tokenised
+    as nerbench tokenises raw text; ids are "line-N" (1-based line numbers)."""
+    out = []
+    for lineno, line in utf8_lines(path):
+        text = line.rstrip("\r\n").strip()
+        if text:
+            out.append(Sentence(f"line-{lineno}", text, tokenise_text(text)))
+    if not out:
+        raise NerbenchError(f"{path}: no text to annotate (one sentence a line)")
+    return out
+
+
+@dataclass
+class Annotation:
+    """What the teacher said of each sentence, and what its members said."""
+
+    teacher: Teacher
+    dataset: Dataset
+    split: str
+    sentences: list[Sentence]
+    #: the teacher's spans, per sentence id
+    spans: dict[str, list[Span]]
+    #: member system → sentence id → its spans
+    members: dict[str, dict[str, tuple[Span, ...]]]
+    outcomes: list[JobOutcome]
+    excluded_demos: int
+    wall_s: float
+    judging: dict[str, Any] | None = None
+
+    @property
+    def errors(self) -> int:
+        """Member answers that never came (a rerun asks for them again)."""
+        return sum(o.stats.statuses.get("error", 0) for o in self.outcomes)
+
+
+def _jobs(config: RunConfig, teacher: Teacher, dataset: Dataset, split: str) -> list[Job]:
+    by_name = {}
+    for b in config.backends:
+        for ref in config.models[b["name"]]:
+            for entry in config.formats:
+                alias = entry.get("alias", entry["name"])
+                by_name[f"{b['name']}/{ref.name}/{alias}"] = Job(b["name"], b["kind"], ref.name, ref.id, dataset.id,
+                                                                  split, alias)
+    missing = [m for m in teacher.members if m not in by_name]
+    if missing:
+        raise NerbenchError(f"teacher {teacher.name!r}: {missing[0]!r} is not a system of {config.path} "
+                            f"({', '.join(system_names(config))})")
+    return [by_name[m] for m in teacher.members]
+
+
+def annotation_plan(config: RunConfig, registry: Registry, teacher: Teacher, dataset: Dataset, split: str,
+                    sentences: list[Sentence]) -> tuple[Plan, int]:
+    """The members' jobs over `sentences` with their gold withheld, and
+    demonstration pools that hold none of their texts; also how many pool
+    sentences that exclusion removed."""
+    check_config(config, registry)
+    jobs = _jobs(config, teacher, dataset, split)
+    used = {job.format for job in jobs}
+    formats = {}
+    for i, entry in enumerate(config.formats):
+        alias = entry.get("alias", entry["name"])
+        if alias in used:
+            formats[alias] = make_format(registry, entry, config.path.parent, str(config.path), f"format[{i}]")
+    texts = frozenset(s.text for s in sentences)
+    pools, excluded = {}, 0
+    for spec in formats.values():
+        if spec.shots and (dataset.id, spec.demo_split) not in pools:
+            pool_source = load_sentences(dataset, spec.demo_split, None)
+            pool = DemoPool(pool_source, exclude=texts)
+            excluded += len(DemoPool(pool_source).sentences) - len(pool.sentences)
+            pools[(dataset.id, spec.demo_split)] = pool
+    withheld = [replace(s, spans=()) for s in sentences]
+    plan = Plan(jobs, {(dataset.id, split): withheld}, {dataset.id: dataset}, formats, pools)
+    return plan, excluded
+
+
+async def _annotate(config: RunConfig, plan: Plan, registry: Registry, teacher: Teacher, cache: PredictionCache,
+                    progress: bool) -> tuple[list[JobOutcome], dict[str, list[Span]], dict[str, Any] | None]:
+    ((dataset_id, split), sentences), = plan.sentences.items()
+    dataset = plan.datasets[dataset_id]
+    async with Runner(plan, make_backends(config, registry), config.generation, cache, progress,
+                      desc="nerbench annotate") as runner:
+        outcomes = await runner.run_jobs()
+        members = {o.job.system: {p.sentence_id: p.spans for p in o.predictions} for o in outcomes}
+        if teacher.combiner is None:
+            return outcomes, {sid: list(spans) for sid, spans in members[teacher.name].items()}, None
+        combiner = make_combiner(registry, teacher.combiner, teacher.options)
+        if combiner.needs_dev and teacher.params is None:
+            raise NerbenchError(f"teacher {teacher.name!r}: combiner {teacher.combiner!r} is fitted on dev; "
+                                "name the ensemble as a results.json lists it (its choice and parameters)")
+        labels = [label.name for label in dataset.labels] if combiner.retypes else ()
+        index = build_index(sentences, members, labels, key=f"{dataset_id}:{split}")
+        judging = None
+        if isinstance(combiner, JudgedCombiner):
+            kinds = {b["name"]: b["kind"] for b in config.backends}
+            models = {name: {ref.name: ref.id for ref in refs} for name, refs in config.models.items()}
+            judges = Judges(runner, kinds, models)
+            await combiner.judge(index, dataset, judges)
+            judging = judges.stats.to_json()
+        params = teacher.params if teacher.params is not None else choose(combiner, None, list(teacher.members),
+                                                                          "none").params
+        _, combined = evaluate(combiner, index, Choice(teacher.members, params, None))
+    return outcomes, combined, judging
+
+
+def annotate(config: RunConfig, registry: Registry, teacher: Teacher, dataset: Dataset, split: str,
+             sentences: list[Sentence], cache_path: Path, progress: bool = True) -> Annotation:
+    """Ask the teacher's members about `sentences` (gold withheld) and combine
+    their answers; every completion is cached the moment it arrives."""
+    if not sentences:
+        raise NerbenchError("nothing to annotate: no sentences")
+    started = time.perf_counter()
+    plan, excluded = annotation_plan(config, registry, teacher, dataset, split, sentences)
+    cache = PredictionCache(cache_path)
+    try:
+        outcomes, spans, judging = asyncio.run(_annotate(config, plan, registry, teacher, cache, progress))
+    finally:
+        cache.close()
+    members = {o.job.system: {p.sentence_id: p.spans for p in o.predictions} for o in outcomes}
+    return Annotation(teacher, dataset, split, sentences, spans, members, outcomes, excluded,
+                      time.perf_counter() - started, judging)
+
+
+def write_annotation(annotation: Annotation, out_dir: Path, extra: dict[str, Any] | None = None) -> tuple[
+        list[Path], dict[str, Any]]:
+    """The silver in every export under `out_dir`, the members' and the
+    teacher's predictions, and `annotation.json` (what was asked, of whom,
+    what came back and what an export could not hold)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    a = annotation
+    silver = silver_sentences(a.sentences, a.spans, a.members)
+    files = [out_dir / "predictions.jsonl", out_dir / "silver.jsonl", out_dir / "silver.conll",
+             out_dir / "silver.spans.jsonl"]
+    member_rows = [p for o in a.outcomes for p in o.predictions]
+    teacher_rows = [] if a.teacher.combiner is None else [
+        Prediction(a.teacher.name, a.dataset.id, a.split, s.id, tuple(sorted(set(a.spans.get(s.id, ())))))
+        for s in a.sentences]
+    write_predictions(files[0], [*member_rows, *teacher_rows])
+    write_silver_jsonl(files[1], silver)
+    lost = write_conll(files[2], silver)
+    write_span_jsonl(files[3], silver)
+    spans = sum(len(s.sentence.spans) for s in silver)
+    summary: dict[str, Any] = {
+        "nerbench_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "teacher": a.teacher.to_json(),
+        "dataset": a.dataset.id,
+        "language": a.dataset.language,
+        "labels": [label.name for label in a.dataset.labels],
+        "split": a.split,
+        "sentences": len(silver),
+        "sentence_ids": [s.sentence.id for s in silver],
+        "spans": spans,
+        "spans_per_label": dict(sorted(Counter(sp.label for s in silver for sp in s.sentence.spans).items())),
+        "votes": dict(sorted(Counter(v for s in silver for v in s.votes).items())),
+        "not_in_token_exports": dict(sorted(lost.items())),
+        "demonstrations_excluded": a.excluded_demos,
+        "members": {o.job.system: o.stats.to_json() for o in a.outcomes},
+        "wall_s": round(a.wall_s, 3),
+        "partial": bool(a.errors),
+        **(extra or {}),
+    }
+    if a.judging is not None:
+        summary["judging"] = a.judging
+    write_results(out_dir / "annotation.json", summary)
+    files.append(out_dir / "annotation.json")
+    return files, summary
