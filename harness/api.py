@@ -21,36 +21,32 @@ from nerbench.bases import (
     PromptFormat,
     Reporter,
 )
-from nerbench.combine.candidates import CandidateIndex, build_index, count, materialise, resolve
-from nerbench.combine.search import Choice, choose, evaluate
-from nerbench.data.manifest import ManifestDataset, bundled_manifests, checked_sha256, sha256_file
-from nerbench.errors import BackendError, NerbenchError, UnknownNameError
-from nerbench.infer.llama_server import PACKAGED_MODELS, LlamaServer, PackagedModel
-from nerbench.infer.llama_server import start as start_llama_server
-from nerbench.infer.retry import with_retries
+from nerbench.index.candidates import CandidateIndex, build_index, count, materialise, resolve
+from nerbench.index.search import choose, evaluate
+from nerbench.data.manifest import ManifestDataset, bundled_manifests, checked_sha256
+from nerbench.errors import BackendError, NerbenchError
+from nerbench.llama import PACKAGED_MODELS, LlamaServer
+from nerbench.llama import start as start_llama_server
 from nerbench.parse.answers import loads_tolerant
 from nerbench.parse.alignment import (
     OCCURRENCE_POLICIES,
-    NormalisedText,
     TokenIndex,
     align_rewrite,
     ground,
     normalise,
 )
-from nerbench.plan.prompting import choose_language, fill, labels_block
-from nerbench.plugins.hookspecs import hookimpl
-from nerbench.report.board import Board, Row, Split, failure_rates, flat_row, slug
-from nerbench.report.board import build as build_board
+from nerbench.templates import choose_language, fill, labels_block
+from nerbench.plugin_system.hookspecs import hookimpl
+from nerbench.board import Board, Row, Split, failure_rates, flat_row, slug
+from nerbench.board import build as build_board
 from nerbench.score.bootstrap import f1_interval, paired_p_value
 from nerbench.score.prf import prf
-from nerbench.secrets import redact, register_secret
+from nerbench.redaction import redact, register_secret
 from nerbench.score.taxonomy import classify
-from nerbench.types import (
-    STATUS_ERROR,
+from nerbench.records import (
     STATUS_OK,
     STATUS_TRUNCATED,
     STATUS_UNPARSEABLE,
-    STATUSES,
     Failure,
     Generation,
     Label,
@@ -68,7 +64,7 @@ def lookup(kind: str, name: str) -> Any:
     """What a plugin registered as `name` ("backends", "datasets",
     "prompt_formats", "combiners", "reporters"), or a one-line error
     suggesting close names."""
-    from nerbench.plugins.manager import get_registry
+    from nerbench.plugin_system.manager import get_registry
 
     return get_registry().get(kind, name)
 
@@ -76,8 +72,6 @@ def lookup(kind: str, name: str) -> Any:
 __all__ = [
     "OCCURRENCE_POLICIES",
     "PACKAGED_MODELS",
-    "STATUSES",
-    "STATUS_ERROR",
     "STATUS_OK",
     "STATUS_TRUNCATED",
     "STATUS_UNPARSEABLE",
@@ -85,7 +79,6 @@ __all__ = [
     "BackendError",
     "Board",
     "CandidateIndex",
-    "Choice",
     "Combiner",
     "Dataset",
     "Failure",
@@ -97,8 +90,6 @@ __all__ = [
     "ManifestDataset",
     "ModelInfo",
     "NerbenchError",
-    "NormalisedText",
-    "PackagedModel",
     "ParseResult",
     "Prediction",
     "Prompt",
@@ -111,7 +102,6 @@ __all__ = [
     "Split",
     "Token",
     "TokenIndex",
-    "UnknownNameError",
     "__version__",
     "align_rewrite",
     "build_board",
@@ -139,8 +129,6 @@ __all__ = [
     "redact",
     "register_secret",
     "resolve",
-    "sha256_file",
     "slug",
     "start_llama_server",
-    "with_retries",
 ]

@@ -7,12 +7,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict
 
-from nerbench.types import Failure, Generation, Label, ParseResult, Prompt, Request, Sentence
+from nerbench.records import Failure, Generation, Label, ParseResult, Prompt, Request, Sentence
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from nerbench.combine.candidates import CandidateIndex
+    from nerbench.index.candidates import CandidateIndex
 
 
 class ModelInfo(TypedDict, total=False):
@@ -228,7 +228,7 @@ class PromptFormat(Configurable, ABC):
 class Combiner(Configurable, ABC):
     """Combines several systems' entities into one set.
 
-    Combiners work on a `nerbench.ensemble.CandidateIndex` (every distinct
+    Combiners work on a `nerbench.api.CandidateIndex` (every distinct
     entity any system predicted, with who predicted it), for many system
     subsets at once, so subset search scores thousands of ensembles exactly
     and fast. nerbench then drops overlapping survivors by priority and scores.

@@ -15,7 +15,7 @@ import click
 from tabulate import tabulate
 
 from nerbench import __version__
-from nerbench.infer.check import MODEL_FIELDS, check_backends
+from nerbench.infer.probe import MODEL_FIELDS, probe_backends
 from nerbench.infer.cache import default_cache_path
 from nerbench.config.load import default_config_path, load_config
 from nerbench.config.options import check_options
@@ -25,18 +25,19 @@ from nerbench.distil.annotate import TEXT_SPLIT, choose_sentences, text_sentence
 from nerbench.distil.annotate import annotate as annotate_sentences
 from nerbench.distil.teachers import load_source, resolve_teacher
 from nerbench.pipeline import describe_plan, execute, prepare, register_config_datasets, render_reports, unanswered
-from nerbench.secrets import one_line
+from nerbench.redaction import one_line
 from nerbench.files.predictions import group_by_system, read_predictions, write_predictions
 from nerbench.files.results import read_results, write_results
-from nerbench.plugins.manager import Registry, get_registry
-from nerbench.combine.offline import load_index, make_combiner, parse_options
-from nerbench.plugins.scaffold import KINDS as PLUGIN_KINDS
-from nerbench.plugins.scaffold import new_plugin
+from nerbench.plugin_system.manager import Registry, get_registry
+from nerbench.combine.offline import load_index, parse_options
+from nerbench.plan.combiners import make_combiner
+from nerbench.plugin_system.scaffold import KINDS as PLUGIN_KINDS
+from nerbench.plugin_system.scaffold import new_plugin
 from nerbench.report.rescore import rescore
 from nerbench.report.summary import summary
 from nerbench.score.strict import RULES, SPAN_SET, score
-from nerbench.combine.search import SEARCHES, run_ensemble
-from nerbench.types import Prediction
+from nerbench.index.search import SEARCHES, run_ensemble
+from nerbench.records import Prediction
 
 
 class Cli(click.Group):
@@ -152,7 +153,7 @@ def run(ctx, config, output, limit, dry_run, cache_path, progress, as_json):
         click.echo(table)
         click.echo(f"\n{len(plan.jobs)} jobs, {total} requests (before the cache); nothing was called.")
         return
-    out_dir = output or Path("runs") / (cfg.run.get("name") or cfg.path.stem)
+    out_dir = output or Path("runs") / (cfg.run.name or cfg.path.stem)
     try:
         outcome = execute(cfg, plan, registry, out_dir, cache_path or default_cache_path(), progress)
     except KeyboardInterrupt:
@@ -181,7 +182,7 @@ def models(ctx, config, as_json):
     serves, and what it says of each configured model (digest, quantization,
     context length, ...). Runs nothing. Exit code 1 when a backend is down or
     lacks a configured model."""
-    reports = check_backends(load_config(config or default_config_path()), registry_from(ctx))
+    reports = probe_backends(load_config(config or default_config_path()), registry_from(ctx))
     if as_json:
         click.echo(json.dumps(reports, ensure_ascii=False, indent=2))
     else:

@@ -14,18 +14,18 @@ from tabulate import tabulate
 
 from nerbench.bases import Reporter
 from nerbench.infer.cache import PredictionCache
-from nerbench.combine.stage import CombineOutput, Judges, run_combiners
-from nerbench.config.load import RunConfig
+from nerbench.combine.stage import CombineOutput, RunJudges, run_combiners
+from nerbench.config.settings import RunConfig
 from nerbench.data.manifest import ManifestDataset
 from nerbench.errors import NerbenchError
 from nerbench.plan.matrix import Plan, make_plan
-from nerbench.plugins.manager import Registry
+from nerbench.plugin_system.manager import Registry
 from nerbench.files.predictions import write_predictions
 from nerbench.files.results import write_results
 from nerbench.report.results import build_results
 from nerbench.infer.backends import execution, make_backends
 from nerbench.infer.runner import JobOutcome, Runner
-from nerbench.types import Prediction
+from nerbench.records import Prediction
 
 
 def register_config_datasets(config: RunConfig, registry: Registry) -> None:
@@ -91,14 +91,12 @@ async def run_pipeline(
     backends are up: LLM-judged combiners ask them more."""
     started = time.perf_counter()
     backends = make_backends(config, registry)
-    async with Runner(plan, backends, config.generation, cache, progress) as runner:
+    async with Runner(plan, backends, config, cache, progress) as runner:
         outcomes = await runner.run_jobs()
         combined = None
         if config.ensemble is not None:
-            kinds = {b["name"]: b["kind"] for b in config.backends}
-            models = {name: {ref.name: ref.id for ref in refs} for name, refs in config.models.items()}
-            combined = await run_combiners(plan, outcomes, registry, config.ensemble, Judges(runner, kinds, models),
-                                           config.scoring)
+            combined = await run_combiners(plan, outcomes, registry, config.ensemble,
+                                           RunJudges(runner, config.backends), config.run.scoring)
     return Inferred(outcomes, combined, runner.describes, time.perf_counter() - started,
                     execution(config, backends, runner.concurrency()))
 
@@ -113,7 +111,7 @@ def execute(
 ) -> RunOutput:
     """`nerbench run` as a library call: infer, combine, score, write the
     predictions, the results and what the reporters make."""
-    reporters = [(name, registry.get("reporters", name)()) for name in config.reporters]
+    reporters = [(name, registry.get("reporters", name)()) for name in config.run.reporters]
     cache = PredictionCache(cache_path)
     try:
         inferred = asyncio.run(run_pipeline(config, plan, registry, cache, progress))

@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from nerbench.bases import Dataset
-from nerbench.types import Label, Sentence, Span
+from nerbench.records import Label, Sentence, Span
 
 if TYPE_CHECKING:
-    from nerbench.infer.llama_server import LlamaServer
+    from nerbench.llama import LlamaServer
     from nerbench.pipeline import RunOutput
 
 
@@ -55,7 +55,7 @@ class SmallSplit:
 
 def small_split(dataset_id: str = "lener_br", split: str = "test", size: int = 8) -> SmallSplit:
     """The first `size` sentences of a registered dataset's split."""
-    from nerbench.plugins import manager as registry
+    from nerbench.plugin_system import manager as registry
 
     dataset = registry.get_registry().get("datasets", dataset_id)
     return SmallSplit(dataset, split, list(itertools.islice(dataset.sentences(split), size)))
@@ -77,7 +77,7 @@ def run_matrix(
     """
     from nerbench.config.load import load_config
     from nerbench.pipeline import execute, prepare
-    from nerbench.plugins import manager as registry
+    from nerbench.plugin_system import manager as registry
 
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "nerbench.toml"
@@ -96,7 +96,7 @@ def run_matrix(
 
 @pytest.fixture
 def nerbench_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    from nerbench.plugins import manager as registry
+    from nerbench.plugin_system import manager as registry
 
     monkeypatch.setenv("NERBENCH_CACHE", str(tmp_path / "cache.sqlite"))
     registry.reset_registry()
@@ -111,13 +111,13 @@ def nerbench_dataset(nerbench_env: Path) -> SmallSplit:
 
 @pytest.fixture(scope="session")
 def nerbench_llama_server() -> Iterator[LlamaServer]:
-    from nerbench.infer import llama_server
+    from nerbench import llama
 
     try:
-        path = llama_server.smollm2_path()
+        path = llama.smollm2_path()
     except Exception as exc:
         pytest.fail(str(exc))
-    server = llama_server.start(path, "smollm2", slots=2, ctx_per_slot=2048, threads=2)
+    server = llama.start(path, "smollm2", slots=2, ctx_per_slot=2048, threads=2)
     yield server
     del server
 

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import settings
 
-import nerbench.plugins.manager
+import nerbench.plugin_system.manager
 
 # Hypothesis's 200 ms per-example deadline measures the machine's load, not the
 # code (a fast-path property failed at 283 ms on these 2 busy cores): off.
@@ -40,9 +40,9 @@ def isolated(tmp_path, monkeypatch, shared_datasets):
     monkeypatch.setenv("NERBENCH_LOAD_PLUGINS", "")
     monkeypatch.delenv("NERBENCH_DISABLE_PLUGINS", raising=False)
     monkeypatch.delenv("NERBENCH_TRACE_PLUGINS", raising=False)
-    nerbench.plugins.manager.reset_registry()
+    nerbench.plugin_system.manager.reset_registry()
     yield
-    nerbench.plugins.manager.reset_registry()
+    nerbench.plugin_system.manager.reset_registry()
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ import pytest
 
 from nerbench.api import Sentence, Span, Token
 from nerbench.cli import cli
-from nerbench.combine.candidates import build_index
+from nerbench.index.candidates import build_index
 from nerbench.files.results import dumps
-from nerbench.plugins.manager import get_registry
+from nerbench.plugin_system.manager import get_registry
 from nerbench.score.details import details
-from nerbench.score.headroom import headroom
+from nerbench.index.headroom import headroom
 from nerbench.score.partial import partial_scores
 from nerbench.score.strict import LONGEST_FIRST, entities, overlapping, per_sentence, score
 from nerbench.score.taxonomy import classify, error_counts

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from nerbench.cli import cli
-from nerbench.infer import llama_server
+from nerbench import llama
 
 from . import configs
 from .conftest import write
@@ -36,7 +36,7 @@ def served_any(url: str) -> bool:
 
 @pytest.fixture
 def second_server():
-    server = llama_server.start(llama_server.smollm2_path(), "smollm2", slots=1, ctx_per_slot=2048, threads=2)
+    server = llama.start(llama.smollm2_path(), "smollm2", slots=1, ctx_per_slot=2048, threads=2)
     yield server.url
     del server
 

@@ -18,7 +18,7 @@ import pytest
 
 from nerbench.errors import BackendError
 from nerbench.infer.concurrency import AdaptiveLimit, Controller, FixedLimit, Measure, make_limit
-from nerbench.plugins.manager import get_registry
+from nerbench.plugin_system.manager import get_registry
 from nerbench_plugins.openai_compat.vllm import waiting_requests
 from nerbench.cli import cli
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from nerbench import api, bases
-from nerbench.plugins import hookspecs
+from nerbench.plugin_system import hookspecs
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 HEADING = re.compile(r"^## `(\w+)\(([^)]*)\)`$", re.M)

@@ -12,11 +12,11 @@ import pytest
 
 from nerbench.api import Sentence, Span, Token
 from nerbench.cli import cli
-from nerbench.combine.candidates import build_index, count, materialise, resolve
+from nerbench.index.candidates import build_index, count, materialise, resolve
 from nerbench.testing import perturbed_systems
-from nerbench.plugins.manager import get_registry
+from nerbench.plugin_system.manager import get_registry
 from nerbench.score.strict import score
-from nerbench.combine.search import choose, combine_counts, evaluate
+from nerbench.index.search import choose, combine_counts, evaluate
 
 COMBINERS = [("majority", {}), ("vote", {"k": 2}), ("union", {}), ("intersection", {}),
              ("weighted", {}), ("weighted", {"per_type": True}), ("per-type", {})]
@@ -91,7 +91,7 @@ def test_ensemble_of_one_resolves_the_overlap_its_system_left():
     ensemble of one system scores as the system does under the old
     longest-first rule, and as the system itself (span-set) only where the
     system gave no overlapping spans. best_single is the system's own score."""
-    from nerbench.combine.search import best_single
+    from nerbench.index.search import best_single
     from nerbench.score.strict import LONGEST_FIRST
 
     sentences, labels = lener("dev", 300)

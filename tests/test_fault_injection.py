@@ -69,7 +69,7 @@ def total(results: dict, key: str) -> Counter:
 
 
 def lener_texts(limit: int) -> list[str]:
-    from nerbench.plugins.manager import get_registry
+    from nerbench.plugin_system.manager import get_registry
 
     dataset = get_registry().get("datasets", "lener_br")
     return [s.text for _, s in zip(range(limit), dataset.sentences("test"))]

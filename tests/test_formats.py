@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from nerbench.api import Generation
-from nerbench.plugins.manager import get_registry
+from nerbench.plugin_system.manager import get_registry
 
 
 def setup():

@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from nerbench.plugins.manager import get_registry
+from nerbench.plugin_system.manager import get_registry
 
 SELECTIVE = {"PESSOA", "ORGANIZACAO", "LOCAL", "TEMPO", "VALOR"}
 TOTAL = SELECTIVE | {"ABSTRACCAO", "ACONTECIMENTO", "COISA", "OBRA", "OUTRO"}

@@ -11,8 +11,8 @@ import pytest
 
 from nerbench.cli import cli
 from nerbench.errors import NerbenchError
-from nerbench.infer import llama_server
-from nerbench.infer.llama_server import GEMMA3_INSTALL, GEMMA3_SHA256, PACKAGED_MODELS, gemma3_path
+from nerbench import llama
+from nerbench.llama import GEMMA3_INSTALL, GEMMA3_SHA256, PACKAGED_MODELS, gemma3_path
 
 from .conftest import write
 
@@ -62,7 +62,7 @@ def test_a_missing_gemma_package_names_the_pip_command(tmp_path, monkeypatch):
 
 
 def test_dry_run_reports_a_model_that_is_not_installed(tmp_path, cli_runner, monkeypatch):
-    monkeypatch.setattr(llama_server.PackagedModel, "installed", lambda self: self.name != "gemma3-270m")
+    monkeypatch.setattr(llama.PackagedModel, "installed", lambda self: self.name != "gemma3-270m")
     cfg = write(tmp_path / "c.toml", '[[backend]]\nname = "e"\nkind = "embedded"\nmodels = ["smollm2-135m", '
                 '"gemma3-270m"]\n[[dataset]]\nid = "lener_br"\nsplits = ["test"]\n[[format]]\nname = "json"\n')
     result = cli_runner.invoke(cli, ["run", str(cfg), "--dry-run"])

@@ -9,7 +9,7 @@ import sqlite3
 
 import pytest
 
-from nerbench.plugins.manager import get_registry
+from nerbench.plugin_system.manager import get_registry
 
 from . import configs
 from .configs import run_config as run

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nerbench.api import Generation
-from nerbench.plugins.manager import get_registry
+from nerbench.plugin_system.manager import get_registry
 
 FORMATS = ("json", "json-grouped", "inline-xml", "inline-bracket", "per-type")
 

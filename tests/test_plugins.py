@@ -7,11 +7,11 @@ import textwrap
 
 import pytest
 
-import nerbench.plugins.manager
+import nerbench.plugin_system.manager
 from nerbench import api
 from nerbench.cli import cli
 from nerbench.errors import UnknownNameError
-from nerbench.plugins.manager import get_registry
+from nerbench.plugin_system.manager import get_registry
 
 BROKEN = "raise ImportError('no module named missing_dependency')\n"
 DUPLICATE = textwrap.dedent(
@@ -65,7 +65,7 @@ def fake_plugins(tmp_path, monkeypatch):
         (info / "entry_points.txt").write_text(f"[nerbench]\n{dist} = {module}\n")
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("NERBENCH_LOAD_PLUGINS", "nb_broken,nb_dup")
-    nerbench.plugins.manager.reset_registry()
+    nerbench.plugin_system.manager.reset_registry()
     return site
 
 
@@ -129,7 +129,7 @@ def test_allow_list_disable_list_and_trace(fake_plugins, monkeypatch, capsys):
     monkeypatch.setenv("NERBENCH_LOAD_PLUGINS", "nb_dup")
     monkeypatch.setenv("NERBENCH_DISABLE_PLUGINS", "reporters, nb_broken")
     monkeypatch.setenv("NERBENCH_TRACE_PLUGINS", "1")
-    nerbench.plugins.manager.reset_registry()
+    nerbench.plugin_system.manager.reset_registry()
     registry = get_registry()
     assert "nb_broken" not in registry.plugins and "nb_dup" in registry.plugins
     assert registry.names("reporters") == []  # a built-in can be disabled too
@@ -146,7 +146,7 @@ def test_allow_list_disable_list_and_trace(fake_plugins, monkeypatch, capsys):
 
 def test_empty_allow_list_loads_no_third_party_plugin(fake_plugins, monkeypatch, capsys):
     monkeypatch.setenv("NERBENCH_LOAD_PLUGINS", "")
-    nerbench.plugins.manager.reset_registry()
+    nerbench.plugin_system.manager.reset_registry()
     registry = get_registry()
     assert not {"nb_broken", "nb_dup"} & set(registry.plugins)
     assert capsys.readouterr().err == ""  # no trace unless asked for
@@ -170,7 +170,7 @@ class TakesOnlyWhatItNeeds:
 
 def test_a_hook_implementation_may_take_a_subset_of_the_arguments(monkeypatch, capsys):
     monkeypatch.setenv("NERBENCH_TRACE_PLUGINS", "1")
-    nerbench.plugins.manager.reset_registry()
+    nerbench.plugin_system.manager.reset_registry()
     registry = get_registry()
     plugin = TakesOnlyWhatItNeeds()
     registry.add_plugin(plugin, "subset")

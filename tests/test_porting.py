@@ -12,7 +12,7 @@ import pytest
 from nerbench.api import Generation
 from nerbench.config.load import load_config
 from nerbench.pipeline import prepare
-from nerbench.plugins.manager import get_registry
+from nerbench.plugin_system.manager import get_registry
 
 REPO = Path(__file__).resolve().parents[1]
 

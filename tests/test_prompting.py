@@ -7,7 +7,7 @@ import re
 from nerbench.cli import cli
 from nerbench.config.load import load_config
 from nerbench.pipeline import prepare
-from nerbench.plugins.manager import get_registry
+from nerbench.plugin_system.manager import get_registry
 
 from . import configs
 from .conftest import write

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from nerbench.errors import NerbenchError
-from nerbench.plugins.manager import get_registry
+from nerbench.plugin_system.manager import get_registry
 
 from .conftest import write
 

@@ -9,7 +9,7 @@ import unicodedata
 import pytest
 
 from nerbench.api import Generation
-from nerbench.plugins.manager import get_registry
+from nerbench.plugin_system.manager import get_registry
 
 FORMATS = ("json", "json-grouped", "inline-xml", "inline-bracket", "per-type")
 DATASETS = ("lener_br", "harem-selective", "harem-total", "uner_pt_bosque", "wikineural_pt",

@@ -11,7 +11,7 @@ import pytest
 
 from nerbench import api
 from nerbench.cli import cli
-from nerbench.plugins.manager import get_registry
+from nerbench.plugin_system.manager import get_registry
 
 from . import configs
 from .conftest import write

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from nerbench.cli import cli
-from nerbench.plugins.scaffold import KINDS
+from nerbench.plugin_system.scaffold import KINDS
 
 
 @pytest.mark.slow

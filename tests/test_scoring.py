@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nerbench.api import Sentence, Span, Token
-from nerbench.plugins.manager import get_registry
+from nerbench.plugin_system.manager import get_registry
 from nerbench.score.strict import LONGEST_FIRST, entities, overlapping, score
 
 

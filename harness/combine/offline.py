@@ -1,5 +1,5 @@
-"""What an ensemble needs, by name and from files: combiners from the
-registry and their options, candidate indexes from predictions files."""
+"""Ensembles over stored files: combiner options from the command line,
+candidate indexes from predictions files."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from nerbench.bases import Combiner
-from nerbench.combine.candidates import CandidateIndex, build_index
+from nerbench.index.candidates import CandidateIndex, build_index
 from nerbench.errors import NerbenchError
 from nerbench.files.predictions import group_by_system
-from nerbench.plugins.manager import Registry
+from nerbench.plugin_system.manager import Registry
 
 
 def parse_options(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
@@ -28,14 +27,6 @@ def parse_options(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
     return options
 
 
-def make_combiner(registry: Registry, name: str, options: dict[str, Any]) -> Combiner:
-    cls = registry.get("combiners", name)
-    try:
-        return cls(**options)
-    except TypeError as exc:
-        raise NerbenchError(f"combiner {name!r}: {exc}") from None
-
-
 def load_index(
     registry: Registry, dataset_id: str, split: str, files: list[Path], limit: int | None
 ) -> CandidateIndex:
@@ -46,17 +37,3 @@ def load_index(
     systems = group_by_system(files, dataset_id, split, {s.id: s for s in sentences},
                               {label.name for label in dataset.labels})
     return build_index(list(islice(sentences, limit)), systems, key=f"{dataset_id}:{split}")
-
-
-def combiner_specs(ensemble: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """Each configured combiner as (plugin name, label, options). The label
-    names its ensembles: `alias` when given, so one combiner can run twice
-    with different options (e.g. other judges)."""
-    specs: list[tuple[str, str, dict[str, Any]]] = []
-    for entry in ensemble.get("combiners", ["majority"]):
-        if isinstance(entry, str):
-            specs.append((entry, entry, {}))
-        else:
-            options = {k: v for k, v in entry.items() if k not in ("name", "alias")}
-            specs.append((entry["name"], entry.get("alias", entry["name"]), options))
-    return specs

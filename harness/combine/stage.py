@@ -12,28 +12,29 @@ from typing import Any
 from tqdm import tqdm
 
 from nerbench.bases import Combiner, JudgedCombiner
-from nerbench.combine.candidates import CandidateIndex, build_index
-from nerbench.combine.offline import combiner_specs, make_combiner
+from nerbench.index.candidates import CandidateIndex, build_index
+from nerbench.config.settings import BackendEntry, EnsembleSettings
+from nerbench.plan.combiners import make_combiner
 from nerbench.errors import NerbenchError
 from nerbench.plan.matrix import Plan
-from nerbench.plugins.manager import Registry
+from nerbench.plugin_system.manager import Registry
 from nerbench.infer.runner import Caller, JobOutcome, Runner, SystemStats, one_model_at_a_time
 from nerbench.score.details import details
 from nerbench.score.strict import SPAN_SET, per_sentence
-from nerbench.combine.search import best_single, choose, ensemble_name, evaluate
-from nerbench.types import Failure, Generation, Prediction, Prompt, Span
+from nerbench.index.search import best_single, choose, ensemble_name, evaluate
+from nerbench.records import Failure, Generation, Prediction, Prompt, Span
 
 
-class Judges:
+class RunJudges:
     """How LLM-judged combiners ask models (`nerbench.bases.Judges`): through
     the run's cache, concurrency limits and retries, each server asked one
     judge model after another."""
 
-    def __init__(self, runner: Runner, kinds: dict[str, str], models: dict[str, dict[str, str]] | None = None) -> None:
+    def __init__(self, runner: Runner, backends: Sequence[BackendEntry]) -> None:
         self.runner = runner
-        self.kinds = kinds
+        self.kinds = {b.name: b.kind for b in backends}
         #: backend → model name → model id, for judges named like systems
-        self.models = models or {}
+        self.models = {b.name: {ref.name: ref.id for ref in b.models} for b in backends}
         self.stats = SystemStats()
 
     def _judge(self, judge: str) -> tuple[str, str]:
@@ -83,21 +84,20 @@ class CombineOutput:
 
 
 async def run_combiners(
-    plan: Plan, outcomes: list[JobOutcome], registry: Registry, ensemble: dict[str, Any], judges: Judges,
+    plan: Plan, outcomes: list[JobOutcome], registry: Registry, ensemble: EnsembleSettings, judges: RunJudges,
     rule: str = SPAN_SET,
 ) -> CombineOutput:
     """Choose each combiner's ensemble on every dataset's dev sample and
     evaluate it in-domain and on every other dataset; its best single system
     is scored under `rule`, as the systems are."""
-    dev_split = ensemble.get("dev_split", "dev")
-    search = ensemble.get("search", "greedy")
-    searches = [search] if isinstance(search, str) else list(search)
+    dev_split = ensemble.dev_split
+    searches = ensemble.searches
     preds: dict[tuple[str, str], dict[str, dict[str, tuple[Span, ...]]]] = defaultdict(dict)
     for outcome in outcomes:
         job = outcome.job
         preds[(job.dataset, job.split)][job.system] = {p.sentence_id: p.spans for p in outcome.predictions}
-    specs = combiner_specs(ensemble)
-    retype = any(registry.get("combiners", name).retypes for name, _, _ in specs)
+    specs = ensemble.combiners
+    retype = any(registry.get("combiners", spec.name).retypes for spec in specs)
     indexes = {
         key: build_index(plan.sentences[key], systems,
                          [label.name for label in plan.datasets[key[0]].labels] if retype else (),
@@ -114,8 +114,9 @@ async def run_combiners(
     entries: list[dict[str, Any]] = []
     transfer: dict[str, dict[str, dict[str, float]]] = {}
     predictions: list[Prediction] = []
-    for (name, alias, options), search in itertools.product(specs, searches):
-        label = f"{alias}@{search}" if len(searches) > 1 else alias
+    for spec, search in itertools.product(specs, searches):
+        name, options = spec.name, dict(spec.options)
+        label = f"{spec.label}@{search}" if len(searches) > 1 else spec.label
         matrix: dict[str, dict[str, float]] = {}
         for source in datasets:
             combiner = make_combiner(registry, name, options)

@@ -1,31 +1,21 @@
-"""Run configuration: TOML validated by the JSON Schema shipped in the package."""
+"""Run configuration: TOML validated by the JSON Schema shipped in the
+package, then parsed once into the typed `RunConfig` of `settings`."""
 
 from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from nerbench.config.settings import (BACKEND_KEYS, PLACEMENT_KEYS, BackendEntry, DatasetEntry, FormatEntry,
+                                      GenerationSettings, ModelRef, RunConfig, RunSettings, ensemble_settings)
 from nerbench.errors import NerbenchError
-from nerbench.config.validation import load_schema, validate
-
-DEFAULT_GENERATION = {"temperature": 0.0, "seed": 0, "max_tokens": 256}
-DEFAULT_REPORTERS = ["markdown"]
+from nerbench.files.schema import load_schema, validate
 
 
-@dataclass(frozen=True)
-class ModelRef:
-    """A configured model: `name` is what systems and judges call it, `id` what
-    the backend is asked for (and what the cache keys on)."""
-
-    name: str
-    id: str
-
-
-def model_refs(path: Path, index: int, entry: dict[str, Any]) -> list[ModelRef]:
+def model_refs(path: Path, index: int, entry: dict[str, Any]) -> tuple[ModelRef, ...]:
     """A backend entry's models: "id", or {name = "...", model = "id"}; a
     path to a .gguf file is called by its file stem."""
     refs = []
@@ -41,35 +31,7 @@ def model_refs(path: Path, index: int, entry: dict[str, Any]) -> list[ModelRef]:
         if names.count(name) > 1:
             raise NerbenchError(f"{path}: field backend[{index}].models: two models are called {name!r}; "
                                 "give one a name: {name = \"...\", model = \"...\"}")
-    return refs
-
-
-@dataclass
-class RunConfig:
-    path: Path
-    raw: dict[str, Any]
-    sha256: str
-    backends: list[dict[str, Any]] = field(default_factory=list)
-    datasets: list[dict[str, Any]] = field(default_factory=list)
-    formats: list[dict[str, Any]] = field(default_factory=list)
-    generation: dict[str, Any] = field(default_factory=dict)
-    run: dict[str, Any] = field(default_factory=dict)
-    ensemble: dict[str, Any] | None = None
-    #: backend name → its models
-    models: dict[str, list[ModelRef]] = field(default_factory=dict)
-
-    @property
-    def reporters(self) -> list[str]:
-        return list(self.run.get("reporters", DEFAULT_REPORTERS))
-
-    @property
-    def scoring(self) -> str:
-        """How overlapping predictions are scored: a rule of `nerbench.score.strict.RULES`."""
-        return str(self.run.get("scoring", "span-set"))
-
-    @property
-    def registry_files(self) -> list[Path]:
-        return [(self.path.parent / p).resolve() for p in self.run.get("registry", [])]
+    return tuple(refs)
 
 
 def default_config_path() -> Path:
@@ -100,15 +62,22 @@ def config_from_raw(raw: dict[str, Any], path: Path, sha256: str) -> RunConfig:
     for i, entry in enumerate(raw["backend"]):
         if "url" in entry and "urls" in entry:
             raise NerbenchError(f"{path}: field backend[{i}]: give url or urls, not both")
+    run: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("run", {}).items()}
     return RunConfig(
         path=path,
         raw=raw,
         sha256=sha256,
-        backends=raw["backend"],
-        datasets=raw["dataset"],
-        formats=raw["format"],
-        generation={**DEFAULT_GENERATION, **raw.get("generation", {})},
-        run=raw.get("run", {}),
-        ensemble=raw.get("ensemble"),
-        models={entry["name"]: model_refs(path, i, entry) for i, entry in enumerate(raw["backend"])},
+        run=RunSettings(**run),
+        generation=GenerationSettings(**raw.get("generation", {})),
+        backends=tuple(
+            BackendEntry(i, b["name"], b["kind"], model_refs(path, i, b),
+                         {k: v for k, v in b.items() if k not in BACKEND_KEYS}, tuple(b.get("urls", ())),
+                         {k: b[k] for k in PLACEMENT_KEYS if k in b})
+            for i, b in enumerate(raw["backend"])),
+        datasets=tuple(DatasetEntry(i, d["id"], tuple(d["splits"]), d.get("limit"))
+                       for i, d in enumerate(raw["dataset"])),
+        formats=tuple(FormatEntry(i, f["name"], f.get("alias", f["name"]),
+                                  {k: v for k, v in f.items() if k not in ("name", "alias")})
+                      for i, f in enumerate(raw["format"])),
+        ensemble=ensemble_settings(raw["ensemble"]) if "ensemble" in raw else None,
     )

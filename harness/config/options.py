@@ -8,12 +8,9 @@ import difflib
 from typing import Any
 
 from nerbench.bases import Configurable
-from nerbench.config.validation import validate
+from nerbench.config.settings import DEFAULT_CIRCUIT_BREAKER, DEFAULT_RETRIES
+from nerbench.files.schema import validate
 from nerbench.errors import NerbenchError
-
-#: Keys of a `[[backend]]` that say how its replicas are placed on a Ray cluster
-#: (`[run] executor = "ray"`; their schema is in config.schema.json).
-PLACEMENT_KEYS = ("replicas", "num_cpus", "num_gpus", "resources", "max_restarts")
 
 #: Options nerbench itself reads from every `[[backend]]`, whatever its kind.
 BACKEND_OPTIONS: dict[str, Any] = {
@@ -21,9 +18,11 @@ BACKEND_OPTIONS: dict[str, Any] = {
                     "description": "requests in flight on this endpoint, or \"adaptive\" (found while running)"},
     "max_concurrency": {"type": "integer", "minimum": 1,
                         "description": "the most requests in flight adaptive concurrency may reach (default 256)"},
-    "retries": {"type": "integer", "minimum": 1, "description": "attempts per request (transient failures)"},
+    "retries": {"type": "integer", "minimum": 1,
+                "description": f"attempts per request (transient failures; default {DEFAULT_RETRIES})"},
     "circuit_breaker": {"type": "integer", "minimum": 1,
-                        "description": "requests in a row that cannot reach the endpoint before its work stops"},
+                        "description": "requests in a row that cannot reach the endpoint before its work stops "
+                                       f"(default {DEFAULT_CIRCUIT_BREAKER})"},
 }
 
 

@@ -18,9 +18,9 @@ from nerbench.bases import Dataset
 from nerbench.errors import NerbenchError
 from nerbench.files.atomic import atomic_write
 from nerbench.data.readers import READERS, DataFormatError
-from nerbench.types import Label, Sentence
+from nerbench.records import Label, Sentence
 from nerbench.userdirs import user_cache_dir
-from nerbench.config.validation import load_schema, validate
+from nerbench.files.schema import load_schema, validate
 
 REGISTRY_PACKAGE = "nerbench_registry"
 

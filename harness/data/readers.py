@@ -15,7 +15,7 @@ from typing import Any
 
 from nerbench.parse.alignment import tags_to_token_spans
 from nerbench.errors import NerbenchError
-from nerbench.types import Sentence, Span, Token
+from nerbench.records import Sentence, Span, Token
 
 
 class DataFormatError(NerbenchError):

@@ -16,11 +16,11 @@ from typing import Any
 
 from nerbench import __version__
 from nerbench.bases import Dataset, JudgedCombiner
-from nerbench.combine.candidates import build_index
-from nerbench.combine.offline import make_combiner
-from nerbench.combine.search import Choice, choose, evaluate
-from nerbench.combine.stage import Judges
-from nerbench.config.load import RunConfig
+from nerbench.index.candidates import build_index
+from nerbench.plan.combiners import make_combiner
+from nerbench.index.search import Choice, choose, evaluate
+from nerbench.combine.stage import RunJudges
+from nerbench.config.settings import RunConfig
 from nerbench.data.readers import tokenise_text, utf8_lines
 from nerbench.distil.silver import silver_sentences, write_conll, write_silver_jsonl, write_span_jsonl
 from nerbench.distil.teachers import Teacher, system_names
@@ -32,9 +32,9 @@ from nerbench.infer.cache import PredictionCache
 from nerbench.infer.runner import JobOutcome, Runner
 from nerbench.plan.checks import check_config
 from nerbench.plan.matrix import Job, Plan, load_sentences, make_format
-from nerbench.plan.prompting import DemoPool
-from nerbench.plugins.manager import Registry
-from nerbench.types import Prediction, Sentence, Span
+from nerbench.plan.demos import DemoPool
+from nerbench.plugin_system.manager import Registry
+from nerbench.records import Prediction, Sentence, Span
 
 #: The split name predictions of the user's own text carry.
 TEXT_SPLIT = "text"
@@ -90,13 +90,8 @@ class Annotation:
 
 
 def _jobs(config: RunConfig, teacher: Teacher, dataset: Dataset, split: str) -> list[Job]:
-    by_name = {}
-    for b in config.backends:
-        for ref in config.models[b["name"]]:
-            for entry in config.formats:
-                alias = entry.get("alias", entry["name"])
-                by_name[f"{b['name']}/{ref.name}/{alias}"] = Job(b["name"], b["kind"], ref.name, ref.id, dataset.id,
-                                                                  split, alias)
+    by_name = {f"{b.name}/{ref.name}/{f.label}": Job(b.name, b.kind, ref.name, ref.id, dataset.id, split, f.label)
+               for b in config.backends for ref in b.models for f in config.formats}
     missing = [m for m in teacher.members if m not in by_name]
     if missing:
         raise NerbenchError(f"teacher {teacher.name!r}: {missing[0]!r} is not a system of {config.path} "
@@ -113,10 +108,9 @@ def annotation_plan(config: RunConfig, registry: Registry, teacher: Teacher, dat
     jobs = _jobs(config, teacher, dataset, split)
     used = {job.format for job in jobs}
     formats = {}
-    for i, entry in enumerate(config.formats):
-        alias = entry.get("alias", entry["name"])
-        if alias in used:
-            formats[alias] = make_format(registry, entry, config.path.parent, str(config.path), f"format[{i}]")
+    for entry in config.formats:
+        if entry.label in used:
+            formats[entry.label] = make_format(registry, entry, config.path.parent, str(config.path))
     texts = frozenset(s.text for s in sentences)
     pools, excluded = {}, 0
     for spec in formats.values():
@@ -134,7 +128,7 @@ async def _annotate(config: RunConfig, plan: Plan, registry: Registry, teacher: 
                     progress: bool) -> tuple[list[JobOutcome], dict[str, list[Span]], dict[str, Any] | None]:
     ((dataset_id, split), sentences), = plan.sentences.items()
     dataset = plan.datasets[dataset_id]
-    async with Runner(plan, make_backends(config, registry), config.generation, cache, progress,
+    async with Runner(plan, make_backends(config, registry), config, cache, progress,
                       desc="nerbench annotate") as runner:
         outcomes = await runner.run_jobs()
         members = {o.job.system: {p.sentence_id: p.spans for p in o.predictions} for o in outcomes}
@@ -148,9 +142,7 @@ async def _annotate(config: RunConfig, plan: Plan, registry: Registry, teacher: 
         index = build_index(sentences, members, labels, key=f"{dataset_id}:{split}")
         judging = None
         if isinstance(combiner, JudgedCombiner):
-            kinds = {b["name"]: b["kind"] for b in config.backends}
-            models = {name: {ref.name: ref.id for ref in refs} for name, refs in config.models.items()}
-            judges = Judges(runner, kinds, models)
+            judges = RunJudges(runner, config.backends)
             await combiner.judge(index, dataset, judges)
             judging = judges.stats.to_json()
         params = teacher.params if teacher.params is not None else choose(combiner, None, list(teacher.members),

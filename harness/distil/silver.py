@@ -21,7 +21,7 @@ from typing import Any
 from nerbench.files.atomic import atomic_write
 from nerbench.parse.alignment import TokenIndex, spans_to_tags, tags_to_token_spans
 from nerbench.score.prf import prf
-from nerbench.types import Sentence, Span
+from nerbench.records import Sentence, Span
 
 
 def pair_f1(a: Iterable[Span], b: Iterable[Span]) -> float:

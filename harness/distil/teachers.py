@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nerbench.combine.offline import combiner_specs
-from nerbench.config.load import RunConfig, config_from_raw, load_config
+from nerbench.config.load import config_from_raw, load_config
+from nerbench.config.settings import RunConfig
 from nerbench.errors import NerbenchError
 from nerbench.files.results import read_results
 
@@ -47,9 +47,7 @@ def load_source(path: Path) -> tuple[RunConfig, dict[str, Any] | None]:
 
 
 def system_names(config: RunConfig) -> list[str]:
-    aliases = [entry.get("alias", entry["name"]) for entry in config.formats]
-    return [f"{b['name']}/{ref.name}/{alias}" for b in config.backends for ref in config.models[b["name"]]
-            for alias in aliases]
+    return [f"{b.name}/{ref.name}/{f.label}" for b in config.backends for ref in b.models for f in config.formats]
 
 
 def resolve_teacher(name: str, config: RunConfig, results: dict[str, Any] | None = None) -> Teacher:
@@ -61,7 +59,8 @@ def resolve_teacher(name: str, config: RunConfig, results: dict[str, Any] | None
     for entry in (results or {}).get("ensembles", []):
         if entry["system"] == name:
             label = entry["combiner"].partition("@")[0]
-            plugin = next((p for p, alias, _ in combiner_specs(config.ensemble or {}) if alias == label), label)
+            plugin = next((s.name for s in (config.ensemble.combiners if config.ensemble else ()) if s.label == label),
+                          label)
             return Teacher(name, tuple(entry["systems"]), plugin, dict(entry.get("options") or {}),
                            dict(entry.get("params") or {}))
     match = _ENSEMBLE.match(name)
@@ -76,6 +75,5 @@ def resolve_teacher(name: str, config: RunConfig, results: dict[str, Any] | None
     if len(set(members)) < len(members):
         raise NerbenchError(f"--teacher {name!r}: a member is named twice")
     label = match["label"]
-    specs = {alias: (plugin, options) for plugin, alias, options in combiner_specs(config.ensemble or {})}
-    plugin, options = specs.get(label, (label, {}))
-    return Teacher(name, members, plugin, dict(options))
+    spec = next((s for s in (config.ensemble.combiners if config.ensemble else ()) if s.label == label), None)
+    return Teacher(name, members, spec.name if spec else label, dict(spec.options) if spec else {})

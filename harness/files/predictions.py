@@ -10,7 +10,7 @@ from pathlib import Path
 
 from nerbench.errors import NerbenchError
 from nerbench.files.atomic import atomic_write
-from nerbench.types import STATUS_OK, STATUSES, Prediction, Sentence, Span
+from nerbench.records import STATUS_OK, STATUSES, Prediction, Sentence, Span
 
 REQUIRED = ("system", "dataset", "split", "sentence_id", "spans")
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from nerbench.config.validation import load_schema, validate
+from nerbench.files.schema import load_schema, validate
 from nerbench.errors import NerbenchError
 from nerbench.files.atomic import atomic_write
 

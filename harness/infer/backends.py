@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from nerbench.bases import Backend
-from nerbench.config.load import RunConfig
+from nerbench.config.settings import RunConfig
 from nerbench.infer.pool import BackendPool
 from nerbench.infer.ray_cluster import Cluster, Placement, RayBackend
-from nerbench.plan.checks import backend_options
-from nerbench.plugins.manager import Registry
+from nerbench.plugin_system.manager import Registry
 
 
 def make_backends(config: RunConfig, registry: Registry) -> dict[str, Backend]:
@@ -20,7 +19,7 @@ def make_backends(config: RunConfig, registry: Registry) -> dict[str, Backend]:
     (`nerbench.plan.checks`)."""
     backends: dict[str, Backend] = {}
     base_dir = config.path.parent.resolve()
-    cluster = Cluster(config.run.get("address", "auto")) if config.run.get("executor") == "ray" else None
+    cluster = Cluster(config.address) if config.run.executor == "ray" else None
 
     def build(name: str, cls: type[Backend], options: dict[str, Any]) -> Backend:
         backend = cls(name, options)
@@ -28,14 +27,14 @@ def make_backends(config: RunConfig, registry: Registry) -> dict[str, Backend]:
         return backend
 
     for entry in config.backends:
-        cls = registry.get("backends", entry["kind"])
-        options = backend_options(entry)
-        name = entry["name"]
+        cls = registry.get("backends", entry.kind)
+        options = dict(entry.options)
+        name = entry.name
         if cluster is not None and cls.serves():
-            backends[name] = RayBackend(name, cls, options, [ref.id for ref in config.models[name]],
+            backends[name] = RayBackend(name, cls, options, [ref.id for ref in entry.models],
                                         Placement.of(entry), cluster, base_dir)
-        elif "urls" in entry:
-            backends[name] = BackendPool(name, [build(name, cls, {**options, "url": url}) for url in entry["urls"]])
+        elif entry.urls:
+            backends[name] = BackendPool(name, [build(name, cls, {**options, "url": url}) for url in entry.urls])
         else:
             backends[name] = build(name, cls, options)
     return backends
@@ -45,7 +44,7 @@ def execution(config: RunConfig, backends: dict[str, Backend], concurrency: dict
     """Where a run's requests were served: the executor, each endpoint's
     concurrency limit and, on a Ray cluster, its nodes and what each replica
     answered (provenance for results)."""
-    report: dict[str, Any] = {"executor": config.run.get("executor", "local"), "concurrency": concurrency}
+    report: dict[str, Any] = {"executor": config.run.executor, "concurrency": concurrency}
     placed = {name: b.report() for name, b in backends.items() if isinstance(b, RayBackend)}
     if placed:
         report["cluster"] = next(iter(placed.values()))["cluster"]

@@ -16,19 +16,18 @@ from __future__ import annotations
 
 import asyncio
 
-from nerbench.secrets import notice
+from nerbench.redaction import notice
 
 #: Failure causes that mean the endpoint could not be reached.
 UNREACHABLE = frozenset({"connection", "timeout"})
 #: The cause a refused request is counted under.
 CIRCUIT_OPEN = "circuit_open"
-DEFAULT_THRESHOLD = 3
 
 SEND, PROBE, REFUSE = "send", "probe", "refuse"
 
 
 class Breaker:
-    def __init__(self, endpoint: str, threshold: int = DEFAULT_THRESHOLD) -> None:
+    def __init__(self, endpoint: str, threshold: int) -> None:
         self.endpoint = endpoint
         self.threshold = threshold
         self.unreachable = 0  # requests in a row that could not reach the endpoint

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from nerbench.errors import NerbenchError
-from nerbench.types import Generation
+from nerbench.records import Generation
 from nerbench.userdirs import user_cache_dir
 
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from nerbench.bases import Backend
 from nerbench.errors import BackendError, NerbenchError
-from nerbench.secrets import notice
+from nerbench.redaction import notice
 from nerbench.infer.concurrency import Limit, bound, make_limit
-from nerbench.types import Generation, Request
+from nerbench.records import Generation, Request
 
 
 class BackendPool(Backend):

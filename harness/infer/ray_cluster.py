@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from nerbench.bases import Backend
-from nerbench.config.options import PLACEMENT_KEYS
+from nerbench.config.settings import BackendEntry
 from nerbench.errors import BackendError, NerbenchError
 from nerbench.infer.pool import BackendPool
-from nerbench.types import Generation, Request
+from nerbench.records import Generation, Request
 
 RAY_INSTALL = "pip install 'nerbench[ray]'"
 #: Where replica actors are named (each name carries the run's own token).
@@ -54,8 +54,8 @@ class Placement:
     max_restarts: int = 3
 
     @classmethod
-    def of(cls, entry: dict[str, Any]) -> Placement:
-        return cls(**{k: entry[k] for k in PLACEMENT_KEYS if k in entry})
+    def of(cls, entry: BackendEntry) -> Placement:
+        return cls(**entry.placement)
 
     def actor_options(self) -> dict[str, Any]:
         # Restarted actors run their constructor again (a new server); calls

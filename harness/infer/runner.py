@@ -13,15 +13,16 @@ from typing import Any
 from tqdm import tqdm
 
 from nerbench.bases import Backend, PromptFormat
+from nerbench.config.settings import RunConfig
 from nerbench.errors import BackendError
-from nerbench.infer.breaker import CIRCUIT_OPEN, DEFAULT_THRESHOLD, PROBE, REFUSE, UNREACHABLE, Breaker
+from nerbench.infer.breaker import CIRCUIT_OPEN, PROBE, REFUSE, UNREACHABLE, Breaker
 from nerbench.infer.cache import PredictionCache, cache_key
 from nerbench.infer.concurrency import Limit, make_limit
 from nerbench.infer.pool import BackendPool
 from nerbench.infer.retry import with_retries
 from nerbench.plan.matrix import Job, Plan
-from nerbench.secrets import notice, redact
-from nerbench.types import (STATUS_ERROR, STATUS_UNPARSEABLE, Failure, Generation, Label, ParseResult, Prediction,
+from nerbench.redaction import notice, redact
+from nerbench.records import (STATUS_ERROR, STATUS_UNPARSEABLE, Failure, Generation, Label, ParseResult, Prediction,
                             Prompt, Request, Sentence)
 
 #: An answer longer than this many characters per token of its request's
@@ -138,7 +139,7 @@ class Runner:
         self,
         plan: Plan,
         backends: dict[str, Backend],
-        generation: dict[str, Any],
+        config: RunConfig,
         cache: PredictionCache,
         progress: bool = True,
         desc: str = "nerbench run",
@@ -146,7 +147,8 @@ class Runner:
         self.plan = plan
         self.desc = desc
         self.backends = backends
-        self.generation = generation
+        self.generation = config.generation
+        self.entries = {entry.name: entry for entry in config.backends}
         self.cache = cache
         self.progress = progress
         self.describes: dict[tuple[str, str], dict[str, Any]] = {}
@@ -185,8 +187,7 @@ class Runner:
 
     def _breaker(self, backend: Backend) -> Breaker:
         if backend.endpoint not in self._breakers:
-            threshold = int(backend.options.get("circuit_breaker", DEFAULT_THRESHOLD))
-            self._breakers[backend.endpoint] = Breaker(backend.endpoint, threshold)
+            self._breakers[backend.endpoint] = Breaker(backend.endpoint, self.entries[backend.name].circuit_breaker)
         return self._breakers[backend.endpoint]
 
     def concurrency(self) -> dict[str, dict[str, Any]]:
@@ -228,9 +229,9 @@ class Runner:
             model=model,
             messages=prompt.messages,
             schema=prompt.schema,
-            temperature=float(self.generation["temperature"]),
-            seed=self.generation.get("seed"),
-            max_tokens=max(int(self.generation["max_tokens"]), prompt.min_tokens),
+            temperature=float(self.generation.temperature),
+            seed=self.generation.seed,
+            max_tokens=max(int(self.generation.max_tokens), prompt.min_tokens),
             about=about,
             key=prompt.key,
         )
@@ -295,7 +296,7 @@ class Runner:
                 stats.retries[exc.cause] += 1
                 return True
 
-            tries = 1 if admitted == PROBE else int(backend.options.get("retries", 4))
+            tries = 1 if admitted == PROBE else self.entries[backend.name].retries
             try:
                 generation = await with_retries(attempt, attempts=tries, on_retry=retrying)
             except BackendError as exc:

@@ -10,7 +10,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nerbench.types import Span, Token
+from nerbench.records import Span, Token
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,11 @@ import importlib.util
 from typing import Any
 
 from nerbench.bases import Backend, JudgedCombiner
-from nerbench.combine.offline import combiner_specs, make_combiner
-from nerbench.config.load import RunConfig
-from nerbench.config.options import BACKEND_OPTIONS, PLACEMENT_KEYS, check_options
+from nerbench.config.options import BACKEND_OPTIONS, check_options
+from nerbench.config.settings import BackendEntry, RunConfig
 from nerbench.errors import NerbenchError
-from nerbench.plugins.manager import Registry
-
-#: Keys of a `[[backend]]` entry that nerbench reads itself, not the kind.
-BACKEND_KEYS = ("name", "kind", "models", "urls", *PLACEMENT_KEYS)
+from nerbench.plan.combiners import make_combiner
+from nerbench.plugin_system.manager import Registry
 
 
 def lookup(config: RunConfig, registry: Registry, kind: str, name: str, field: str) -> Any:
@@ -26,60 +23,56 @@ def lookup(config: RunConfig, registry: Registry, kind: str, name: str, field: s
         raise NerbenchError(f"{config.path}: field {field}: {exc}") from None
 
 
-def backend_options(entry: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in entry.items() if k not in BACKEND_KEYS}
-
-
-def check_backends(config: RunConfig, registry: Registry) -> None:
+def check_backend_entries(config: RunConfig, registry: Registry) -> None:
     """Kinds, their options (every url of a pool) and, offline, their models."""
-    for i, entry in enumerate(config.backends):
-        field = f"backend[{i}]"
-        cls: type[Backend] = lookup(config, registry, "backends", entry["kind"], f"{field}.kind")
-        options = backend_options(entry)
-        what = f"backend kind {entry['kind']!r}"
-        for url in entry.get("urls", [None]):
+    for entry in config.backends:
+        field = entry.field
+        cls: type[Backend] = lookup(config, registry, "backends", entry.kind, f"{field}.kind")
+        options = dict(entry.options)
+        what = f"backend kind {entry.kind!r}"
+        urls: tuple[str | None, ...] = entry.urls or (None,)
+        for url in urls:
             check_options(cls, {**options, "url": url} if url else options, str(config.path), field, what,
                           BACKEND_OPTIONS)
-        replicas = [cls(entry["name"], {**options, "url": url} if url else options)
-                    for url in entry.get("urls", [None])]
+        replicas = [cls(entry.name, {**options, "url": url} if url else options) for url in urls]
         if len({r.endpoint for r in replicas}) < len(replicas):
             raise NerbenchError(f"{config.path}: field {field}.urls: two urls name the same endpoint")
         check_placement(config, entry, cls, field)
         backend = replicas[0]
         backend.base_dir = config.path.parent
-        for j, ref in enumerate(config.models[entry["name"]]):
+        for j, ref in enumerate(entry.models):
             try:
                 backend.check_model(ref.id)
             except NerbenchError as exc:
                 raise NerbenchError(f"{config.path}: field {field}.models[{j}]: {exc}") from None
 
 
-def check_placement(config: RunConfig, entry: dict[str, Any], cls: type[Backend], field: str) -> None:
+def check_placement(config: RunConfig, entry: BackendEntry, cls: type[Backend], field: str) -> None:
     """Placement keys only where a Ray cluster places the entry's servers."""
-    given = [key for key in PLACEMENT_KEYS if key in entry]
+    given = list(entry.placement)
     if not given:
         return
-    if config.run.get("executor", "local") != "ray":
+    if config.run.executor != "ray":
         raise NerbenchError(f"{config.path}: field {field}.{given[0]}: replicas are placed on a Ray cluster; "
                             'set [run] executor = "ray"')
     if not cls.serves():
-        raise NerbenchError(f"{config.path}: field {field}.{given[0]}: backend kind {entry['kind']!r} starts no "
+        raise NerbenchError(f"{config.path}: field {field}.{given[0]}: backend kind {entry.kind!r} starts no "
                             "server of its own to place on the cluster (give its servers as urls = [...])")
-    if "urls" in entry:
+    if entry.urls:
         raise NerbenchError(f"{config.path}: field {field}: give urls or replicas, not both")
 
 
 def check_executor(config: RunConfig) -> None:
     """Ray only where asked for, and installed."""
-    executor = config.run.get("executor", "local")
-    if "address" in config.run and executor != "ray":
+    executor = config.run.executor
+    if config.run.address is not None and executor != "ray":
         raise NerbenchError(f'{config.path}: field run.address: the address of a Ray cluster; set executor = "ray"')
     if executor == "ray" and importlib.util.find_spec("ray") is None:
         raise NerbenchError(f'{config.path}: field run.executor: "ray" needs Ray; run: pip install \'nerbench[ray]\'')
 
 
 def check_reporters(config: RunConfig, registry: Registry) -> None:
-    for i, name in enumerate(config.reporters):
+    for i, name in enumerate(config.run.reporters):
         lookup(config, registry, "reporters", name, f"run.reporters[{i}]")
 
 
@@ -89,16 +82,16 @@ def check_ensemble(config: RunConfig, registry: Registry) -> None:
         return
     models = {name: {ref.name for ref in refs} | {ref.id for ref in refs} for name, refs in config.models.items()}
     labels: dict[str, int] = {}
-    for i, (name, label, options) in enumerate(combiner_specs(config.ensemble)):
+    for i, spec in enumerate(config.ensemble.combiners):
         field = f"ensemble.combiners[{i}]"
-        if label in labels:
-            raise NerbenchError(f"{config.path}: field {field}: combiner {label!r} is already "
-                                f"ensemble.combiners[{labels[label]}]; give one an alias")
-        labels[label] = i
-        cls = lookup(config, registry, "combiners", name, field)
-        check_options(cls, options, str(config.path), field, f"combiner {name!r}")
+        if spec.label in labels:
+            raise NerbenchError(f"{config.path}: field {field}: combiner {spec.label!r} is already "
+                                f"ensemble.combiners[{labels[spec.label]}]; give one an alias")
+        labels[spec.label] = i
+        cls = lookup(config, registry, "combiners", spec.name, field)
+        check_options(cls, dict(spec.options), str(config.path), field, f"combiner {spec.name!r}")
         try:
-            combiner = make_combiner(registry, name, options)
+            combiner = make_combiner(registry, spec.name, dict(spec.options))
         except NerbenchError as exc:
             raise NerbenchError(f"{config.path}: field {field}: {exc}") from None
         if isinstance(combiner, JudgedCombiner):
@@ -111,6 +104,6 @@ def check_ensemble(config: RunConfig, registry: Registry) -> None:
 
 def check_config(config: RunConfig, registry: Registry) -> None:
     check_executor(config)
-    check_backends(config, registry)
+    check_backend_entries(config, registry)
     check_reporters(config, registry)
     check_ensemble(config, registry)

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from nerbench.bases import Dataset, PromptFormat
-from nerbench.config.load import RunConfig
-from nerbench.errors import NerbenchError
 from nerbench.config.options import check_options
+from nerbench.config.settings import DEFAULT_DEMO_SPLIT, DEFAULT_DEMOS, DEMO_OPTIONS, FormatEntry, RunConfig
+from nerbench.errors import NerbenchError
 from nerbench.plan.checks import check_config, lookup
-from nerbench.plan.prompting import DEMO_OPTIONS, DemoPool, load_templates
-from nerbench.plugins.manager import Registry
-from nerbench.types import Prompt, Sentence
+from nerbench.plan.demos import DemoPool
+from nerbench.templates import load_templates
+from nerbench.plugin_system.manager import Registry
+from nerbench.records import Prompt, Sentence
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,8 @@ class FormatSpec:
     instance: PromptFormat
     options: dict[str, Any]
     shots: int = 0
-    demos: str = "random"
-    demo_split: str = "train"
+    demos: str = DEFAULT_DEMOS
+    demo_split: str = DEFAULT_DEMO_SPLIT
     demo_seed: int = 0
 
 
@@ -73,14 +74,13 @@ def load_sentences(dataset: Dataset, split: str, limit: int | None) -> list[Sent
     return list(islice(dataset.sentences(split), limit))
 
 
-def make_format(registry: Registry, entry: dict[str, Any], base: Path, source: str = "config",
-                field: str = "format") -> FormatSpec:
+def make_format(registry: Registry, entry: FormatEntry, base: Path, source: str = "config") -> FormatSpec:
     """A configured format: its options checked against what it declares,
     template files read, demonstration options taken out for nerbench."""
-    name = entry["name"]
+    name, field = entry.name, entry.field
     try:
         cls = registry.get("prompt_formats", name)
-        options = load_templates({k: v for k, v in entry.items() if k not in ("name", "alias")}, base)
+        options = load_templates(dict(entry.options), base)
     except NerbenchError as exc:
         raise NerbenchError(f"{source}: field {field}: {exc}") from None
     core = {k: options.pop(k) for k in DEMO_OPTIONS if k in options}
@@ -98,63 +98,63 @@ def make_plan(config: RunConfig, registry: Registry, limit: int | None = None) -
     check_config(config, registry)
     source = str(config.path)
     formats: dict[str, FormatSpec] = {}
-    for i, entry in enumerate(config.formats):
-        alias = entry.get("alias", entry["name"])
-        if alias in formats:
-            raise NerbenchError(f"{source}: field format[{i}]: {alias!r} is configured twice; "
+    for entry in config.formats:
+        if entry.label in formats:
+            raise NerbenchError(f"{source}: field {entry.field}: {entry.label!r} is configured twice; "
                                 "give one an alias = \"...\" (the name its systems carry)")
-        formats[alias] = make_format(registry, entry, config.path.parent, source, f"format[{i}]")
+        formats[entry.label] = make_format(registry, entry, config.path.parent, source)
+    dev_split = config.ensemble.dev_split if config.ensemble is not None else None
     datasets: dict[str, Dataset] = {}
     sentences: dict[tuple[str, str], list[Sentence]] = {}
     pools: dict[tuple[str, str], DemoPool] = {}
-    for i, entry in enumerate(config.datasets):
-        field = f"dataset[{i}]"
-        dataset = lookup(config, registry, "datasets", entry["id"], f"{field}.id")
+    for d in config.datasets:
+        field = d.field
+        dataset = lookup(config, registry, "datasets", d.id, f"{field}.id")
         if dataset.id in datasets:
             raise NerbenchError(f"{source}: field {field}: dataset {dataset.id!r} is configured twice; "
                                 "list its splits in one [[dataset]]")
         datasets[dataset.id] = dataset
-        for j, split in enumerate(entry["splits"]):
+        for j, split in enumerate(d.splits):
             if split not in dataset.splits:
                 raise NerbenchError(f"{source}: field {field}.splits[{j}]: dataset {dataset.id!r} has no split "
                                     f"{split!r}; splits: {', '.join(dataset.splits)}")
-        if config.ensemble is not None:
+        if dev_split is not None:
             # Ensembles are chosen on a small labelled dev sample of each dataset.
-            dev_split = config.ensemble.get("dev_split", "dev")
-            if dev_split in entry["splits"]:
+            if dev_split in d.splits:
                 raise NerbenchError(f"{source}: field {field}.splits: {dev_split!r} is the ensemble dev split "
                                     f"of {dataset.id!r}; do not evaluate on it")
             if dev_split not in dataset.splits:
                 raise NerbenchError(f"{source}: field ensemble.dev_split: dataset {dataset.id!r} has no split "
                                     f"{dev_split!r}; splits: {', '.join(dataset.splits)}")
-        evaluated = set(entry["splits"]) | ({config.ensemble.get("dev_split", "dev")} if config.ensemble else set())
-        for spec_i, spec in enumerate(formats.values()):
+        evaluated = set(d.splits) | ({dev_split} if dev_split is not None else set())
+        for entry in config.formats:
+            spec = formats[entry.label]
             if not spec.shots:
                 continue
             if spec.demo_split in evaluated:
                 raise NerbenchError(
-                    f"{source}: field format[{spec_i}].demo_split: demonstrations come from split "
+                    f"{source}: field {entry.field}.demo_split: demonstrations come from split "
                     f"{spec.demo_split!r}, which {dataset.id!r} is evaluated on; set demo_split to another split"
                 )
             if spec.demo_split not in dataset.splits:
-                raise NerbenchError(f"{source}: field format[{spec_i}].demo_split: dataset {dataset.id!r} has no "
+                raise NerbenchError(f"{source}: field {entry.field}.demo_split: dataset {dataset.id!r} has no "
                                     f"split {spec.demo_split!r}; splits: {', '.join(dataset.splits)}")
-    for entry in config.datasets:
-        dataset = datasets[entry["id"]]
-        n = limit or entry.get("limit") or config.run.get("limit")
-        for split in entry["splits"]:
+    for d in config.datasets:
+        dataset = datasets[d.id]
+        n = limit or d.limit or config.run.limit
+        for split in d.splits:
             sentences[(dataset.id, split)] = load_sentences(dataset, split, n)
         if config.ensemble is not None:
-            dev_split = config.ensemble.get("dev_split", "dev")
-            dev_limit = config.ensemble.get("dev_limit", 100)
-            sentences[(dataset.id, dev_split)] = load_sentences(dataset, dev_split, min(dev_limit, limit or dev_limit))
+            dev_limit = config.ensemble.dev_limit
+            sentences[(dataset.id, config.ensemble.dev_split)] = load_sentences(
+                dataset, config.ensemble.dev_split, min(dev_limit, limit or dev_limit))
         for spec in formats.values():
             if spec.shots and (dataset.id, spec.demo_split) not in pools:
                 pools[(dataset.id, spec.demo_split)] = DemoPool(load_sentences(dataset, spec.demo_split, None))
     jobs = [
-        Job(b["name"], b["kind"], ref.name, ref.id, dataset_id, split, alias)
+        Job(b.name, b.kind, ref.name, ref.id, dataset_id, split, alias)
         for b in config.backends
-        for ref in config.models[b["name"]]
+        for ref in b.models
         for dataset_id, split in sentences
         for alias in formats
     ]

@@ -13,11 +13,11 @@ from typing import Any
 
 from nerbench import __version__
 from nerbench.errors import NerbenchError
-from nerbench.plugins.manager import Registry
+from nerbench.plugin_system.manager import Registry
 from nerbench.report.results import RESULTS_FORMAT_VERSION, analysis, scored
 from nerbench.score.details import sentence_table
 from nerbench.score.strict import check_rule
-from nerbench.types import Prediction, Sentence
+from nerbench.records import Prediction, Sentence
 
 
 def _sentences(registry: Registry, results: dict[str, Any], dataset_id: str, split: str, n: int) -> list[Sentence]:

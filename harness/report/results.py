@@ -8,15 +8,15 @@ import platform
 from typing import Any
 
 from nerbench import __version__
-from nerbench.config.load import RunConfig
+from nerbench.config.settings import RunConfig
 from nerbench.plan.matrix import Plan
-from nerbench.plugins.manager import Registry
-from nerbench.combine.candidates import build_index
+from nerbench.plugin_system.manager import Registry
+from nerbench.index.candidates import build_index
 from nerbench.infer.runner import JobOutcome
 from nerbench.score.details import details, sentence_table
-from nerbench.score.headroom import headroom
+from nerbench.index.headroom import headroom
 from nerbench.score.strict import check_rule, score_with_counts
-from nerbench.types import STATUS_OK, Prediction, Sentence, Span
+from nerbench.records import STATUS_OK, Prediction, Sentence, Span
 
 #: 2: strict scores count every distinct predicted span (the span-set rule,
 #: `scoring`); entries carry overlaps, partial, errors, spans; the document
@@ -47,7 +47,7 @@ def build_results(
     wall_s: float,
     execution: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    rule = check_rule(config.scoring)
+    rule = check_rule(config.run.scoring)
     systems = []
     for outcome in outcomes:
         job = outcome.job
@@ -85,7 +85,7 @@ def build_results(
         "machine": machine(),
         "plugins": plugin_versions(registry),
         "config": {"path": str(config.path), "sha256": config.sha256, "content": config.raw},
-        "generation": config.generation,
+        "generation": config.generation.to_json(),
         "datasets": {
             ds.id: {
                 "manifest_sha256": ds.fingerprint,

@@ -9,8 +9,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-from nerbench.report.board import Split, build
-from nerbench.secrets import one_line
+from nerbench.board import Split, build
+from nerbench.redaction import one_line
 
 
 def _pct(x: float | None) -> str:

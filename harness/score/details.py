@@ -11,7 +11,7 @@ from typing import Any
 from nerbench.score.partial import partial_scores
 from nerbench.score.strict import SPAN_SET, TokenRange, entities, overlapping
 from nerbench.score.taxonomy import error_counts
-from nerbench.types import Sentence, Span
+from nerbench.records import Sentence, Span
 
 
 def _chars(sentence: Sentence, ranges: Sequence[TokenRange]) -> list[list[Any]]:

@@ -28,7 +28,7 @@ from seqeval.scheme import IOB2, Entities, Entity
 
 from nerbench.errors import NerbenchError
 from nerbench.parse.alignment import TokenIndex, spans_to_tags, tags_to_token_spans
-from nerbench.types import Sentence, Span
+from nerbench.records import Sentence, Span
 
 SPAN_SET = "span-set"
 LONGEST_FIRST = "longest-first"

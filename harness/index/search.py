@@ -6,19 +6,33 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from nerbench.bases import Combiner
-from nerbench.combine.candidates import CandidateIndex, Counts, count, materialise, resolve
+from nerbench.index.candidates import CandidateIndex, Counts, count, materialise, resolve
 from nerbench.errors import NerbenchError
 from nerbench.score.strict import SPAN_SET, per_sentence
-from nerbench.types import Span
+from nerbench.records import Span
 
 SEARCHES = ("none", "greedy", "exhaustive")
 #: 2^16 - 1 subsets is already a lot for exhaustive search.
 MAX_EXHAUSTIVE_SYSTEMS = 16
+
+
+class Selecting(Protocol):
+    """What search asks of a combiner (every `nerbench.bases.Combiner` is
+    one); a protocol, so this library needs nothing above it."""
+
+    @property
+    def needs_dev(self) -> bool: ...
+
+    def fit(self, dev: CandidateIndex) -> None: ...
+
+    def settings(self, size: int) -> list[dict[str, Any]]: ...
+
+    def select(self, index: CandidateIndex, subsets: np.ndarray,
+               params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 @dataclass
@@ -28,12 +42,12 @@ class Choice:
     dev_f1: float | None
 
 
-def combine_counts(combiner: Combiner, index: CandidateIndex, subsets: np.ndarray, params: dict[str, Any]) -> Counts:
+def combine_counts(combiner: Selecting, index: CandidateIndex, subsets: np.ndarray, params: dict[str, Any]) -> Counts:
     keep, priority = combiner.select(index, subsets, params)
     return count(index, resolve(index, keep, priority))
 
 
-def best_settings(combiner: Combiner, dev: CandidateIndex, subsets: np.ndarray) -> tuple[np.ndarray, list[dict]]:
+def best_settings(combiner: Selecting, dev: CandidateIndex, subsets: np.ndarray) -> tuple[np.ndarray, list[dict]]:
     """Best dev F1 per subset (rows of `subsets`) over the combiner's settings."""
     best = np.full(len(subsets), -1.0)
     params: list[dict] = [{}] * len(subsets)
@@ -53,7 +67,7 @@ def _names(index: CandidateIndex, row: np.ndarray) -> tuple[str, ...]:
     return tuple(name for name, on in zip(index.systems, row) if on)
 
 
-def choose(combiner: Combiner, dev: CandidateIndex | None, systems: list[str], search: str) -> Choice:
+def choose(combiner: Selecting, dev: CandidateIndex | None, systems: list[str], search: str) -> Choice:
     """Pick systems and parameters on dev (`search` = none: all systems)."""
     if search not in SEARCHES:
         raise NerbenchError(f"search {search!r} is not one of {', '.join(SEARCHES)}")
@@ -91,7 +105,7 @@ def choose(combiner: Combiner, dev: CandidateIndex | None, systems: list[str], s
     return Choice(_names(dev, chosen), best_params, best_f1)
 
 
-def evaluate(combiner: Combiner, index: CandidateIndex, choice: Choice) -> tuple[dict, dict[str, list[Span]]]:
+def evaluate(combiner: Selecting, index: CandidateIndex, choice: Choice) -> tuple[dict, dict[str, list[Span]]]:
     """Metrics and combined predictions of `choice` on `index`."""
     missing = [s for s in choice.systems if s not in index.systems]
     if missing:
@@ -122,7 +136,7 @@ def best_single(index: CandidateIndex, rule: str = SPAN_SET) -> dict[str, Any]:
 
 def run_ensemble(
     combiner_name: str,
-    combiner: Combiner,
+    combiner: Selecting,
     test: CandidateIndex,
     dev: CandidateIndex | None,
     search: str,

@@ -35,7 +35,7 @@ _STARTER = [
 
 
 def _template(name: str) -> Template:
-    return Template(resources.files("nerbench.plugins").joinpath("templates", name).read_text(encoding="utf-8"))
+    return Template(resources.files("nerbench.plugin_system").joinpath("templates", name).read_text(encoding="utf-8"))
 
 
 def _sentence(i: int, text: str, entities: list[tuple[int, int, str]]) -> dict:

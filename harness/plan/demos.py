@@ -1,63 +1,19 @@
-"""What every prompt format shares: templates in the dataset's language
-(replaceable by files), and few-shot demonstrations from another split."""
+"""Few-shot demonstrations: drawn from another split than the one evaluated,
+at random (seeded per sentence) or the most similar by word overlap."""
 
 from __future__ import annotations
 
 import math
 import random
 import re
-import string
 from collections import Counter, defaultdict
-from collections.abc import Collection, Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Collection, Sequence
 
 from nerbench.errors import NerbenchError
-from nerbench.types import Label, Sentence
+from nerbench.records import Sentence
 
-#: Format options nerbench handles itself, before the format sees the rest.
-DEMO_OPTIONS = ("shots", "demos", "demo_split", "demo_seed")
-TEMPLATE_SUFFIX = "_template"
 #: A demonstration should be short and show at least one entity.
 DEMO_MAX_CHARS = 300
-
-
-def choose_language(language: str, available: Mapping[str, Any]) -> str:
-    """The template language for a dataset: exact, then base language, then English."""
-    for key in (language, language.split("-")[0], "en"):
-        if key in available:
-            return key
-    return next(iter(available))
-
-
-def labels_block(labels: Sequence[Label], language: str) -> str:
-    return "\n".join(f"- {label.name}: {label.description(language)}" for label in labels)
-
-
-def fill(template: str, where: str, **values: Any) -> str:
-    """`str.format` with a one-line error naming the template on a bad placeholder."""
-    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
-    unknown = sorted(names - set(values))
-    if unknown:
-        raise NerbenchError(
-            f"{where}: unknown placeholder {{{unknown[0]}}}; available: "
-            + ", ".join("{" + k + "}" for k in sorted(values))
-        )
-    return template.format(**values)
-
-
-def load_templates(options: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Replace `*_template = "file"` options with the file's text, so the text
-    (not the path) is what reaches the format, the request and the cache key."""
-    out = dict(options)
-    for key, value in options.items():
-        if key.endswith(TEMPLATE_SUFFIX):
-            path = (base / str(value)).expanduser()
-            try:
-                out[key] = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise NerbenchError(f"format option {key}: cannot read {path}: {exc.strerror}") from None
-    return out
 
 
 _WORD = re.compile(r"\w+")

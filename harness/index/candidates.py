@@ -22,7 +22,7 @@ import numpy as np
 
 from nerbench.parse.alignment import TokenIndex
 from nerbench.score.prf import prf
-from nerbench.types import Sentence, Span
+from nerbench.records import Sentence, Span
 
 
 @dataclass

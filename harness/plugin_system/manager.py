@@ -28,7 +28,7 @@ from typing import Any
 import pluggy
 
 from nerbench import bases
-from nerbench.plugins import hookspecs
+from nerbench.plugin_system import hookspecs
 from nerbench.errors import NerbenchError, UnknownNameError
 
 ENTRY_POINT_GROUP = "nerbench"

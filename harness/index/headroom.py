@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from nerbench.combine.candidates import CandidateIndex
+from nerbench.index.candidates import CandidateIndex
 
 
 def _share(part: int, whole: int) -> float:

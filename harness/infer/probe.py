@@ -4,19 +4,20 @@ and what it says of the configured ones — without running anything."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
-from nerbench.config.load import ModelRef, RunConfig
+from nerbench.config.settings import ModelRef, RunConfig
 from nerbench.errors import NerbenchError
 from nerbench.infer.backends import make_backends
-from nerbench.plugins.manager import Registry
-from nerbench.secrets import redact
+from nerbench.plugin_system.manager import Registry
+from nerbench.redaction import redact
 
 #: What `describe` may say of a model, in the order `nerbench models` shows it.
 MODEL_FIELDS = ("digest", "quantization", "context_length", "parameters", "server_build", "slots", "file")
 
 
-async def _check(name: str, backend: Any, models: list[ModelRef]) -> dict[str, Any]:
+async def _check(name: str, backend: Any, models: Sequence[ModelRef]) -> dict[str, Any]:
     report: dict[str, Any] = {"backend": name, "kind": None, "endpoint": None, "ok": False, "error": None,
                               "served": [], "models": {}}
     try:
@@ -50,16 +51,16 @@ async def _check(name: str, backend: Any, models: list[ModelRef]) -> dict[str, A
     return report
 
 
-def check_backends(config: RunConfig, registry: Registry) -> list[dict[str, Any]]:
+def probe_backends(config: RunConfig, registry: Registry) -> list[dict[str, Any]]:
     """One report per `[[backend]]`: ok, error, served models, and per
     configured model its provenance (or why it could not be described)."""
     backends = make_backends(config, registry)
 
     async def run() -> list[dict[str, Any]]:
         reports = await asyncio.gather(*(
-            _check(entry["name"], backends[entry["name"]], config.models[entry["name"]]) for entry in config.backends))
+            _check(entry.name, backends[entry.name], entry.models) for entry in config.backends))
         for entry, report in zip(config.backends, reports):
-            report["kind"] = entry["kind"]
+            report["kind"] = entry.kind
         return list(reports)
 
     return asyncio.run(run())

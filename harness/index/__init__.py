@@ -1,0 +1,1 @@
+"""The candidate index: every span many systems predicted, counted and searched in bulk (a library)."""
