@@ -105,7 +105,7 @@ class Backend(Configurable, ABC):
 
     @abstractmethod
     async def generate(self, request: Request) -> Generation:
-        """Answer one request; raise `nerbench.BackendError` on failure."""
+        """Answer one request; raise `nerbench.api.BackendError` on failure."""
 
     async def models(self) -> list[str]:
         """Names of the models this backend serves."""

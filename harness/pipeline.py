@@ -1,4 +1,4 @@
-"""`nerbench run` as a library call: plan → infer → score → report."""
+"""`nerbench run` as a library call: plan → infer → combine → score → report."""
 
 from __future__ import annotations
 

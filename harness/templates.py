@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from nerbench.errors import NerbenchError
+from nerbench.files.text import read_text
 from nerbench.records import Label
 
 TEMPLATE_SUFFIX = "_template"
@@ -47,7 +48,7 @@ def load_templates(options: dict[str, Any], base: Path) -> dict[str, Any]:
         if key.endswith(TEMPLATE_SUFFIX):
             path = (base / str(value)).expanduser()
             try:
-                out[key] = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise NerbenchError(f"format option {key}: cannot read {path}: {exc.strerror}") from None
+                out[key] = read_text(path, "template")
+            except NerbenchError as exc:
+                raise NerbenchError(f"format option {key}: {exc}") from None
     return out

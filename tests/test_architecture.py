@@ -77,3 +77,127 @@ def test_the_core_never_imports_plugins_and_no_plugin_imports_another():
             if isinstance(node, ast.ImportFrom):
                 assert node.level < top, f"{path.relative_to(REPO)} reaches out of its plugin"
                 assert not (node.module or "").startswith("nerbench_plugins"), path
+
+
+# -- the layers of docs/architecture.md ------------------------------------
+
+#: Lowest first: a unit (a top-level module or a folder of harness/) may
+#: import only units before it in this list, and itself.
+LAYERS = [
+    "nerbench", "errors", "records", "redaction", "userdirs",  # foundation
+    "files", "parse", "score", "index",  # libraries
+    "bases", "data", "templates", "llama", "board", "plugin_system",  # what plugins build on
+    "config", "plan", "infer", "combine", "report", "distil",  # the stages, in data-flow order
+    "pipeline", "testing", "api", "cli", "__main__",  # entry points
+]
+#: What `nerbench.api` may re-export from: below the stages.
+PUBLIC_LAYERS = set(LAYERS[: LAYERS.index("plugin_system") + 1])
+
+
+def harness_modules(root: Path = REPO / "harness") -> dict[str, str]:
+    """Module name → source for every module of the package."""
+    out = {}
+    for path in root.rglob("*.py"):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(["nerbench", *parts])] = path.read_text(encoding="utf-8")
+    return out
+
+
+def module_imports(sources: dict[str, str]) -> dict[str, set[str]]:
+    """Module → the package modules it imports: every import statement,
+    type-only and function-level ones too (`from nerbench.x import y` reaches
+    nerbench.x.y when that is a module, else nerbench.x)."""
+    graph = {}
+    for name, source in sources.items():
+        reached = set()
+        for target in imports(source):
+            while target not in sources and "." in target:
+                target = target.rsplit(".", 1)[0]
+            if target in sources and target != name:
+                reached.add(target)
+        graph[name] = reached
+    return graph
+
+
+def unit(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "nerbench"
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    rank = {u: i for i, u in enumerate(LAYERS)}
+    problems = []
+    for module, targets in sorted(graph.items()):
+        if unit(module) not in rank:
+            problems.append(f"{module} is in no layer of LAYERS")
+            continue
+        for target in sorted(targets):
+            if unit(target) != unit(module) and rank.get(unit(target), len(LAYERS)) > rank[unit(module)]:
+                problems.append(f"{module} imports {target}, a layer above it")
+    return problems
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Import cycles among modules (Tarjan's strongly connected components)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_every_import_goes_down_the_layers_and_none_closes_a_cycle():
+    graph = module_imports(harness_modules())
+    assert len(graph) > 60 and sum(map(len, graph.values())) > 150  # the walk found the package
+    assert upward_imports(graph) == []
+    assert cycles(graph) == []
+
+
+def test_the_layer_check_fails_on_a_planted_upward_import_and_cycle():
+    sources = harness_modules()
+    planted = dict(sources)
+    planted["nerbench.score.strict"] += "\nfrom nerbench.combine.stage import run_combiners\n"
+    assert "nerbench.score.strict imports nerbench.combine.stage, a layer above it" in upward_imports(
+        module_imports(planted))
+    planted = dict(sources)
+    planted["nerbench.plan.demos"] += "\nif TYPE_CHECKING:\n    from nerbench.infer.runner import Runner\n"
+    assert "nerbench.plan.demos imports nerbench.infer.runner, a layer above it" in upward_imports(
+        module_imports(planted))
+    planted = dict(sources)
+    planted["nerbench.files.atomic"] += "\ndef f():\n    from nerbench.files import results\n"
+    assert ["nerbench.files.atomic", "nerbench.files.results"] in cycles(module_imports(planted))
+
+
+def test_the_public_api_re_exports_only_from_the_public_layers():
+    graph = module_imports(harness_modules())
+    assert graph["nerbench.api"]
+    outside = sorted(t for t in graph["nerbench.api"] if unit(t) not in PUBLIC_LAYERS)
+    assert outside == [], f"nerbench.api imports from stage folders: {outside}"

@@ -203,9 +203,8 @@ CASES = [
            "sentence JSONL span reversed"),
     export(manifest(JSONL, sentence(spans=[{"start": 1, "end": 5, "label": "PESSOA"}])), "d.txt:1",
            "token boundaries", "sentence JSONL span off token boundaries"),
-    export(manifest(JSONL, b'{"id": "s1", "text": \n'), "d.txt:1", "not a sentence JSONL line",
-           "sentence JSONL invalid JSON"),
-    export(manifest(JSONL, b"[" * 5000 + b"\n"), "d.txt:1", "not a sentence JSONL line", "sentence JSONL nested"),
+    export(manifest(JSONL, b'{"id": "s1", "text": \n'), "d.txt:1", "invalid JSON", "sentence JSONL invalid JSON"),
+    export(manifest(JSONL, b"[" * 5000 + b"\n"), "d.txt:1", "invalid JSON: nested too deep", "sentence JSONL nested"),
     export(manifest(HAREM, json.dumps([{"doc_id": "D1", "doc_text": "Maria", "entities": [
         {"start_offset": 3, "end_offset": 40, "label": "PESSOA"}]}]).encode()), "d.txt", "out of range",
         "HAREM offsets out of range"),

@@ -132,3 +132,84 @@ def test_the_base_and_api_checks_catch_drift():
     docs = author_docs()
     assert "api.ground is named nowhere in the author docs" in api_drift(re.sub(r"\bapi\.ground\b", "ground", docs))
     assert "the docs name api.ensemble, which is not in api.__all__" in api_drift(docs + "\n`api.ensemble.X`\n")
+
+
+# -- the architecture table and dotted names ---------------------------------
+
+HARNESS = ROOT / "harness"
+#: `module.py` or `folder/module.py` in a table row of docs/architecture.md.
+TABLE_MODULE = re.compile(r"^\|[^|]*\| ([^|]+) \|", re.M)
+DOTTED = re.compile(r"(?<![\w./-])nerbench(?:\.[A-Za-z_]\w*)+")
+
+
+def documented_modules(text: str) -> set[str]:
+    names = set()
+    for cell in TABLE_MODULE.findall(text):
+        names |= set(re.findall(r"`([\w/]+\.py)`", cell))
+    return names
+
+
+def package_modules() -> set[str]:
+    return {str(p.relative_to(HARNESS)) for p in HARNESS.rglob("*.py") if p.name != "__init__.py"}
+
+
+def test_every_harness_module_is_in_the_architecture_table():
+    table = documented_modules((DOCS / "architecture.md").read_text(encoding="utf-8"))
+    assert sorted(package_modules() - table) == [], "modules missing from docs/architecture.md's table"
+    assert sorted(table - package_modules()) == [], "docs/architecture.md's table names modules that do not exist"
+
+
+def resolves(dotted: str) -> bool:
+    """Whether `nerbench.a.b.c` is a module, or an attribute of the longest module prefix."""
+    import importlib
+
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            if not hasattr(obj, attr):
+                return False
+            obj = getattr(obj, attr)
+        return True
+    return False
+
+
+def docstrings(source: str) -> list[str]:
+    import ast
+
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            doc = ast.get_docstring(node)
+            if doc:
+                out.append(doc)
+    return out
+
+
+def dotted_names() -> dict[str, str]:
+    """Every `nerbench.…` name in the docs and in the package's docstrings → where."""
+    found = {}
+    for path in [*AUTHOR_DOCS, ROOT / "README.md"]:
+        for name in DOTTED.findall(path.read_text(encoding="utf-8")):
+            found.setdefault(name.rstrip("."), str(path.relative_to(ROOT)))
+    for path in HARNESS.rglob("*.py"):
+        for doc in docstrings(path.read_text(encoding="utf-8")):
+            for name in DOTTED.findall(doc):
+                found.setdefault(name.rstrip("."), str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_dotted_nerbench_name_in_docs_and_docstrings_resolves():
+    names = dotted_names()
+    assert len(names) >= 15  # the walk found them
+    assert sorted(f"{n} ({where})" for n, where in names.items() if not resolves(n)) == []
+
+
+def test_the_module_and_name_checks_catch_drift():
+    text = (DOCS / "architecture.md").read_text(encoding="utf-8")
+    assert "index/search.py" not in documented_modules(text.replace("| `index/search.py` |", "| search |"))
+    assert resolves("nerbench.api.BackendError") and resolves("nerbench.index.candidates")
+    assert not resolves("nerbench.BackendError") and not resolves("nerbench.ensemble.CandidateIndex")

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nerbench.score.strict import SPAN_SET
+
 #: Keys of a `[[backend]]` that say how its replicas are placed on a Ray cluster
 #: (`[run] executor = "ray"`; their schema is in config.schema.json).
 PLACEMENT_KEYS = ("replicas", "num_cpus", "num_gpus", "resources", "max_restarts")
@@ -18,7 +20,7 @@ BACKEND_KEYS = ("name", "kind", "models", "urls", *PLACEMENT_KEYS)
 DEMO_OPTIONS = ("shots", "demos", "demo_split", "demo_seed")
 
 DEFAULT_REPORTERS = ("markdown",)
-DEFAULT_SCORING = "span-set"
+DEFAULT_SCORING = SPAN_SET
 DEFAULT_EXECUTOR = "local"
 #: Ray's own default: a running cluster, else a local one.
 DEFAULT_ADDRESS = "auto"

@@ -20,6 +20,7 @@ from nerbench.files.atomic import atomic_write
 from nerbench.data.readers import READERS, DataFormatError
 from nerbench.records import Label, Sentence
 from nerbench.userdirs import user_cache_dir
+from nerbench.files.text import read_json
 from nerbench.files.schema import load_schema, validate
 
 REGISTRY_PACKAGE = "nerbench_registry"
@@ -54,16 +55,7 @@ def checked_sha256(path: Path) -> str:
 
 
 def load_manifest(path: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads(Path(path).read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise NerbenchError(f"{path}: cannot read manifest: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise NerbenchError(f"{path}: not a manifest: byte {exc.start} is not UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise NerbenchError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise NerbenchError(f"{path}: not a manifest: JSON nested too deep") from None
+    manifest = read_json(path, "manifest")
     validate(manifest, load_schema(REGISTRY_PACKAGE, "manifest.schema.json"), str(path))
     return manifest
 

@@ -5,7 +5,6 @@ Readers raise `DataFormatError` naming the file and line of bad input.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections import Counter
@@ -13,28 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from nerbench.parse.alignment import tags_to_token_spans
 from nerbench.errors import NerbenchError
+from nerbench.files.text import json_value, read_json, utf8_lines
+from nerbench.parse.alignment import tags_to_token_spans
 from nerbench.records import Sentence, Span, Token
 
 
 class DataFormatError(NerbenchError):
     pass
-
-
-def utf8_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, line) of a UTF-8 text file; a line that is not UTF-8
-    is an error naming the file and the line."""
-    try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        raise DataFormatError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    with handle:
-        for lineno, raw in enumerate(handle, 1):
-            try:
-                yield lineno, raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataFormatError(f"{path}:{lineno}: not UTF-8 (byte {exc.start + 1} of the line)") from None
 
 
 def check_sentence(sentence: Sentence, where: str) -> None:
@@ -119,7 +104,7 @@ def read_conll(path: Path, options: dict[str, Any], split: str, repairs: Counter
         count += 1
         return Sentence(sid, joined, tokens, _tag_spans(tokens, tags))
 
-    for lineno, raw in utf8_lines(path):
+    for lineno, raw in utf8_lines(path, "dataset"):
         line = raw.rstrip("\n").rstrip("\r")
         if not line.strip():
             if words:
@@ -219,7 +204,7 @@ def read_harem_json(path: Path, options: dict[str, Any], split: str, repairs: Co
                     ) -> Iterator[Sentence]:
     """HAREM as converted to JSON (documents with character-offset entities),
     split into sentences without ever cutting an entity."""
-    docs = read_json(path)
+    docs = read_json(path, "dataset")
     if not isinstance(docs, list):
         raise DataFormatError(f"{path}: expected a JSON list of documents")
     for d, doc in enumerate(docs):
@@ -264,32 +249,19 @@ def read_harem_json(path: Path, options: dict[str, Any], split: str, repairs: Co
             )
 
 
-def read_json(path: Path) -> Any:
-    """A whole JSON file, or a one-line error naming it."""
-    try:
-        return json.loads(Path(path).read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise DataFormatError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(f"{path}: not UTF-8 (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise DataFormatError(f"{path}: JSON nested too deep") from None
-
-
 def read_sentence_jsonl(path: Path, options: dict[str, Any], split: str, repairs: Counter[str] | None = None
                         ) -> Iterator[Sentence]:
     """The project's own sentence JSONL interchange format; offsets are checked."""
-    for lineno, line in utf8_lines(path):
+    for lineno, line in utf8_lines(path, "dataset"):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
+        obj = json_value(line, where)
         try:
-            sentence = Sentence.from_json(json.loads(line))
+            sentence = Sentence.from_json(obj)
             if not isinstance(sentence.text, str) or not all(isinstance(t.text, str) for t in sentence.tokens):
                 raise TypeError("text and tokens must be strings")
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DataFormatError(f"{where}: not a sentence JSONL line ({type(exc).__name__}: {exc})") from None
         check_sentence(sentence, where)
         yield sentence

@@ -21,7 +21,8 @@ from nerbench.plan.combiners import make_combiner
 from nerbench.index.search import Choice, choose, evaluate
 from nerbench.combine.stage import RunJudges
 from nerbench.config.settings import RunConfig
-from nerbench.data.readers import tokenise_text, utf8_lines
+from nerbench.data.readers import tokenise_text
+from nerbench.files.text import utf8_lines
 from nerbench.distil.silver import silver_sentences, write_conll, write_silver_jsonl, write_span_jsonl
 from nerbench.distil.teachers import Teacher, system_names
 from nerbench.errors import NerbenchError
@@ -57,7 +58,7 @@ def text_sentences(path: Path) -> list[Sentence]:
     """The user's text, one sentence a line (blank lines skipped), tokenised
     as nerbench tokenises raw text; ids are "line-N" (1-based line numbers)."""
     out = []
-    for lineno, line in utf8_lines(path):
+    for lineno, line in utf8_lines(path, "text"):
         text = line.rstrip("\r\n").strip()
         if text:
             out.append(Sentence(f"line-{lineno}", text, tokenise_text(text)))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from nerbench.errors import NerbenchError
 from nerbench.files.atomic import atomic_write
+from nerbench.files.text import json_value, utf8_lines
 from nerbench.records import STATUS_OK, STATUSES, Prediction, Sentence, Span
 
 REQUIRED = ("system", "dataset", "split", "sentence_id", "spans")
@@ -18,48 +19,34 @@ REQUIRED = ("system", "dataset", "split", "sentence_id", "spans")
 def _rows(path: Path) -> Iterator[tuple[str, Prediction]]:
     """("FILE:LINE", prediction) for every line, each checked on its own:
     a line that is not a prediction is an error naming the file and line."""
-    try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        raise NerbenchError(f"{path}: cannot read predictions: {exc.strerror}") from None
-    with handle:
-        for lineno, raw in enumerate(handle, 1):
-            where = f"{path}:{lineno}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise NerbenchError(f"{where}: not UTF-8 (byte {exc.start + 1} of the line)") from None
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise NerbenchError(f"{where}: invalid JSON: {exc.msg}") from None
-            except RecursionError:
-                raise NerbenchError(f"{where}: invalid JSON: nested too deep") from None
-            if not isinstance(obj, dict):
-                raise NerbenchError(f"{where}: expected a JSON object")
-            missing = [k for k in REQUIRED if k not in obj]
-            if missing:
-                raise NerbenchError(f"{where}: field {missing[0]!r} is missing")
-            # Another tool's predictions may leave the status out: an answer is then assumed.
-            status = obj.get("status", STATUS_OK)
-            if status not in STATUSES:
-                raise NerbenchError(f"{where}: field 'status': {status!r} is not one of {', '.join(STATUSES)}")
-            try:
-                spans = tuple(_span(s) for s in obj["spans"])
-            except (KeyError, TypeError, ValueError):
-                raise NerbenchError(f"{where}: field 'spans': each span needs integer start, end and a label") from None
-            for span in spans:
-                if not 0 <= span.start < span.end:
-                    raise NerbenchError(f"{where}: field 'spans': span {span.start}-{span.end} is negative, "
-                                        "empty or reversed (start < end, both from 0)")
-            issues = obj.get("issues") or {}
-            if not isinstance(issues, dict):
-                raise NerbenchError(f"{where}: field 'issues': expected an object of counts")
-            error = obj.get("error")
-            yield where, Prediction(str(obj["system"]), str(obj["dataset"]), str(obj["split"]), str(obj["sentence_id"]),
-                                    spans, status, issues, None if error is None else str(error))
+    for lineno, line in utf8_lines(path, "predictions"):
+        where = f"{path}:{lineno}"
+        if not line.strip():
+            continue
+        obj = json_value(line, where)
+        if not isinstance(obj, dict):
+            raise NerbenchError(f"{where}: expected a JSON object")
+        missing = [k for k in REQUIRED if k not in obj]
+        if missing:
+            raise NerbenchError(f"{where}: field {missing[0]!r} is missing")
+        # Another tool's predictions may leave the status out: an answer is then assumed.
+        status = obj.get("status", STATUS_OK)
+        if status not in STATUSES:
+            raise NerbenchError(f"{where}: field 'status': {status!r} is not one of {', '.join(STATUSES)}")
+        try:
+            spans = tuple(_span(s) for s in obj["spans"])
+        except (KeyError, TypeError, ValueError):
+            raise NerbenchError(f"{where}: field 'spans': each span needs integer start, end and a label") from None
+        for span in spans:
+            if not 0 <= span.start < span.end:
+                raise NerbenchError(f"{where}: field 'spans': span {span.start}-{span.end} is negative, "
+                                    "empty or reversed (start < end, both from 0)")
+        issues = obj.get("issues") or {}
+        if not isinstance(issues, dict):
+            raise NerbenchError(f"{where}: field 'issues': expected an object of counts")
+        error = obj.get("error")
+        yield where, Prediction(str(obj["system"]), str(obj["dataset"]), str(obj["split"]), str(obj["sentence_id"]),
+                                spans, status, issues, None if error is None else str(error))
 
 
 def _span(obj: dict) -> Span:

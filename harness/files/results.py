@@ -10,21 +10,13 @@ from typing import Any
 from nerbench.files.schema import load_schema, validate
 from nerbench.errors import NerbenchError
 from nerbench.files.atomic import atomic_write
+from nerbench.files.text import read_json
 
 
 def read_results(path: Path) -> dict[str, Any]:
     """A results document, checked against the results schema (what the
     reporters read), or a one-line error naming the file and the field."""
-    try:
-        data = json.loads(Path(path).read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise NerbenchError(f"{path}: cannot read results: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise NerbenchError(f"{path}: not a results file: byte {exc.start} is not UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise NerbenchError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise NerbenchError(f"{path}: not a results file: JSON nested too deep") from None
+    data = read_json(path, "results")
     if not isinstance(data, dict):
         raise NerbenchError(f"{path}: not a results file: expected a JSON object, got {type(data).__name__}")
     validate(data, load_schema("nerbench.files", "results.schema.json"), str(path))

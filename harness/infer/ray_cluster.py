@@ -80,7 +80,7 @@ class Cluster:
     HOST:PORT, ray://HOST:PORT) — and left when its last user is done, if
     this run joined it."""
 
-    def __init__(self, address: str = "auto") -> None:
+    def __init__(self, address: str) -> None:
         self.address = address
         self.users = 0
         self.joined = False

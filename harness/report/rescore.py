@@ -1,5 +1,5 @@
 """Re-scoring a finished run from what it stored — its results document, its
-predictions JSONL and the corpora — never calling a model (DESIGN.md: a stage
+predictions JSONL and the corpora — never calling a model (docs/architecture.md: a stage
 can be re-run alone). Provenance, counts and the transfer matrix are kept;
 every score is computed again under the current scoring, ensembles from the
 output they stored (they are not chosen again)."""
