@@ -97,7 +97,7 @@ def simulated(capacities: list[int], rounds: int, service: float, jitter: float)
 
 
 def llama(sentences: int, rounds: int) -> dict:
-    from nerbench.infer import llama_server
+    from nerbench import llama as llama_server
 
     server = llama_server.start(llama_server.smollm2_path(), "smollm2", slots=4, ctx_per_slot=2048)
     adaptive = config_text(server.url, "openai", "smollm2", sentences, 1).replace("concurrency = 1\n", "")

@@ -46,11 +46,11 @@ def main() -> None:
     from seqeval.scheme import IOB2
 
     from nerbench.parse.alignment import TokenIndex, spans_to_tags
-    from nerbench.combine.candidates import build_index
+    from nerbench.index.candidates import build_index
     from nerbench.testing import perturbed_systems
-    from nerbench.plugins.manager import get_registry
+    from nerbench.plugin_system.manager import get_registry
     from nerbench.score.strict import score
-    from nerbench.combine.search import best_settings, choose, evaluate
+    from nerbench.index.search import best_settings, choose, evaluate
 
     registry = get_registry()
     dataset = registry.get("datasets", "lener_br")

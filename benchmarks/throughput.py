@@ -88,7 +88,7 @@ def run_nerbench(text: str, work: Path) -> tuple[float, int]:
     """Wall seconds of `nerbench run` (as a library call) and tokens generated."""
     from nerbench.config.load import load_config
     from nerbench.pipeline import execute, prepare
-    from nerbench.plugins.manager import get_registry
+    from nerbench.plugin_system.manager import get_registry
 
     work.mkdir(parents=True)
     (work / "c.toml").write_text(text)
@@ -105,7 +105,7 @@ def request_bodies(text: str, work: Path) -> tuple[str, list[dict]]:
     from nerbench.infer.cache import PredictionCache
     from nerbench.config.load import load_config
     from nerbench.pipeline import make_backends, prepare
-    from nerbench.plugins.manager import get_registry
+    from nerbench.plugin_system.manager import get_registry
     from nerbench.infer.runner import Runner
 
     work.mkdir(parents=True)
@@ -143,7 +143,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["NERBENCH_LOAD_PLUGINS"] = ""  # only nerbench's own plugins take part
 
-    from nerbench.infer import llama_server
+    from nerbench import llama as llama_server
 
     report: dict = {"cpus": os.cpu_count(), "sentences": args.sentences, "slots": args.slots}
     with tempfile.TemporaryDirectory() as tmp:

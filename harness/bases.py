@@ -245,6 +245,12 @@ class Combiner(Configurable, ABC):
     def fit(self, dev: CandidateIndex) -> None:
         """Learn from the dev candidate index (weights, best system per type)."""
 
+    def note(self, systems: int) -> str | None:
+        """Something the user should know about combining `systems` systems
+        with these options (e.g. an option that cannot apply to so few), or
+        None. nerbench prints it once, before combining; it does not stop."""
+        return None
+
     def settings(self, size: int) -> list[dict[str, Any]]:
         """Parameter settings to try for a subset of `size` systems; the
         first is the default when there is no dev data to choose on."""

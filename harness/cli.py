@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,8 +27,9 @@ from nerbench.distil.annotate import annotate as annotate_sentences
 from nerbench.distil.teachers import load_source, resolve_teacher
 from nerbench.pipeline import describe_plan, execute, prepare, register_config_datasets, render_reports, unanswered
 from nerbench.redaction import one_line
-from nerbench.files.predictions import group_by_system, read_predictions, write_predictions
-from nerbench.files.results import read_results, write_results
+from nerbench.files.paths import contained
+from nerbench.files.predictions import group_by_system, write_predictions
+from nerbench.files.results import read_results, read_results_files, write_results
 from nerbench.plugin_system.manager import Registry, get_registry
 from nerbench.combine.offline import load_index, parse_options
 from nerbench.plan.combiners import make_combiner
@@ -38,6 +40,22 @@ from nerbench.report.summary import summary
 from nerbench.score.strict import RULES, SPAN_SET, score
 from nerbench.index.search import SEARCHES, run_ensemble
 from nerbench.records import Prediction
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: what was stored is kept, the run says so."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+def interrupted(exc: KeyboardInterrupt) -> None:
+    """The one message and exit status of an interrupted long command: 130
+    for Ctrl-C, 143 for SIGTERM (128 + the signal, as shells report it)."""
+    click.echo("\nInterrupted. Every completion received is in the cache; "
+               "run the same command again to resume.", err=True)
+    sys.exit(143 if isinstance(exc, Terminated) else 130)
 
 
 class Cli(click.Group):
@@ -143,7 +161,8 @@ def run(ctx, config, output, limit, dry_run, cache_path, progress, as_json):
     configured reporters make (DIR/leaderboard.md). Every completion is cached
     as it arrives: after Ctrl-C or a failure, run the same command to resume.
     Exit status: 0 complete, 2 bad input, 3 partial (results written, but some
-    requests got no answer: rerun to complete them), 130 interrupted.
+    requests got no answer: rerun to complete them), 130 interrupted (Ctrl-C),
+    143 terminated (SIGTERM).
     """
     cfg = load_config(config or default_config_path())
     registry = registry_from(ctx)
@@ -153,13 +172,11 @@ def run(ctx, config, output, limit, dry_run, cache_path, progress, as_json):
         click.echo(table)
         click.echo(f"\n{len(plan.jobs)} jobs, {total} requests (before the cache); nothing was called.")
         return
-    out_dir = output or Path("runs") / (cfg.run.name or cfg.path.stem)
+    out_dir = output or contained(Path("runs"), cfg.run.name or cfg.path.stem, f"{cfg.path}: field run.name")
     try:
         outcome = execute(cfg, plan, registry, out_dir, cache_path or default_cache_path(), progress)
-    except KeyboardInterrupt:
-        click.echo("\nInterrupted. Every completion received is in the cache; "
-                   "run the same command again to resume.", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        interrupted(exc)
     if as_json:
         click.echo(json.dumps(outcome.results, ensure_ascii=False, indent=2))
     else:
@@ -218,6 +235,12 @@ def score_cmd(ctx, gold, predictions, limit, scoring, as_json):
     sentences = list(dataset.sentences(split))
     systems = group_by_system(list(predictions), dataset_id, split, {s.id: s for s in sentences},
                               {label.name for label in dataset.labels})
+    if limit is not None and limit < len(sentences):
+        scored_ids = {s.id for s in sentences[:limit]}
+        later = sum(sid not in scored_ids for preds in systems.values() for sid in preds)
+        if later:
+            click.echo(f"note: --limit {limit}: {later} prediction lines about later sentences of {gold} "
+                       "are not scored", err=True)
     sentences = sentences[:limit]
     scores = {name: score(sentences, preds, scoring) for name, preds in sorted(systems.items())}
     if as_json:
@@ -261,6 +284,9 @@ def ensemble(ctx, gold, predictions, combiner_name, options, dev_ref, dev_predic
         test_ds, test_split = split_ref(gold)
         dataset_split(registry, gold)  # named here, not deep in load_index
     test = load_index(registry, test_ds, test_split, list(predictions), None)
+    note = combiner.note(len(test.systems))
+    if note:
+        click.echo(f"note: --combiner {combiner_name}: {note}", err=True)
     dev = None
     if dev_ref:
         if not dev_predictions:
@@ -299,7 +325,7 @@ def rescore_cmd(ctx, run_dir, output, scoring):
     if not (run_dir / "results.json").is_file():
         raise NerbenchError(f"{run_dir}: no results.json to re-score")
     results = read_results(run_dir / "results.json")
-    doc = rescore(results, read_predictions(run_dir / "predictions.jsonl"), registry, scoring)
+    doc = rescore(results, run_dir / "predictions.jsonl", registry, scoring)
     target = output or run_dir / "results.json"
     write_results(target, doc)
     click.echo(f"wrote {target}")
@@ -336,7 +362,7 @@ def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, samp
     that proposed it, each sentence with their disagreement), silver.conll
     (BIO), silver.spans.jsonl (Prodigy / doccano), predictions.jsonl and
     annotation.json. Cached like a run: rerun the same command to resume.
-    Exit status: 0 complete, 2 bad input, 3 partial, 130 interrupted.
+    Exit status: 0 complete, 2 bad input, 3 partial, 130 interrupted, 143 terminated.
     """
     registry = registry_from(ctx)
     config, results = load_source(source)
@@ -359,10 +385,8 @@ def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, samp
     try:
         result = annotate_sentences(config, registry, chosen, dataset, split, sentences,
                                     cache_path or default_cache_path(), progress)
-    except KeyboardInterrupt:
-        click.echo("\nInterrupted. Every completion received is in the cache; "
-                   "run the same command again to resume.", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        interrupted(exc)
     files, summary = write_annotation(result, output, {"source": str(source), "sample": sample, "seed": seed,
                                                       "limit": limit})
     if as_json:
@@ -481,12 +505,15 @@ def leaderboard(ctx, results, output, reporters):
     registry = registry_from(ctx)
     with naming("--reporter"):
         chosen = [(name, registry.get("reporters", name)()) for name in reporters]
-    docs = [read_results(path) for path in results]
+    docs, notes = read_results_files(list(results))
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
     for path in render_reports(chosen, docs, output):
         click.echo(f"wrote {path}")
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         get_registry().call_register_commands(cli)
     except Exception as exc:  # a broken plugin must not take the CLI down

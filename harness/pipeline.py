@@ -145,9 +145,14 @@ def render_reports(reporters: list[tuple[str, Reporter]], documents: list[dict[s
     that cannot write (a full disk) is one line naming it and the directory."""
     make_dir(out_dir)
     files: list[Path] = []
+    root = out_dir.resolve()
     for name, reporter in reporters:
         try:
-            files += reporter.render(documents, out_dir)
+            made = reporter.render(documents, out_dir)
         except OSError as exc:
             raise NerbenchError(f"{out_dir}: reporter {name!r} cannot write: {exc.strerror or exc}") from None
+        outside = [p for p in made if root not in Path(p).resolve().parents]
+        if outside:
+            raise NerbenchError(f"reporter {name!r} wrote {outside[0]}, outside the output directory {out_dir}")
+        files += made
     return files

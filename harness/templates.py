@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from nerbench.errors import NerbenchError
+from nerbench.files.paths import contained
 from nerbench.files.text import read_text
 from nerbench.records import Label
 
@@ -46,9 +47,8 @@ def load_templates(options: dict[str, Any], base: Path) -> dict[str, Any]:
     out = dict(options)
     for key, value in options.items():
         if key.endswith(TEMPLATE_SUFFIX):
-            path = (base / str(value)).expanduser()
             try:
-                out[key] = read_text(path, "template")
+                out[key] = read_text(contained(base, str(value), f"format option {key}"), "template")
             except NerbenchError as exc:
                 raise NerbenchError(f"format option {key}: {exc}") from None
     return out

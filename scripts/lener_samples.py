@@ -19,7 +19,7 @@ from pathlib import Path
 
 DEMOS = 1000
 DEV = 100
-OUT = Path(__file__).resolve().parents[1] / "datasets_registry" / "samples" / "lener_br"
+OUT = Path(__file__).resolve().parents[1] / "datasets_registry" / "manifests" / "samples" / "lener_br"
 
 
 def sentences(path: Path) -> list[list[str]]:

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from nerbench.api import Generation
-from nerbench.plugins.manager import get_registry
+from nerbench.plugin_system.manager import get_registry
 
 FORMATS = ("json", "json-grouped", "inline-xml", "inline-bracket", "per-type")
 

@@ -202,7 +202,7 @@ def test_a_server_that_dies_stops_being_asked_and_the_run_says_partial(cli_runne
     assert counts["attempts"]["connection"] <= errors["connection"] * retries
     assert errors["circuit_open"] >= n - ok - (threshold + concurrency - 1)
     assert results["partial"] is True
-    assert "requests in a row could not reach it" in result.output
+    assert "requests in a row got no answer" in result.output
     assert "Partial results:" in result.output and "run the same command again" in result.output
     page = (tmp_path / "o" / "lener_br-test.md").read_text()
     assert "**Partial results:**" in page and f"{n - ok} of {n} sentences" in page
@@ -215,6 +215,97 @@ def test_a_server_that_dies_stops_being_asked_and_the_run_says_partial(cli_runne
     assert counts["statuses"] == {"ok": n} and counts["cache_hits"] == ok
     assert back.sent["ok"] == n - ok and results["partial"] is False
     assert "Partial results" not in (tmp_path / "again" / "lener_br-test.md").read_text()
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_server_that_answers_every_request_with_503_stops_being_asked_after_a_bounded_number(
+        cli_runner, tmp_path, concurrency):
+    n, retries, threshold = 300, 4, 3
+    with FakeOpenAI(faults=lambda body, attempt: "http_503") as fake:
+        result, results = run_cli(cli_runner, tmp_path, config(
+            fake.url, limit=n, backend=f"retries = {retries}\nconcurrency = {concurrency}"))
+    assert result.exit_code == 3, result.output
+    counts = results["systems"][0]["counts"]
+    # Counted in requests, not seconds: the breaker opened after `threshold` requests in a row got
+    # no answer; only requests already admitted then (one per other slot) were sent after it.
+    sent = counts["errors"]["http_503"]
+    assert threshold <= sent <= threshold + concurrency - 1
+    assert counts["errors"] == {"http_503": sent, "circuit_open": n - sent}
+    assert sum(fake.sent.values()) == fake.sent["http_503"] <= sent * retries
+    assert counts["statuses"] == {"error": n} and results["partial"] is True
+    assert "requests in a row got no answer" in result.output
+
+
+def test_requests_refused_for_themselves_open_the_breaker_only_after_many_in_a_row(cli_runner, tmp_path):
+    n, threshold, factor = 40, 3, 10
+    first = lener_texts(5)
+
+    def long_prompts_refused(body, attempt):
+        return "http_400" if sentence_of(body) in first else None
+
+    with FakeOpenAI(faults=long_prompts_refused) as fake:
+        result, results = run_cli(cli_runner, tmp_path, config(fake.url, limit=n, backend="concurrency = 1"))
+    counts = results["systems"][0]["counts"]
+    # Five 400s in a row (each about its own prompt) do not stop a server that answers the rest.
+    assert counts["errors"] == {"http_400": 5} and counts["statuses"] == {"ok": n - 5, "error": 5}
+    with FakeOpenAI(faults=lambda body, attempt: "http_400") as fake:
+        result, results = run_cli(cli_runner, tmp_path, config(fake.url, limit=n, backend="concurrency = 1"),
+                                  "all400")
+    counts = results["systems"][0]["counts"]
+    # A server that refuses everything still stops being asked: after factor × threshold of them.
+    assert counts["errors"] == {"http_400": factor * threshold, "circuit_open": n - factor * threshold}
+    assert fake.sent == Counter({"http_400": factor * threshold})
+
+
+def test_sigterm_is_handled_as_ctrl_c_the_cache_is_kept_and_a_rerun_resumes(tmp_path):
+    n = 40
+    cache = tmp_path / "cache.sqlite"
+    env = {**os.environ, "NERBENCH_CACHE": str(cache)}
+    with FakeOpenAI(delay_s=0.1) as fake:
+        cfg = write(tmp_path / "c.toml", config(fake.url, limit=n, backend="concurrency = 1"))
+        cmd = [sys.executable, "-m", "nerbench", "run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            while stored(cache) < 3 and proc.poll() is None:  # event-driven: no deadline
+                time.sleep(0.02)
+            assert proc.poll() is None, "the run ended before SIGTERM: nothing was tested"
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=120)  # a hang guard, not a deadline
+        finally:
+            proc.kill()
+        assert proc.returncode == 143, err
+        assert "Interrupted" in err and "run the same command again to resume" in err and "Traceback" not in err
+        kept = stored(cache)
+        assert 3 <= kept < n
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    counts = json.loads((tmp_path / "o" / "results.json").read_text())["systems"][0]["counts"]
+    assert counts["cache_hits"] == kept and counts["backend_calls"] == n - kept
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("kind", ["openai", "embedded"])
+def test_the_ray_executor_checks_its_address_first_and_gives_up_in_one_line(cli_runner, tmp_path, kind):
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there
+    with FakeOpenAI() as fake:
+        text = config(fake.url, limit=2, run=f'executor = "ray"\naddress = "{address}"')
+        if kind == "embedded":
+            text = text.replace('kind = "openai"', 'kind = "embedded"').replace(f'url = "{fake.url}"', "").replace(
+                'models = ["m"]', 'models = ["smollm2-135m"]')
+        cfg = write(tmp_path / "c.toml", text)
+        result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"])
+        assert fake.sent == Counter()  # checked before any work
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and address in result.stderr and "no Ray cluster answers" in result.stderr
+    assert not (tmp_path / "o" / "results.json").exists()
 
 
 def test_a_dead_server_from_the_start_is_one_line_and_exit_2(cli_runner, tmp_path):

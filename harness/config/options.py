@@ -21,7 +21,7 @@ BACKEND_OPTIONS: dict[str, Any] = {
     "retries": {"type": "integer", "minimum": 1,
                 "description": f"attempts per request (transient failures; default {DEFAULT_RETRIES})"},
     "circuit_breaker": {"type": "integer", "minimum": 1,
-                        "description": "requests in a row that cannot reach the endpoint before its work stops "
+                        "description": "requests in a row that get no answer (any cause) before its work stops "
                                        f"(default {DEFAULT_CIRCUIT_BREAKER})"},
 }
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nerbench.files.paths import contained
 from nerbench.score.strict import SPAN_SET
 
 #: Keys of a `[[backend]]` that say how its replicas are placed on a Ray cluster
@@ -26,7 +27,9 @@ DEFAULT_EXECUTOR = "local"
 DEFAULT_ADDRESS = "auto"
 #: Attempts per request (transient failures), unless a backend sets `retries`.
 DEFAULT_RETRIES = 4
-#: Requests in a row that cannot reach an endpoint before its work stops.
+#: The most requests in flight adaptive concurrency may reach, unless `max_concurrency` says.
+DEFAULT_MAX_CONCURRENCY = 256
+#: Requests in a row that get no answer from an endpoint before its work stops.
 DEFAULT_CIRCUIT_BREAKER = 3
 DEFAULT_COMBINERS = ("majority",)
 DEFAULT_SEARCH = "greedy"
@@ -178,7 +181,9 @@ class RunConfig:
 
     @property
     def registry_files(self) -> list[Path]:
-        return [(self.path.parent / p).resolve() for p in self.run.registry]
+        """The extra manifests `[run] registry` names, inside the config's folder."""
+        return [contained(self.path.parent, p, f"{self.path}: field run.registry[{i}]").resolve()
+                for i, p in enumerate(self.run.registry)]
 
     @property
     def address(self) -> str:

@@ -20,6 +20,7 @@ from nerbench.files.atomic import atomic_write
 from nerbench.data.readers import READERS, DataFormatError
 from nerbench.records import Label, Sentence
 from nerbench.userdirs import user_cache_dir
+from nerbench.files.paths import contained, relative_parts
 from nerbench.files.text import read_json
 from nerbench.files.schema import load_schema, validate
 
@@ -57,6 +58,11 @@ def checked_sha256(path: Path) -> str:
 def load_manifest(path: Path) -> dict[str, Any]:
     manifest = read_json(path, "manifest")
     validate(manifest, load_schema(REGISTRY_PACKAGE, "manifest.schema.json"), str(path))
+    for split, entries in manifest["splits"].items():
+        for i, entry in enumerate(entries):
+            for key in ("path", "bundled"):
+                if key in entry:
+                    relative_parts(entry[key], f"{path}: field splits.{split}[{i}].{key}")
     return manifest
 
 
@@ -102,12 +108,27 @@ class ManifestDataset(Dataset):
             info["repairs"] = repairs
         return info
 
+    def _field(self, entry: dict[str, Any], key: str) -> str:
+        for split, entries in self.manifest["splits"].items():
+            for i, e in enumerate(entries):
+                if e is entry:
+                    return f"dataset {self.id!r} manifest: field splits.{split}[{i}].{key}"
+        return f"dataset {self.id!r} manifest: field {key}"
+
+    def _local(self, entry: dict[str, Any], data_dir: Path | None = None) -> Path:
+        """Where `entry` lives in the data dir: refused when it leads out of it."""
+        return contained(data_dir or self.data_dir, entry["path"], self._field(entry, "path"))
+
+    def _bundled(self, entry: dict[str, Any]) -> Path | None:
+        if "bundled" not in entry:
+            return None
+        return contained(self.manifest_dir, entry["bundled"], self._field(entry, "bundled"))
+
     def _locate(self, entry: dict[str, Any]) -> Path | None:
-        if "bundled" in entry:
-            bundled = self.manifest_dir / entry["bundled"]
-            if bundled.is_file():
-                return bundled
-        local = self.data_dir / entry["path"]
+        bundled = self._bundled(entry)
+        if bundled is not None and bundled.is_file():
+            return bundled
+        local = self._local(entry)
         return local if local.is_file() else None
 
     def _missing(self, split: str) -> list[dict[str, Any]]:
@@ -156,13 +177,16 @@ class ManifestDataset(Dataset):
         done = []
         for split in self.splits:
             for entry in self.manifest["splits"][split]:
-                target = target_dir / entry["path"]
-                bundled = self.manifest_dir / entry["bundled"] if "bundled" in entry else None
+                target = self._local(entry, target_dir)
+                bundled = self._bundled(entry)
                 present = next((p for p in (target, bundled) if p is not None and p.is_file()
                                 and checked_sha256(p) == entry["sha256"]), None)
                 if present is not None:
                     done.append(present)
                     continue
+                if target.exists():
+                    raise NerbenchError(f"{target}: exists and is not the file the {self.id!r} manifest names "
+                                        "(its sha256 differs); move it away to fetch the dataset's own")
                 if "url" not in entry:
                     raise NerbenchError(f"dataset {self.id!r}: {entry['path']} has no url to fetch it from")
                 download(entry["url"], target, entry["sha256"], progress)

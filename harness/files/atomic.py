@@ -22,7 +22,12 @@ def atomic_write(path: Path, binary: bool = False) -> Iterator[IO[Any]]:
     names the file) or an error the block raises (a checksum that does not
     match) — the temporary file is removed and `path` is left as it was."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        # A missing parent folder is made, as `leaderboard -o` makes its own: never a traceback.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise NerbenchError(f"{path}: cannot write: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8") as out:
             yield out

@@ -57,44 +57,63 @@ def _span(obj: dict) -> Span:
 
 
 def read_predictions(path: Path) -> list[Prediction]:
+    """Every line of a predictions file, each checked on its own (not
+    against a corpus: `checked_predictions` does that)."""
     return [p for _, p in _rows(path)]
 
 
-def group_by_system(
-    files: list[Path], dataset: str, split: str, sentences: Mapping[str, Sentence], labels: Collection[str] = ()
-) -> dict[str, dict[str, tuple[Span, ...]]]:
-    """system → sentence id → spans, for the rows of `dataset:split`. Rows
-    that cannot be scored are errors naming the file and line: a sentence
-    the split lacks, a span past the sentence's end, a label outside
-    `labels` (when given), a sentence given twice, or one system in two files."""
-    systems: dict[str, dict[str, tuple[Span, ...]]] = defaultdict(dict)
-    seen: dict[tuple[str, str], str] = {}  # (system, sentence id) → where
+#: What a split's predictions are checked against: its sentences by id and its labels.
+Gold = tuple[Mapping[str, Sentence], Collection[str]]
+
+
+def checked_predictions(files: list[Path], gold: Mapping[tuple[str, str], Gold]
+                        ) -> dict[tuple[str, str], dict[str, dict[str, Prediction]]]:
+    """(dataset, split) → system → sentence id → prediction, for the rows of
+    the splits in `gold`: the one reader every command that scores stored
+    predictions uses. A row that cannot be scored is an error naming the
+    file and line: a sentence the split lacks, a span past the sentence's
+    end, a label the dataset does not have, a sentence answered twice, or
+    one system in two files. Rows of other splits are not read further."""
+    out: dict[tuple[str, str], dict[str, dict[str, Prediction]]] = {key: defaultdict(dict) for key in gold}
+    seen: dict[tuple[str, str, str, str], str] = {}  # (dataset, split, system, sentence id) → where
     source: dict[str, Path] = {}  # system → the file it came from
     for path in files:
         for where, p in _rows(path):
-            if (p.dataset, p.split) != (dataset, split):
+            key = (p.dataset, p.split)
+            if key not in gold:
                 continue
+            sentences, labels = gold[key]
             sentence = sentences.get(p.sentence_id)
             if sentence is None:
-                raise NerbenchError(f"{where}: sentence_id {p.sentence_id!r} is not in {dataset}:{split}")
+                raise NerbenchError(f"{where}: sentence_id {p.sentence_id!r} is not in {p.dataset}:{p.split}")
             if source.setdefault(p.system, path) != path:
                 raise NerbenchError(f"{where}: system {p.system!r} is also in {source[p.system]}; "
                                     "give each system's predictions once")
-            if (p.system, p.sentence_id) in seen:
+            answered = (p.dataset, p.split, p.system, p.sentence_id)
+            if answered in seen:
                 raise NerbenchError(f"{where}: system {p.system!r} already answered sentence {p.sentence_id!r} "
-                                    f"at {seen[(p.system, p.sentence_id)]}")
-            seen[(p.system, p.sentence_id)] = where
+                                    f"at {seen[answered]}")
+            seen[answered] = where
             for span in p.spans:
                 if span.end > len(sentence.text):
                     raise NerbenchError(f"{where}: span {span.start}-{span.end} is past the end of sentence "
                                         f"{p.sentence_id!r} ({len(sentence.text)} characters)")
                 if labels and span.label not in labels:
-                    raise NerbenchError(f"{where}: label {span.label!r} is not one of {dataset}'s "
+                    raise NerbenchError(f"{where}: label {span.label!r} is not one of {p.dataset}'s "
                                         f"({', '.join(sorted(labels))})")
-            systems[p.system][p.sentence_id] = p.spans
+            out[key][p.system][p.sentence_id] = p
+    return {key: dict(systems) for key, systems in out.items()}
+
+
+def group_by_system(
+    files: list[Path], dataset: str, split: str, sentences: Mapping[str, Sentence], labels: Collection[str] = ()
+) -> dict[str, dict[str, tuple[Span, ...]]]:
+    """system → sentence id → spans, for the rows of `dataset:split`, read
+    by `checked_predictions`; no row for the split at all is an error too."""
+    systems = checked_predictions(files, {(dataset, split): (sentences, labels)})[(dataset, split)]
     if not systems:
         raise NerbenchError(f"no predictions for {dataset}:{split} in {', '.join(map(str, files))}")
-    return dict(systems)
+    return {name: {sid: p.spans for sid, p in rows.items()} for name, rows in systems.items()}
 
 
 def write_predictions(path: Path, predictions: Iterable[Prediction]) -> None:

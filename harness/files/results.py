@@ -52,3 +52,38 @@ def dumps(data: Any, indent: str = "") -> str:
 def write_results(path: Path, data: Any) -> None:
     with atomic_write(path) as out:
         out.write(dumps(data) + "\n")
+
+
+def read_results_files(paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Several results files for one leaderboard, each read by `read_results`.
+    A system or ensemble on a dataset split is ranked once: given twice in
+    one file it is an error; given by two files, identical copies are kept
+    once (a note says so) and different ones are an error naming both."""
+    docs: list[dict[str, Any]] = []
+    notes: list[str] = []
+    owner: dict[tuple[str, str, str, str], tuple[Path, dict[str, Any]]] = {}
+    for path in paths:
+        doc = read_results(path)
+        kept: dict[str, list[dict[str, Any]]] = {}
+        for kind in ("systems", "ensembles"):
+            if kind not in doc:
+                continue
+            kept[kind] = []
+            for i, entry in enumerate(doc[kind]):
+                key = (kind, entry["system"], entry["dataset"], entry["split"])
+                where = f"{path}: field {kind}[{i}]"
+                if key in owner:
+                    first, copy = owner[key]
+                    if first == path:
+                        raise NerbenchError(f"{where}: {entry['system']!r} on {entry['dataset']}:{entry['split']} "
+                                            "is given twice in this file")
+                    if copy != entry:
+                        raise NerbenchError(f"{where}: {entry['system']!r} on {entry['dataset']}:{entry['split']} "
+                                            f"is also in {first}, with other numbers; give it once")
+                    notes.append(f"{entry['system']} on {entry['dataset']}:{entry['split']}: identical in {first} "
+                                 f"and {path}; ranked once")
+                    continue
+                owner[key] = (path, entry)
+                kept[kind].append(entry)
+        docs.append({**doc, **kept})
+    return docs, notes

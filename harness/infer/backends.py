@@ -10,6 +10,7 @@ from nerbench.config.settings import RunConfig
 from nerbench.infer.pool import BackendPool
 from nerbench.infer.ray_cluster import Cluster, Placement, RayBackend
 from nerbench.plugin_system.manager import Registry
+from nerbench.redaction import notice
 
 
 def make_backends(config: RunConfig, registry: Registry) -> dict[str, Backend]:
@@ -20,6 +21,11 @@ def make_backends(config: RunConfig, registry: Registry) -> dict[str, Backend]:
     backends: dict[str, Backend] = {}
     base_dir = config.path.parent.resolve()
     cluster = Cluster(config.address) if config.run.executor == "ray" else None
+    if cluster is not None:
+        cluster.check()
+        if not any(registry.get("backends", entry.kind).serves() for entry in config.backends):
+            notice('[run] executor = "ray": no backend here starts servers of its own to place on the cluster; '
+                   "its requests go to the urls configured")
 
     def build(name: str, cls: type[Backend], options: dict[str, Any]) -> Backend:
         backend = cls(name, options)
@@ -44,8 +50,11 @@ def execution(config: RunConfig, backends: dict[str, Backend], concurrency: dict
     """Where a run's requests were served: the executor, each endpoint's
     concurrency limit and, on a Ray cluster, its nodes and what each replica
     answered (provenance for results)."""
-    report: dict[str, Any] = {"executor": config.run.executor, "concurrency": concurrency}
     placed = {name: b.report() for name, b in backends.items() if isinstance(b, RayBackend)}
+    # What served the requests, not what was asked for: Ray only where something was placed on it.
+    report: dict[str, Any] = {"executor": "ray" if placed else "local", "concurrency": concurrency}
+    if config.run.executor != report["executor"]:
+        report["executor_configured"] = config.run.executor
     if placed:
         report["cluster"] = next(iter(placed.values()))["cluster"]
         report["replicas"] = {name: {"per_replica": p["placement"], "replicas": p["replicas"]}

@@ -1,15 +1,20 @@
-"""The circuit breaker of one endpoint: a server that stops answering stops
-being asked, at once, instead of every queued request retrying against it.
+"""The circuit breaker of one endpoint: a server that gives no usable answer
+stops being asked, at once, instead of every queued request retrying against it.
 
-Closed (the normal state), it counts requests in a row that could not reach
-the endpoint (every attempt failed on the connection or timed out); any
-other outcome, an HTTP error included, proves the server is there and resets
-the count. At `threshold` it opens: requests are refused without being sent
-(counted as `circuit_open`). Open, it lets one request per model through as
-a probe when that model's turn comes (one attempt, no retries): the requests
-of later models are not refused for a fault seen by an earlier one. A probe
-that reaches the server closes the breaker; the model's other requests wait
-for the probe's verdict.
+Closed (the normal state), it counts requests in a row that got no answer,
+whatever the cause: the endpoint unreachable (connection, timeout), an HTTP
+error, an answer that is not an answer. At `threshold` it opens: requests
+are refused without being sent (counted as `circuit_open`), so a run against
+a dead or broken server gives up after a bounded number of requests, not one
+per sentence. A refusal that only concerns its own request (HTTP 400, 413,
+422: this prompt is too long, say) counts too, but opens the breaker only
+after `REQUEST_SPECIFIC_FACTOR` × `threshold` of them in a row: a few long
+sentences in a row must not stop a healthy server, while a server that
+refuses everything still stops being asked. Open, it lets one request per
+model through as a probe when that model's turn comes (one attempt, no
+retries): the requests of later models are not refused for a fault seen by
+an earlier one. A probe that gets an answer closes the breaker; the model's
+other requests wait for the probe's verdict.
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ import asyncio
 
 from nerbench.redaction import notice
 
-#: Failure causes that mean the endpoint could not be reached.
-UNREACHABLE = frozenset({"connection", "timeout"})
 #: The cause a refused request is counted under.
 CIRCUIT_OPEN = "circuit_open"
+#: Failure causes about the one request, not the endpoint.
+REQUEST_SPECIFIC = frozenset({"http_400", "http_413", "http_422"})
+REQUEST_SPECIFIC_FACTOR = 10
 
 SEND, PROBE, REFUSE = "send", "probe", "refuse"
 
@@ -30,7 +36,8 @@ class Breaker:
     def __init__(self, endpoint: str, threshold: int) -> None:
         self.endpoint = endpoint
         self.threshold = threshold
-        self.unreachable = 0  # requests in a row that could not reach the endpoint
+        self.failed = 0  # requests in a row that got no answer
+        self.endpoint_wide = 0  # of those, the ones whose cause is not REQUEST_SPECIFIC
         self.why: str | None = None  # the last failure, while open
         self.opened = 0  # times it opened in this run
         self._probed: set[str] = set()  # models that had their probe since it opened
@@ -61,22 +68,23 @@ class Breaker:
     def record(self, model: str, cause: str | None, message: str = "") -> None:
         """The outcome of an admitted request for `model`: `cause` None when
         it was answered, else the cause of its final failure."""
-        if cause in UNREACHABLE:
-            self.unreachable += 1
-            if self.is_open:
-                self.why = message or cause
-            elif self.unreachable >= self.threshold:
-                self.why = message or cause
-                self.opened += 1
-                self._probed = {model}  # its model just proved the point: no probe for it
-                notice(f"{self.endpoint}: {self.unreachable} requests in a row could not reach it "
-                       f"({self.why}); its remaining requests are not sent. Run the same command again "
-                       "to resume once it is back.")
-        else:
-            self.unreachable = 0
+        if cause is None:
+            self.failed = self.endpoint_wide = 0
             if self.is_open:
                 self.why = None
                 notice(f"{self.endpoint} answers again; its requests are sent again.")
+            return
+        self.failed += 1
+        self.endpoint_wide += cause not in REQUEST_SPECIFIC
+        if self.is_open:
+            self.why = message or cause
+        elif (self.failed >= self.threshold and self.endpoint_wide) or \
+                self.failed >= REQUEST_SPECIFIC_FACTOR * self.threshold:
+            self.why = message or cause
+            self.opened += 1
+            self._probed = {model}  # its model just proved the point: no probe for it
+            notice(f"{self.endpoint}: {self.failed} requests in a row got no answer ({self.why}); its "
+                   "remaining requests are not sent. Run the same command again to resume once it is back.")
 
     def probe_done(self) -> None:
         """Wake the requests waiting for a probe's verdict (call it whatever

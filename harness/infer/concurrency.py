@@ -25,14 +25,13 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from nerbench.bases import Backend
+from nerbench.config.settings import DEFAULT_MAX_CONCURRENCY
 from nerbench.errors import BackendError
 
 T = TypeVar("T")
 
 #: Failures by which a server says it has more than it can take.
 OVERLOAD_CAUSES = frozenset({"http_429", "http_503"})
-#: The adaptive limit's bound unless `max_concurrency` says otherwise.
-DEFAULT_MAX_CONCURRENCY = 256
 #: How many of an adaptive limit's last changes its report keeps.
 REPORTED_CHANGES = 32
 

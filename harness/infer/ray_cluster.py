@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ RAY_INSTALL = "pip install 'nerbench[ray]'"
 NAMESPACE = "nerbench"
 #: How long Ray may take to place and start a backend's replicas.
 PLACEMENT_TIMEOUT_S = 600.0
+#: How long the address check waits for the cluster to accept a connection.
+CONNECT_TIMEOUT_S = 10.0
 
 
 def import_ray() -> Any:
@@ -84,6 +87,31 @@ class Cluster:
         self.address = address
         self.users = 0
         self.joined = False
+
+    def check(self) -> None:
+        """Before any work: the cluster at `address` must accept a connection
+        within `CONNECT_TIMEOUT_S` (Ray itself would retry an address where no
+        cluster listens for ever); "local" starts one and needs no check."""
+        ray = import_ray()
+        if self.address == "local" or ray.is_initialized():
+            return
+        from ray._private.services import canonicalize_bootstrap_address
+
+        target = self.address.removeprefix("ray://")
+        try:
+            found = canonicalize_bootstrap_address(target)
+        except (ConnectionError, ValueError) as exc:
+            raise NerbenchError(f"[run] address {self.address!r}: {_why(exc)} (start one with `ray start --head`, "
+                                'or set address = "local" for one of this run\'s own)') from None
+        if found is None:
+            return
+        host, _, port = found.rpartition(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+        except (OSError, ValueError) as exc:
+            raise NerbenchError(f"[run] address {self.address!r}: no Ray cluster answers at {found} within "
+                                f"{CONNECT_TIMEOUT_S:g} s ({getattr(exc, 'strerror', None) or exc}); start one with "
+                                '`ray start --head`, or set address = "local" for one of this run\'s own') from None
 
     def join(self) -> None:
         ray = import_ray()

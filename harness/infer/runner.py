@@ -15,7 +15,7 @@ from tqdm import tqdm
 from nerbench.bases import Backend, PromptFormat
 from nerbench.config.settings import RunConfig
 from nerbench.errors import BackendError
-from nerbench.infer.breaker import CIRCUIT_OPEN, PROBE, REFUSE, UNREACHABLE, Breaker
+from nerbench.infer.breaker import CIRCUIT_OPEN, PROBE, REFUSE, Breaker
 from nerbench.infer.cache import PredictionCache, cache_key
 from nerbench.infer.concurrency import Limit, make_limit
 from nerbench.infer.pool import BackendPool
@@ -290,8 +290,8 @@ class Runner:
                 return generation
 
             def retrying(exc: BackendError) -> bool:
-                # Once the endpoint is known unreachable, waiting to try it again helps nobody.
-                if exc.cause in UNREACHABLE and breaker.is_open:
+                # Once the endpoint has stopped answering, waiting to try it again helps nobody.
+                if breaker.is_open:
                     return False
                 stats.retries[exc.cause] += 1
                 return True

@@ -13,6 +13,7 @@ from nerbench.config.settings import BackendEntry, RunConfig
 from nerbench.errors import NerbenchError
 from nerbench.plan.combiners import make_combiner
 from nerbench.plugin_system.manager import Registry
+from nerbench.redaction import notice
 
 
 def lookup(config: RunConfig, registry: Registry, kind: str, name: str, field: str) -> Any:
@@ -34,6 +35,10 @@ def check_backend_entries(config: RunConfig, registry: Registry) -> None:
         for url in urls:
             check_options(cls, {**options, "url": url} if url else options, str(config.path), field, what,
                           BACKEND_OPTIONS)
+        fixed, most = options.get("concurrency"), options.get("max_concurrency")
+        if isinstance(fixed, int) and most is not None:
+            raise NerbenchError(f"{config.path}: field {field}.max_concurrency: bounds adaptive concurrency, but "
+                                f"concurrency = {fixed} is fixed; give one of them")
         replicas = [cls(entry.name, {**options, "url": url} if url else options) for url in urls]
         if len({r.endpoint for r in replicas}) < len(replicas):
             raise NerbenchError(f"{config.path}: field {field}.urls: two urls name the same endpoint")
@@ -94,6 +99,9 @@ def check_ensemble(config: RunConfig, registry: Registry) -> None:
             combiner = make_combiner(registry, spec.name, dict(spec.options))
         except NerbenchError as exc:
             raise NerbenchError(f"{config.path}: field {field}: {exc}") from None
+        note = combiner.note(sum(len(b.models) for b in config.backends) * len(config.formats))
+        if note:
+            notice(f"{config.path}: field {field}: {note}")
         if isinstance(combiner, JudgedCombiner):
             for judge in combiner.asks():
                 backend, _, model = judge.partition("/")

@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from nerbench import __version__
 from nerbench.errors import NerbenchError
+from nerbench.files.predictions import checked_predictions
 from nerbench.plugin_system.manager import Registry
 from nerbench.report.results import RESULTS_FORMAT_VERSION, analysis, scored
 from nerbench.score.details import sentence_table
@@ -38,13 +40,23 @@ def _sentences(registry: Registry, results: dict[str, Any], dataset_id: str, spl
     return sentences
 
 
-def rescore(results: dict[str, Any], predictions: list[Prediction], registry: Registry, rule: str) -> dict[str, Any]:
+def rescore(results: dict[str, Any], predictions: Path, registry: Registry, rule: str) -> dict[str, Any]:
     """`results` scored again from `predictions` (the run's predictions
-    JSONL) under `rule`; a new document, the old one is left as it was."""
+    JSONL, read by the one checked reader every command uses) under `rule`;
+    a new document, the old one is left as it was."""
     check_rule(rule)
+    gold = {}
+    for entry in [*results.get("systems", []), *results.get("ensembles", [])]:
+        key = (entry["dataset"], entry["split"])
+        if key not in gold:
+            dataset = registry.get("datasets", key[0])
+            if key[1] not in dataset.splits:
+                raise NerbenchError(f"dataset {key[0]!r} has no split {key[1]!r}; splits: {', '.join(dataset.splits)}")
+            gold[key] = ({s.id: s for s in dataset.sentences(key[1])}, {label.name for label in dataset.labels})
     stored: dict[tuple[str, str, str], list[Prediction]] = defaultdict(list)
-    for p in predictions:
-        stored[(p.system, p.dataset, p.split)].append(p)
+    for (dataset_id, split), answers in checked_predictions([predictions], gold).items():
+        for system, rows in answers.items():
+            stored[(system, dataset_id, split)] = list(rows.values())
     cache: dict[tuple[str, str, int], list[Sentence]] = {}
     splits: dict[tuple[str, str], list[Sentence]] = {}
 
