@@ -167,12 +167,12 @@ def run(ctx, config, output, limit, dry_run, cache_path, progress, as_json):
     cfg = load_config(config or default_config_path())
     registry = registry_from(ctx)
     plan = prepare(cfg, registry, limit)
+    out_dir = output or contained(Path("runs"), cfg.run.name or cfg.path.stem, f"{cfg.path}: field run.name")
     if dry_run:
         table, total = describe_plan(plan)
         click.echo(table)
         click.echo(f"\n{len(plan.jobs)} jobs, {total} requests (before the cache); nothing was called.")
         return
-    out_dir = output or contained(Path("runs"), cfg.run.name or cfg.path.stem, f"{cfg.path}: field run.name")
     try:
         outcome = execute(cfg, plan, registry, out_dir, cache_path or default_cache_path(), progress)
     except KeyboardInterrupt as exc:

@@ -7,6 +7,7 @@ any request (the configs point at a port where nothing listens)."""
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,6 +114,22 @@ def results(**changes) -> str:
     for key, value in changes.items():
         doc["systems"][0][key] = value
     return json.dumps(doc)
+
+
+PUBLISHED = Path(__file__).resolve().parents[1] / "leaderboards" / "porting-tl"
+
+
+def rescore(change, says: str, case_id: str, line: int = 1) -> Case:
+    """`nerbench rescore` on a copy of a published run whose predictions were
+    tampered with: `change` rewrites the first prediction line (a list of lines
+    may be returned to add some)."""
+    lines = (PUBLISHED / "predictions.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    first = json.loads(lines[0])
+    new = change(first)
+    tampered = [json.dumps(x) + "\n" for x in (new if isinstance(new, list) else [new])] + lines[1:]
+    return Case(case_id, {"run/results.json": (PUBLISHED / "results.json").read_bytes(),
+                          "run/predictions.jsonl": "".join(tampered)},
+                ["rescore", "{d}/run", "-o", "{d}/new.json"], f"run/predictions.jsonl:{line}", says)
 
 
 CASES = [
@@ -240,6 +257,40 @@ CASES = [
     leaderboard(results(sentences="many"), place="field systems[0].sentences", case_id="results wrong type"),
     leaderboard(json.dumps({**GOOD_RESULTS, "nerbench_version": "0.1.0"}), place="r.json: field",
                 says="'datasets' is a required property", case_id="results with provenance but no datasets"),
+    # --- paths that leave their folder (manifests, configs and plugins come from strangers)
+    Case("manifest split path climbs out", manifest(CONLL, b"Maria B-PESSOA\n", splits={"test": [
+        {"path": "../../home/x.conll", "sha256": "0" * 64, "bundled": "d.txt"}]}),
+         ["--registry", "{d}/m.json", "datasets", "list"], "m.json: field splits.test[0].path",
+         "leads out of its folder"),
+    Case("manifest split path absolute", manifest(CONLL, b"Maria B-PESSOA\n", splits={"test": [
+        {"path": "/etc/x.conll", "sha256": "0" * 64}]}),
+         ["--registry", "{d}/m.json", "datasets", "list"], "m.json: field splits.test[0].path", "absolute path"),
+    Case("manifest bundled file climbs out", manifest(CONLL, b"Maria B-PESSOA\n", splits={"test": [
+        {"path": "mine/d.txt", "sha256": "0" * 64, "bundled": "../d.txt"}]}),
+         ["--registry", "{d}/m.json", "datasets", "export", "mine:test"], "m.json: field splits.test[0].bundled",
+         "leads out of its folder"),
+    run_config("run name climbs out of runs/", cfg("limit = 3", 'limit = 3\nname = "../../x"'), "c.toml",
+               "field run.name: '../../x' leads out of its folder"),
+    run_config("template file outside the config's folder", cfg('name = "json"', 'name = "json"\n'
+                                                                'system_template = "../secret.txt"'),
+               "c.toml: field format[0]", "format option system_template: '../secret.txt' leads out"),
+    run_config("registry manifest by absolute path", cfg("limit = 3", 'limit = 3\nregistry = ["/tmp/m.json"]'),
+               "c.toml: field run.registry[0]", "absolute path"),
+    # --- tampered predictions: rescore refuses what score refuses, with the same line
+    rescore(lambda p: {**p, "spans": [{"start": 0, "end": 100000, "label": "LOC"}]}, "past the end of sentence",
+            "rescore: span past the end"),
+    rescore(lambda p: {**p, "spans": [{"start": 0, "end": 5, "label": "PESSOA"}]}, "label 'PESSOA' is not one of",
+            "rescore: a label the dataset lacks"),
+    rescore(lambda p: [p, p], "already answered sentence", "rescore: a sentence answered twice", line=2),
+    rescore(lambda p: {**p, "sentence_id": "nope"}, "sentence_id 'nope' is not in", "rescore: an unknown sentence"),
+    # --- smaller points
+    run_config("concurrency with max_concurrency", cfg('models = ["m1"]', 'models = ["m1"]\nconcurrency = 8\n'
+                                                       'max_concurrency = 4'),
+               "c.toml: field backend[0].max_concurrency", "concurrency = 8 is fixed"),
+    run_config("bad search lists the choices", cfg(extra='\n[ensemble]\nsearch = "random"\n'),
+               "c.toml: field ensemble.search", 'expected one of "none", "greedy", "exhaustive"'),
+    run_config("bad concurrency says what is allowed", cfg('models = ["m1"]', 'models = ["m1"]\nconcurrency = "x"'),
+               "c.toml: field backend[0].concurrency", 'expected an integer ≥ 1 or "adaptive"'),
     # --- command lines
     Case("--option k=abc", {"p.jsonl": prediction()},
          ["ensemble", "--gold", "lener_br:test", "{d}/p.jsonl", "--combiner", "vote", "--option", "k=abc"],
@@ -282,6 +333,7 @@ def test_bad_input_is_one_line_naming_the_place_and_exit_2(case: Case, tmp_path:
     monkeypatch.delenv("NERBENCH_TEST_UNSET_KEY", raising=False)
     for name, content in case.files.items():
         path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
     args = [a.replace("{d}", str(tmp_path)) for a in case.args]
     result = CliRunner().invoke(cli, args, prog_name="nerbench")
@@ -293,3 +345,101 @@ def test_bad_input_is_one_line_naming_the_place_and_exit_2(case: Case, tmp_path:
     place = case.place.replace("{d}", str(tmp_path))
     assert place in lines[0], lines[0]
     assert case.says in lines[0], lines[0]
+
+
+# -- paths, outputs and notes beyond the table ---------------------------------
+
+
+def test_the_path_check_refuses_a_planted_climb_an_absolute_path_and_a_symlink_out(tmp_path):
+    from nerbench.errors import NerbenchError
+    from nerbench.files.paths import contained
+
+    home, outside = tmp_path / "data", tmp_path / "elsewhere"
+    (home / "ok").mkdir(parents=True)
+    outside.mkdir()
+    (home / "link").symlink_to(outside, target_is_directory=True)
+    assert contained(home, "ok/file.conll", "f") == home / "ok" / "file.conll"
+    assert contained(home, "ok/../ok/file.conll", "f") == home / "ok" / "../ok/file.conll"
+    for bad, says in [("../elsewhere/x", "leads out of its folder"), ("/etc/passwd", "absolute path"),
+                      ("link/x", "through a symlink"), ("~/x", "absolute path"), (".", "names the folder itself")]:
+        with pytest.raises(NerbenchError, match=re.escape(says)):
+            contained(home, bad, "field path")
+
+
+def test_a_manifest_file_reached_through_a_symlink_out_of_the_data_dir_is_refused(tmp_path, monkeypatch):
+    data, outside = tmp_path / "data", tmp_path / "outside"
+    outside.mkdir()
+    (outside / "d.txt").write_bytes(b"Maria B-PESSOA\n")
+    data.mkdir()
+    (data / "mine").symlink_to(outside, target_is_directory=True)
+    files = manifest(CONLL, b"Maria B-PESSOA\n")
+    doc = json.loads(files["m.json"])
+    del doc["splits"]["test"][0]["bundled"]
+    (tmp_path / "m.json").write_text(json.dumps(doc))
+    monkeypatch.setenv("NERBENCH_DATA_DIR", str(data))
+    result = CliRunner().invoke(cli, ["--registry", str(tmp_path / "m.json"), "datasets", "export", "mine:test"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "field splits.test[0].path: 'mine/d.txt' leads out of" in result.stderr and "symlink" in result.stderr
+
+
+def test_fetch_never_replaces_a_file_it_did_not_write(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    (data / "mine").mkdir(parents=True)
+    (data / "mine" / "d.txt").write_text("the user's own file")
+    files = manifest(CONLL, b"Maria B-PESSOA\n")
+    doc = json.loads(files["m.json"])
+    del doc["splits"]["test"][0]["bundled"]
+    doc["splits"]["test"][0]["url"] = "http://127.0.0.1:9/d.txt"
+    (tmp_path / "m.json").write_text(json.dumps(doc))
+    result = CliRunner().invoke(cli, ["--data-dir", str(data), "--registry", str(tmp_path / "m.json"),
+                                      "datasets", "fetch", "mine", "--no-progress"])
+    assert result.exit_code == 2 and "exists and is not the file" in result.stderr, result.output
+    assert (data / "mine" / "d.txt").read_text() == "the user's own file"
+
+
+def test_leaderboard_ranks_a_system_once(tmp_path):
+    one = tmp_path / "a.json"
+    one.write_text(json.dumps(GOOD_RESULTS))
+    same = tmp_path / "b.json"
+    same.write_text(json.dumps(GOOD_RESULTS))
+    result = CliRunner().invoke(cli, ["leaderboard", str(one), str(same), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "identical in" in result.stderr and "ranked once" in result.stderr
+    page = (tmp_path / "out" / "d-test.md").read_text()
+    assert sum(bool(re.match(r"\| \d+ +\| s +\|", line)) for line in page.splitlines()) == 1
+    other = tmp_path / "c.json"
+    other.write_text(results(metrics={**GOOD_RESULTS["systems"][0]["metrics"], "f1": 0.9}))
+    result = CliRunner().invoke(cli, ["leaderboard", str(one), str(one), "-o", str(tmp_path / "out1")])
+    assert result.exit_code == 0 and "given twice; read once" in result.stderr, result.output
+    result = CliRunner().invoke(cli, ["leaderboard", str(one), str(other), "-o", str(tmp_path / "out2")])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "c.json: field systems[0]" in result.stderr and "is also in" in result.stderr
+    twice = tmp_path / "d.json"
+    twice.write_text(json.dumps({"systems": GOOD_RESULTS["systems"] * 2}))
+    result = CliRunner().invoke(cli, ["leaderboard", str(twice), "-o", str(tmp_path / "out3")])
+    assert result.exit_code == 2 and "d.json: field systems[1]" in result.stderr and "twice" in result.stderr
+
+
+def test_output_paths_into_missing_folders_are_made_not_a_traceback(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("results.json", "predictions.jsonl"):
+        (run / name).write_bytes((PUBLISHED / name).read_bytes())
+    result = CliRunner().invoke(cli, ["rescore", str(run), "-o", str(tmp_path / "new" / "deep" / "r.json")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "new" / "deep" / "r.json").read_text())["systems"]
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(prediction() + prediction(system="t", spans=[]))
+    out = tmp_path / "no" / "such" / "dir" / "e.jsonl"
+    result = CliRunner().invoke(cli, ["ensemble", "--gold", "lener_br:test", str(preds), "--combiner", "union",
+                                      "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text().count("\n") > 0
+
+
+def test_score_limit_says_what_it_does_not_score(tmp_path):
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(prediction() + prediction("test-00005"))
+    result = CliRunner().invoke(cli, ["score", "--gold", "lener_br:test", str(preds), "--limit", "2"])
+    assert result.exit_code == 0, result.output
+    assert "--limit 2: 1 prediction lines about later sentences of lener_br:test are not scored" in result.stderr

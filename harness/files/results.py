@@ -62,7 +62,12 @@ def read_results_files(paths: list[Path]) -> tuple[list[dict[str, Any]], list[st
     docs: list[dict[str, Any]] = []
     notes: list[str] = []
     owner: dict[tuple[str, str, str, str], tuple[Path, dict[str, Any]]] = {}
+    distinct: dict[Path, Path] = {}
     for path in paths:
+        if Path(path).resolve() in distinct:
+            notes.append(f"{path}: given twice; read once")
+        distinct.setdefault(Path(path).resolve(), path)
+    for path in distinct.values():
         doc = read_results(path)
         kept: dict[str, list[dict[str, Any]]] = {}
         for kind in ("systems", "ensembles"):
