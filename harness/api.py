@@ -20,8 +20,10 @@ from nerbench.bases import (
     ModelInfo,
     PromptFormat,
     Reporter,
+    Student,
 )
 from nerbench.index.candidates import CandidateIndex, build_index, count, materialise, resolve
+from nerbench.files.paths import contained
 from nerbench.index.search import choose, evaluate
 from nerbench.data.manifest import ManifestDataset, bundled_manifests, checked_sha256
 from nerbench.errors import BackendError, NerbenchError
@@ -35,6 +37,7 @@ from nerbench.parse.alignment import (
     ground,
     normalise,
 )
+from nerbench.students import STUDENT_FORMAT, StudentBackend, StudentFormat
 from nerbench.templates import choose_language, fill, labels_block
 from nerbench.plugin_system.hookspecs import hookimpl
 from nerbench.board import Board, Row, Split, failure_rates, flat_row, slug
@@ -48,6 +51,7 @@ from nerbench.records import (
     STATUS_TRUNCATED,
     STATUS_UNPARSEABLE,
     Failure,
+    Example,
     Generation,
     Label,
     ParseResult,
@@ -73,6 +77,7 @@ __all__ = [
     "OCCURRENCE_POLICIES",
     "PACKAGED_MODELS",
     "STATUS_OK",
+    "STUDENT_FORMAT",
     "STATUS_TRUNCATED",
     "STATUS_UNPARSEABLE",
     "Backend",
@@ -81,6 +86,7 @@ __all__ = [
     "CandidateIndex",
     "Combiner",
     "Dataset",
+    "Example",
     "Failure",
     "Generation",
     "JudgedCombiner",
@@ -100,6 +106,9 @@ __all__ = [
     "Sentence",
     "Span",
     "Split",
+    "Student",
+    "StudentBackend",
+    "StudentFormat",
     "Token",
     "TokenIndex",
     "__version__",
@@ -111,6 +120,7 @@ __all__ = [
     "choose",
     "choose_language",
     "classify",
+    "contained",
     "count",
     "evaluate",
     "f1_interval",

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict
 
-from nerbench.records import Failure, Generation, Label, ParseResult, Prompt, Request, Sentence
+from nerbench.records import Example, Failure, Generation, Label, ParseResult, Prompt, Request, Sentence, Span
 
 if TYPE_CHECKING:
     import numpy as np
@@ -69,6 +69,11 @@ class Backend(Configurable, ABC):
     #: OpenAI-compatible server, vLLM, Ollama) and the config sets no
     #: `concurrency`, nerbench adapts the requests in flight while the run goes.
     known_capacity: ClassVar[bool] = True
+    #: The prompt formats this kind answers, for a kind that cannot answer
+    #: chat prompts (a trained student reads the sentence itself): the plan
+    #: pairs it with these formats alone, and no other kind with them. None:
+    #: any format no kind claims so.
+    prompt_formats: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
         self.name = name
@@ -290,6 +295,41 @@ class JudgedCombiner(Combiner):
     async def judge(self, index: CandidateIndex, dataset: Dataset, judges: Judges) -> None:
         """Ask `judges` about `index`'s candidates; called once per index
         (dev and evaluated splits) before `select` sees it."""
+
+
+class Student(Configurable, ABC):
+    """A small classical NER model that nerbench trains on annotated
+    sentences (silver from a teacher, gold, or both) and scores as a system.
+
+    Constructed with the keyword options of `nerbench train --option`. The
+    library it needs is an optional extra: `missing()` says when it is not
+    installed (nerbench then prints `install` and exits 2). A trained model
+    is a folder; nerbench writes `student.json` (labels, language, how it
+    was trained) beside what `train` writes."""
+
+    #: The command that installs what `missing()` reports missing.
+    install: ClassVar[str] = "pip install 'nerbench[train]'"
+
+    @classmethod
+    def missing(cls) -> str | None:
+        """The library this student needs that is not installed, or None."""
+        return None
+
+    @abstractmethod
+    def train(self, examples: Sequence[Example], dev: Sequence[Sentence], labels: Sequence[str], language: str,
+              out_dir: Path, seed: int) -> dict[str, Any]:
+        """Learn from `examples` (spans taught; `missing` tokens unlabelled),
+        stopping early on the gold `dev` sentences; write the model under
+        `out_dir`. Return what happened, JSON-ready (e.g. epochs run, the
+        best epoch, dev F1 per epoch, features used); nerbench records it."""
+
+    @abstractmethod
+    def load(self, model_dir: Path) -> None:
+        """Load a model `train` wrote to `model_dir`."""
+
+    @abstractmethod
+    def predict(self, sentences: Sequence[Sentence]) -> list[list[Span]]:
+        """The loaded model's entities for each sentence, on its tokens."""
 
 
 class Reporter(ABC):

@@ -53,6 +53,22 @@ class Sentence:
 
 
 @dataclass(frozen=True)
+class Example:
+    """A sentence a student learns from: `sentence.spans` are what it is
+    taught. A token marked in `missing` carries no label at all — neither an
+    entity nor "O" (spaCy's missing label: no loss there); `missing` is empty
+    or one flag per token."""
+
+    sentence: Sentence
+    missing: tuple[bool, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.missing and len(self.missing) != len(self.sentence.tokens):
+            raise ValueError(f"sentence {self.sentence.id}: {len(self.missing)} missing flags for "
+                             f"{len(self.sentence.tokens)} tokens")
+
+
+@dataclass(frozen=True)
 class Label:
     """An entity type with descriptions keyed by language code."""
 

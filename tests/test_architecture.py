@@ -86,7 +86,7 @@ def test_the_core_never_imports_plugins_and_no_plugin_imports_another():
 LAYERS = [
     "nerbench", "errors", "records", "redaction", "userdirs",  # foundation
     "files", "parse", "score", "index",  # libraries
-    "bases", "data", "templates", "llama", "board", "plugin_system",  # what plugins build on
+    "bases", "data", "templates", "llama", "students", "board", "plugin_system",  # what plugins build on
     "config", "plan", "infer", "combine", "report", "distil",  # the stages, in data-flow order
     "pipeline", "testing", "api", "cli", "__main__",  # entry points
 ]

@@ -77,7 +77,8 @@ def test_broken_plugin_is_reported_and_the_rest_works(fake_plugins, cli_runner):
     broken = plugins["nb_broken"]
     assert broken["error"] == "import failed: ImportError: no module named missing_dependency"
     assert set(broken) == {"name", "version", "hooks", "registered", "error"}
-    assert set(broken["registered"]) == {"backends", "datasets", "prompt_formats", "combiners", "reporters"}
+    assert set(broken["registered"]) == {"backends", "datasets", "prompt_formats", "combiners", "reporters",
+                                         "students"}
     # Other commands keep working.
     listed = cli_runner.invoke(cli, ["datasets", "list", "--json"])
     assert listed.exit_code == 0

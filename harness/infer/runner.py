@@ -12,9 +12,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from nerbench.bases import Backend, PromptFormat
+from nerbench.bases import Backend, Dataset, PromptFormat
 from nerbench.config.settings import RunConfig
-from nerbench.errors import BackendError
+from nerbench.errors import BackendError, NerbenchError
 from nerbench.infer.breaker import CIRCUIT_OPEN, PROBE, REFUSE, Breaker
 from nerbench.infer.cache import PredictionCache, cache_key
 from nerbench.infer.concurrency import Limit, make_limit
@@ -110,6 +110,18 @@ async def one_model_at_a_time(keys: list[tuple[str, str]], run: Callable[[int], 
     await gather_all(*(lane(models) for models in lanes.values()))
 
 
+def fits(info: dict[str, Any], job: Job, dataset: Dataset) -> None:
+    """A model that says which labels and language it was trained for (a
+    trained student) must have been trained for `dataset`'s: refused before
+    any request, never scored against labels it cannot give."""
+    if "labels" in info and sorted(info["labels"]) != sorted(label.name for label in dataset.labels):
+        raise NerbenchError(f"{job.system}: trained for the labels {', '.join(sorted(info['labels']))}; "
+                            f"{dataset.id} has {', '.join(sorted(label.name for label in dataset.labels))}")
+    if "language" in info and str(info["language"]).split("-")[0] != dataset.language.split("-")[0]:
+        raise NerbenchError(f"{job.system}: trained for language {info['language']!r}; {dataset.id} is "
+                            f"{dataset.language!r}")
+
+
 @dataclass
 class JobOutcome:
     job: Job
@@ -166,6 +178,8 @@ class Runner:
                 self._started.append(backend)
             for backend_name, model in dict.fromkeys((job.backend, job.model_id) for job in self.plan.jobs):
                 await self.describe(backend_name, model)
+            for job in self.plan.jobs:
+                fits(self.describes[(job.backend, job.model_id)], job, self.plan.datasets[job.dataset])
         except BaseException:
             await self._close()
             raise

@@ -151,11 +151,30 @@ def make_plan(config: RunConfig, registry: Registry, limit: int | None = None) -
         for spec in formats.values():
             if spec.shots and (dataset.id, spec.demo_split) not in pools:
                 pools[(dataset.id, spec.demo_split)] = DemoPool(load_sentences(dataset, spec.demo_split, None))
+    pairs = format_pairs(config, registry, formats)
     jobs = [
         Job(b.name, b.kind, ref.name, ref.id, dataset_id, split, alias)
         for b in config.backends
         for ref in b.models
         for dataset_id, split in sentences
-        for alias in formats
+        for alias in pairs[b.name]
     ]
     return Plan(jobs, sentences, datasets, formats, pools)
+
+
+def format_pairs(config: RunConfig, registry: Registry, formats: dict[str, FormatSpec]) -> dict[str, list[str]]:
+    """Backend → the configured formats (by label) its models are asked in:
+    a kind that answers only some formats (a trained student) gets those
+    alone, and no other kind gets them. A backend left with none is an error."""
+    kinds = {name: registry.get("backends", name) for name in registry.names("backends")}
+    claimed = {f for cls in kinds.values() if cls.prompt_formats is not None for f in cls.prompt_formats}
+    out = {}
+    for b in config.backends:
+        own = kinds[b.kind].prompt_formats
+        out[b.name] = [label for label, spec in formats.items()
+                       if (spec.name in own if own is not None else spec.name not in claimed)]
+        if not out[b.name]:
+            wanted = f"one of {', '.join(own)}" if own is not None else "one no student kind claims"
+            raise NerbenchError(f"{config.path}: field {b.field}: backend kind {b.kind!r} answers no configured "
+                                f"prompt format; add a [[format]] with name = {wanted}")
+    return out

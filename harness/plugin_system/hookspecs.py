@@ -79,6 +79,19 @@ def register_reporters(register: Register) -> None:
 
 
 @hookspec
+def register_students(register: Register) -> None:
+    """Provide students: small classical NER models nerbench trains.
+
+    Called once when the registry is built. ``register(name, cls)`` takes the
+    name used as ``nerbench train NAME`` and a subclass of
+    ``nerbench.api.Student``, constructed with the ``--option`` keyword
+    options. A trained student is scored as a system through a backend kind
+    (a subclass of ``nerbench.api.StudentBackend``, registered with
+    ``register_backends``). Returns nothing.
+    """
+
+
+@hookspec
 def register_commands(cli: click.Group) -> None:
     """Add sub-commands to the ``nerbench`` command line.
 
@@ -94,5 +107,6 @@ KINDS: dict[str, str] = {
     "prompt_formats": "register_prompt_formats",
     "combiners": "register_combiners",
     "reporters": "register_reporters",
+    "students": "register_students",
 }
 

@@ -39,6 +39,7 @@ _BASES: dict[str, type] = {
     "prompt_formats": bases.PromptFormat,
     "combiners": bases.Combiner,
     "reporters": bases.Reporter,
+    "students": bases.Student,
 }
 
 
