@@ -12,6 +12,7 @@ far below the prompt's size, which we report.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import httpx
@@ -173,5 +174,5 @@ class OllamaBackend(api.Backend):
 
 
 @api.hookimpl
-def register_backends(register):
+def register_backends(register: Callable[[str, Any], None]) -> None:
     register("ollama", OllamaBackend)

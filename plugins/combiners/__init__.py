@@ -3,6 +3,9 @@ LLM-judged pipelines (llm-judge, el4ner) with their question kit."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from nerbench import api
 
 from .judged import El4nerCombiner, LlmJudgeCombiner
@@ -17,7 +20,7 @@ from .voting import (
 
 
 @api.hookimpl
-def register_combiners(register):
+def register_combiners(register: Callable[[str, Any], None]) -> None:
     register("majority", MajorityCombiner)
     register("vote", VoteCombiner)
     register("union", UnionCombiner)

@@ -190,7 +190,9 @@ class LlmJudgeCombiner(_Judged):
                 keep[k] = k in chosen
         self.decided[index.key] = (keep, yes)
 
-    def select(self, index, subsets, params):
+    def select(
+        self, index: CandidateIndex, subsets: np.ndarray, params: dict[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray]:
         keep, yes = self.decisions(index)
         pooled = votes_of(index, subsets) > 0
         return pooled & keep[:, None], np.repeat(yes[:, None], len(subsets), axis=1)
@@ -241,7 +243,9 @@ class El4nerCombiner(_Judged):
             keep[k] = _majority(said, n_judges)
         self.decided[index.key] = (keep, yes)
 
-    def select(self, index, subsets, params):
+    def select(
+        self, index: CandidateIndex, subsets: np.ndarray, params: dict[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray]:
         keep, yes = self.decisions(index)
         # A span is pooled when any combined system predicted it, with any type.
         starts = index.range_starts()

@@ -30,10 +30,12 @@ class VoteCombiner(api.Combiner):
             range(size // 2 + 2, size + 1)
         )
 
-    def settings(self, size):
+    def settings(self, size: int) -> list[dict[str, Any]]:
         return [{"k": k} for k in self.threshold(size)]
 
-    def select(self, index, subsets, params):
+    def select(
+        self, index: CandidateIndex, subsets: np.ndarray, params: dict[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray]:
         votes = votes_of(index, subsets)
         return votes >= params["k"], votes.astype(float)
 
@@ -46,7 +48,7 @@ class MajorityCombiner(VoteCombiner):
     def __init__(self) -> None:
         super().__init__()
 
-    def threshold(self, size):
+    def threshold(self, size: int) -> list[int]:
         return [size // 2 + 1]
 
 
@@ -56,7 +58,7 @@ class UnionCombiner(VoteCombiner):
     def __init__(self) -> None:
         super().__init__()
 
-    def threshold(self, size):
+    def threshold(self, size: int) -> list[int]:
         return [1]
 
 
@@ -66,7 +68,7 @@ class IntersectionCombiner(VoteCombiner):
     def __init__(self) -> None:
         super().__init__()
 
-    def threshold(self, size):
+    def threshold(self, size: int) -> list[int]:
         return [size]
 
 
@@ -86,7 +88,7 @@ class _Fitted(api.Combiner):
         self.micro: np.ndarray | None = None
         self.per_label: np.ndarray | None = None
 
-    def fit(self, dev):
+    def fit(self, dev: CandidateIndex) -> None:
         self.systems, self.labels = dev.systems, dev.labels
         self.micro, self.per_label = system_scores(dev)
 
@@ -119,10 +121,12 @@ class WeightedCombiner(_Fitted):
         self.per_type = per_type
         self.threshold = threshold
 
-    def settings(self, size):
+    def settings(self, size: int) -> list[dict[str, Any]]:
         return [{"threshold": t} for t in ([self.threshold] if self.threshold is not None else self.GRID)]
 
-    def select(self, index, subsets, params):
+    def select(
+        self, index: CandidateIndex, subsets: np.ndarray, params: dict[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray]:
         weights = self._table(index, self.per_type)  # systems × labels
         per_cand = weights[:, index.label].T  # candidates × systems
         score = (index.votes * per_cand) @ subsets.T
@@ -136,7 +140,9 @@ class PerTypeCombiner(_Fitted):
 
     OPTIONS: ClassVar[dict[str, Any]] = {}
 
-    def select(self, index, subsets, params):
+    def select(
+        self, index: CandidateIndex, subsets: np.ndarray, params: dict[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray]:
         table = self._table(index, True)  # systems × labels
         masked = np.where(subsets[:, :, None], table[None, :, :], -1.0)  # subsets × systems × labels
         best = masked.argmax(axis=1)  # subsets × labels

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from nerbench import api
 
 from .inline import InlineBracketFormat, InlineXmlFormat, PerTypeFormat
@@ -9,7 +12,7 @@ from .json_formats import JsonFormat, JsonGroupedFormat
 
 
 @api.hookimpl
-def register_prompt_formats(register):
+def register_prompt_formats(register: Callable[[str, Any], None]) -> None:
     register("json", JsonFormat)
     register("json-grouped", JsonGroupedFormat)
     register("inline-xml", InlineXmlFormat)

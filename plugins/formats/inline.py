@@ -5,16 +5,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from nerbench import api
-from nerbench.api import Generation, ParseResult, Prompt, Sentence, Span
+from nerbench.api import Generation, Label, ParseResult, Prompt, Sentence, Span
 from nerbench.api import align_rewrite
 
 from .base import TemplatedFormat, status_for
 
 
-def mark(sentence: Sentence, spans: Sequence[Span], wrap) -> str:
+def mark(sentence: Sentence, spans: Sequence[Span], wrap: Callable[[str, str], str]) -> str:
     """The sentence with each (non-overlapping) span replaced by wrap(surface, label)."""
     out, pos = [], 0
     for span in sorted(spans):
@@ -62,14 +62,19 @@ class InlineFormat(TemplatedFormat):
     def answer(self, sentence: Sentence) -> str:
         return mark(sentence, sentence.spans, self.wrap)
 
-    def render(self, sentence, labels, language, demos=()):
+    def render(
+        self, sentence: Sentence, labels: Sequence[Label], language: str, demos: Sequence[Sentence] = ()
+    ) -> list[Prompt]:
         messages = self.chat(sentence, labels, language, demos, self.answer)
         return [Prompt(messages, None, rewrite_tokens(sentence))]
 
-    def gold_answer(self, sentence, labels, language):
+    def gold_answer(self, sentence: Sentence, labels: Sequence[Label], language: str) -> list[str]:
         return [self.answer(sentence)]
 
-    def ground_marks(self, result: ParseResult, text: str, sentence: Sentence, labels, forced_label: str | None = None):
+    def ground_marks(
+        self, result: ParseResult, text: str, sentence: Sentence, labels: Sequence[Label],
+        forced_label: str | None = None,
+    ) -> list[tuple[int, int, str]]:
         plain, marks = self.extract(text, result)
         by_name = {label.name.casefold(): label.name for label in labels}
         located, changed = align_rewrite(api.normalise(sentence.text), plain, [(s, e) for s, e, _ in marks])
@@ -91,7 +96,7 @@ class InlineFormat(TemplatedFormat):
         result.spans = sorted(spans)
         return marks
 
-    def parse(self, outputs: Sequence[Generation], sentence, labels) -> ParseResult:
+    def parse(self, outputs: Sequence[Generation], sentence: Sentence, labels: Sequence[Label]) -> ParseResult:
         output = outputs[0]
         result = ParseResult(spans=[])
         result.status = status_for(bool(output.text.strip()), output.finish_reason == "length")
@@ -113,10 +118,10 @@ class InlineXmlFormat(InlineFormat):
         "marking each entity with XML tags of its type, for example <PER>Mary Smith</PER>.",
     )
 
-    def wrap(self, mention, label):
+    def wrap(self, mention: str, label: str) -> str:
         return f"<{label}>{mention}</{label}>"
 
-    def extract(self, text, result):
+    def extract(self, text: str, result: ParseResult) -> tuple[str, list[tuple[int, int, str]]]:
         plain, marks, stack, pos = [], [], [], 0
         length = 0
         # Nothing can match past the last ">": a lazy scan need not try (quadratic on hostile answers).
@@ -145,7 +150,9 @@ class InlineXmlFormat(InlineFormat):
 _BRACKET = re.compile(r"\[([^\[\]|]+?)\s*\|\s*([A-Za-z_][\w-]*)\s*\]")
 
 
-def _replace_marks(pattern: re.Pattern, text: str, label_group: int | None, closer: str):
+def _replace_marks(
+    pattern: re.Pattern[str], text: str, label_group: int | None, closer: str
+) -> tuple[str, list[tuple[int, int, str]]]:
     plain, marks, pos, length = [], [], 0, 0
     # Nothing can match past the last `closer`: a lazy scan need not try (quadratic on hostile answers).
     for m in pattern.finditer(text, 0, text.rfind(closer) + len(closer)):
@@ -168,10 +175,10 @@ class InlineBracketFormat(InlineFormat):
         "replacing each entity with [entity | TYPE], for example [Mary Smith | PER].",
     )
 
-    def wrap(self, mention, label):
+    def wrap(self, mention: str, label: str) -> str:
         return f"[{mention} | {label}]"
 
-    def extract(self, text, result):
+    def extract(self, text: str, result: ParseResult) -> tuple[str, list[tuple[int, int, str]]]:
         return _replace_marks(_BRACKET, text, 2, "]")
 
 
@@ -199,16 +206,18 @@ class PerTypeFormat(InlineFormat):
         },
     }
 
-    def wrap(self, mention, label):
+    def wrap(self, mention: str, label: str) -> str:
         return f"@@{mention}##"
 
-    def extract(self, text, result):
+    def extract(self, text: str, result: ParseResult) -> tuple[str, list[tuple[int, int, str]]]:
         return _replace_marks(_AT_HASH, text, None, "##")
 
-    def _answer_for(self, label: str):
+    def _answer_for(self, label: str) -> Callable[[Sentence], str]:
         return lambda s: mark(s, [x for x in s.spans if x.label == label], self.wrap)
 
-    def render(self, sentence, labels, language, demos=()):
+    def render(
+        self, sentence: Sentence, labels: Sequence[Label], language: str, demos: Sequence[Sentence] = ()
+    ) -> list[Prompt]:
         return [
             Prompt(
                 self.chat(sentence, labels, language, demos, self._answer_for(label.name),
@@ -220,10 +229,10 @@ class PerTypeFormat(InlineFormat):
             for label in labels
         ]
 
-    def gold_answer(self, sentence, labels, language):
+    def gold_answer(self, sentence: Sentence, labels: Sequence[Label], language: str) -> list[str]:
         return [self._answer_for(label.name)(sentence) for label in labels]
 
-    def parse(self, outputs, sentence, labels):
+    def parse(self, outputs: Sequence[Generation], sentence: Sentence, labels: Sequence[Label]) -> ParseResult:
         result = ParseResult(spans=[])
         usable = [o for o in outputs if o.text.strip()]
         truncated = any(o.finish_reason == "length" for o in outputs)

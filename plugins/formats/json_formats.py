@@ -90,10 +90,12 @@ class JsonFormat(TemplatedFormat):
         items = [{"text": surface(sentence, s), "label": s.label} for s in sorted(sentence.spans)]
         return json.dumps({"entities": items}, ensure_ascii=False)
 
-    def render(self, sentence, labels, language, demos=()):
+    def render(
+        self, sentence: Sentence, labels: Sequence[Label], language: str, demos: Sequence[Sentence] = ()
+    ) -> list[Prompt]:
         return [Prompt(self.chat(sentence, labels, language, demos, self.answer), self.schema(sentence, labels))]
 
-    def gold_answer(self, sentence, labels, language):
+    def gold_answer(self, sentence: Sentence, labels: Sequence[Label], language: str) -> list[str]:
         return [self.answer(sentence)]
 
     def items(self, data: Any, result: ParseResult) -> list[tuple[str, str]] | None:
@@ -108,7 +110,7 @@ class JsonFormat(TemplatedFormat):
                 result.count("malformed")
         return out
 
-    def parse(self, outputs: Sequence[Generation], sentence, labels) -> ParseResult:
+    def parse(self, outputs: Sequence[Generation], sentence: Sentence, labels: Sequence[Label]) -> ParseResult:
         output = outputs[0]
         result = ParseResult(spans=[])
         items = self.items(loads_tolerant(output.text), result)
@@ -133,7 +135,7 @@ class JsonGroupedFormat(JsonFormat):
         for lang in ("pt", "en")
     }
 
-    def schema(self, sentence, labels):
+    def schema(self, sentence: Sentence, labels: Sequence[Label]) -> dict[str, Any]:
         array = {"type": "array", "maxItems": self._max_items(sentence), "items": self._mention_schema(sentence)}
         return {
             "type": "object",
@@ -147,7 +149,7 @@ class JsonGroupedFormat(JsonFormat):
             grouped.setdefault(span.label, []).append(surface(sentence, span))
         return json.dumps(grouped, ensure_ascii=False)
 
-    def items(self, data, result):
+    def items(self, data: Any, result: ParseResult) -> list[tuple[str, str]] | None:
         if not isinstance(data, dict):
             return None
         out = []

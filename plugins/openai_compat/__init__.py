@@ -4,6 +4,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from nerbench import api
 
 from .client import OpenAIBackend
@@ -13,7 +16,7 @@ from .vllm import VllmBackend
 
 
 @api.hookimpl
-def register_backends(register):
+def register_backends(register: Callable[[str, Any], None]) -> None:
     register("openai", OpenAIBackend)
     register("llamacpp", LlamaCppBackend)
     register("vllm", VllmBackend)

@@ -4,6 +4,7 @@ static HTML page of every sentence). All render from results documents alone."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +26,21 @@ class MarkdownReporter(api.Reporter):
 class JsonReporter(api.Reporter):
     """leaderboard.json: one object per ranked row, intervals and p-values included."""
 
-    def render(self, results, out_dir):
+    def render(self, results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         return tabular.write_json(results, Path(out_dir))
 
 
 class CsvReporter(api.Reporter):
     """leaderboard.csv: the same rows as the JSON reporter."""
 
-    def render(self, results, out_dir):
+    def render(self, results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         return tabular.write_csv(results, Path(out_dir))
 
 
 class PlotsReporter(api.Reporter):
     """plots/*.svg only; needs `pip install 'nerbench[plots]'`."""
 
-    def render(self, results, out_dir):
+    def render(self, results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         if not plots.available():
             raise api.NerbenchError("the plots reporter needs matplotlib: pip install 'nerbench[plots]'")
         plots.draw(build(results), Path(out_dir) / "plots")
@@ -49,7 +50,7 @@ class PlotsReporter(api.Reporter):
 class ExplorerReporter(api.Reporter):
     """explorer.html only: every sentence, gold and each system's spans, with filters."""
 
-    def render(self, results, out_dir):
+    def render(self, results: list[dict[str, Any]], out_dir: Path) -> list[Path]:
         path = explorer.write(results, Path(out_dir))
         if path is None:
             raise api.NerbenchError("the explorer needs results that carry their sentences (format 2); "
@@ -58,7 +59,7 @@ class ExplorerReporter(api.Reporter):
 
 
 @api.hookimpl
-def register_reporters(register):
+def register_reporters(register: Callable[[str, Any], None]) -> None:
     register("markdown", MarkdownReporter)
     register("json", JsonReporter)
     register("csv", CsvReporter)
