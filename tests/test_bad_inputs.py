@@ -276,6 +276,9 @@ CASES = [
                "c.toml: field format[0]", "format option system_template: '../secret.txt' leads out"),
     run_config("registry manifest by absolute path", cfg("limit = 3", 'limit = 3\nregistry = ["/tmp/m.json"]'),
                "c.toml: field run.registry[0]", "absolute path"),
+    run_config("grammar file outside the config's folder", cfg('kind = "openai"', 'kind = "llamacpp"\n'
+                                                               'grammar = "../../etc/g.gbnf"'),
+               "c.toml: field backend[0].models[0]", "option grammar: '../../etc/g.gbnf' leads out of its folder"),
     # --- tampered predictions: rescore refuses what score refuses, with the same line
     rescore(lambda p: {**p, "spans": [{"start": 0, "end": 100000, "label": "LOC"}]}, "past the end of sentence",
             "rescore: span past the end"),
@@ -443,3 +446,12 @@ def test_score_limit_says_what_it_does_not_score(tmp_path):
     result = CliRunner().invoke(cli, ["score", "--gold", "lener_br:test", str(preds), "--limit", "2"])
     assert result.exit_code == 0, result.output
     assert "--limit 2: 1 prediction lines about later sentences of lener_br:test are not scored" in result.stderr
+
+
+def test_vote_with_k_above_the_number_of_systems_says_so(tmp_path):
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(prediction() + prediction(system="t", spans=[]))
+    result = CliRunner().invoke(cli, ["ensemble", "--gold", "lener_br:test", str(preds), "--combiner", "vote",
+                                      "--option", "k=5"])
+    assert result.exit_code == 0, result.output
+    assert "k = 5 but only 2 systems are combined: k is capped at 2" in result.stderr

@@ -315,6 +315,7 @@ def test_a_dead_server_from_the_start_is_one_line_and_exit_2(cli_runner, tmp_pat
     result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"])
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "cannot connect" in result.stderr
+    assert fake.url in result.stderr  # which server: a user may have several
 
 
 def test_one_model_losing_its_connections_does_not_fail_the_next_model(cli_runner, tmp_path):

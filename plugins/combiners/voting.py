@@ -25,6 +25,12 @@ class VoteCombiner(api.Combiner):
     def __init__(self, k: int | None = None) -> None:
         self.k = k
 
+    def note(self, systems: int) -> str | None:
+        if self.k is not None and self.k > systems:
+            return (f"k = {self.k} but only {systems} systems are combined: k is capped at {systems} "
+                    "(an entity needs every system's vote)")
+        return None
+
     def threshold(self, size: int) -> list[int]:
         return [min(self.k, size)] if self.k else list(range((size // 2) + 1, 0, -1)) + list(
             range(size // 2 + 2, size + 1)

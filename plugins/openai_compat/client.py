@@ -34,18 +34,23 @@ def garbage(message: str) -> BackendError:
 
 
 def classify(exc: httpx.HTTPError) -> BackendError:
-    """Transient: no connection, timeouts, 429 and 5xx. Permanent: other 4xx."""
+    """Transient: no connection, timeouts, 429 and 5xx. Permanent: other 4xx.
+    The message names the URL asked: a user with several servers must see which one failed."""
+    try:
+        where = f"{exc.request.url.copy_with(query=None)}: "
+    except RuntimeError:  # an error raised before any request was made
+        where = ""
     if isinstance(exc, httpx.TimeoutException):
-        return BackendError(f"timed out: {exc!r}", transient=True, cause="timeout")
+        return BackendError(f"{where}timed out: {exc!r}", transient=True, cause="timeout")
     if isinstance(exc, (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError)):
-        return BackendError(f"cannot connect: {exc}", transient=True, cause="connection")
+        return BackendError(f"{where}cannot connect: {exc}", transient=True, cause="connection")
     if isinstance(exc, httpx.HTTPStatusError):
         status = exc.response.status_code
         # Redacted before it is cut: a server may echo the key back, and half a key is still a leak.
         body = api.redact(exc.response.text)[:300].strip()
         transient = status == 429 or status >= 500
-        return BackendError(f"HTTP {status}: {body}", transient=transient, cause=f"http_{status}")
-    return BackendError(f"{type(exc).__name__}: {exc}", transient=True, cause="transport")
+        return BackendError(f"{where}HTTP {status}: {body}", transient=transient, cause=f"http_{status}")
+    return BackendError(f"{where}{type(exc).__name__}: {exc}", transient=True, cause="transport")
 
 
 class OpenAIBackend(api.Backend):

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import hashlib
 from functools import cached_property
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any, ClassVar
 
+from nerbench import api
 from nerbench.api import BackendError, NerbenchError, Request
 
 from .client import OpenAIBackend
@@ -29,11 +30,17 @@ class LlamaCppBackend(OpenAIBackend):
         super().__init__(name, options)
         self._props: dict[str, Any] | None = None
 
+    def check_model(self, model: str) -> None:
+        # Offline, when the config loads (and in --dry-run): a grammar that cannot be read is found here.
+        super().check_model(model)
+        _ = self.grammar
+
     @cached_property
     def grammar(self) -> str | None:
         if not self.options.get("grammar"):
             return None
-        path = self.base_dir / Path(str(self.options["grammar"])).expanduser()
+        # The grammar's text joins every request: a config from a stranger must not read any file it names.
+        path = api.contained(self.base_dir, str(self.options["grammar"]), f"backend {self.name!r}: option grammar")
         try:
             return path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
