@@ -309,6 +309,9 @@ class Student(Configurable, ABC):
 
     #: The command that installs what `missing()` reports missing.
     install: ClassVar[str] = "pip install 'nerbench[train]'"
+    #: Whether `train` after `load` continues from the loaded model
+    #: (fine-tuning: silver first, then gold); else it starts afresh.
+    continues: ClassVar[bool] = False
 
     @classmethod
     def missing(cls) -> str | None:
@@ -319,9 +322,10 @@ class Student(Configurable, ABC):
     def train(self, examples: Sequence[Example], dev: Sequence[Sentence], labels: Sequence[str], language: str,
               out_dir: Path, seed: int) -> dict[str, Any]:
         """Learn from `examples` (spans taught; `missing` tokens unlabelled),
-        stopping early on the gold `dev` sentences; write the model under
-        `out_dir`. Return what happened, JSON-ready (e.g. epochs run, the
-        best epoch, dev F1 per epoch, features used); nerbench records it."""
+        stopping early on the gold `dev` sentences — from the model `load`
+        loaded, where `continues` — and write the model under `out_dir`.
+        Return what happened, JSON-ready (e.g. epochs run, the best epoch,
+        dev F1 per epoch, features used); nerbench records it."""
 
     @abstractmethod
     def load(self, model_dir: Path) -> None:

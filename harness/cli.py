@@ -25,6 +25,8 @@ from nerbench.errors import EXIT_PARTIAL, NerbenchError
 from nerbench.distil.annotate import TEXT_SPLIT, choose_sentences, text_sentences, write_annotation
 from nerbench.distil.annotate import annotate as annotate_sentences
 from nerbench.distil.teachers import load_source, resolve_teacher
+from nerbench.distil.train import (PICKS, UNLABELLED, USES, budget_data, gold_data, read_silver, silver_data,
+                                   train_student)
 from nerbench.pipeline import describe_plan, execute, prepare, register_config_datasets, render_reports, unanswered
 from nerbench.redaction import one_line
 from nerbench.files.paths import contained
@@ -403,6 +405,96 @@ def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, samp
         click.echo(f"\nPartial: {result.errors} member answers got no answer; run the same command again "
                    "to ask for them.", err=True)
         sys.exit(EXIT_PARTIAL)
+
+
+@cli.command("train")
+@click.argument("student_name", metavar="STUDENT")
+@click.option("--gold", "gold_ref", required=True, metavar="ID:SPLIT",
+              help="The labelled corpus: its labels and language; gold to train on or to buy with --budget.")
+@click.option("--silver", "silver_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="silver.jsonl from `nerbench annotate`: train on it (with --budget: spend gold on some of it).")
+@click.option("--like", "like_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Train on the gold of exactly the sentences this silver.jsonl holds.")
+@click.option("--budget", type=click.IntRange(min=1), help="With --silver: buy the gold of K silver sentences.")
+@click.option("--pick", type=click.Choice(PICKS), default="disagreement", show_default=True,
+              help="Which K: where the teacher's members disagree most (1 - mean pairwise span F1), or at random.")
+@click.option("--use", "use", type=click.Choice(USES), default="mixed", show_default=True,
+              help="mixed: gold for K, silver for the rest; gold-only: the K alone; pretrain: silver, then the K.")
+@click.option("--unlabelled", type=click.Choice(UNLABELLED), default="O", show_default=True,
+              help="Silver tokens outside the teacher's spans: taught as no entity (O), or missing (no loss).")
+@click.option("--limit", type=click.IntRange(min=1), help="Gold alone: only the first N sentences of --gold.")
+@click.option("--sample", type=click.IntRange(min=1), help="Gold alone: N sentences of --gold drawn at random.")
+@click.option("--dev", "dev_ref", required=True, metavar="ID:SPLIT",
+              help="Gold dev sentences for early stopping (never trained on).")
+@click.option("--dev-limit", type=click.IntRange(min=1), default=200, show_default=True,
+              help="The first N sentences of --dev.")
+@click.option("--seed", "seeds", type=int, multiple=True, help="Seed; repeat for several models [default: 0].")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="A student option; repeatable.")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory: one model per seed in DIR/seed-N, and DIR/train.json.")
+@click.option("--json", "as_json", is_flag=True, help="Print train.json on stdout.")
+@click.pass_context
+def train(ctx, student_name, gold_ref, silver_file, like_file, budget, pick, use, unlabelled, limit, sample,
+          dev_ref, dev_limit, seeds, options, output, as_json):
+    """Train a STUDENT (spacy, crf, ...) on silver, gold or mixed data; score it with `nerbench run`.
+
+    Examples: silver alone `--silver S/silver.jsonl`; the same sentences'
+    gold `--like S/silver.jsonl`; all gold `--gold lener_br:train`; a gold
+    budget `--silver S/silver.jsonl --budget 100 --pick disagreement`.
+    Early stopping uses the --dev gold (the page of a run scoring the
+    student says so through student.json). Needs `pip install
+    'nerbench[train]'`. The model is a backend: `kind = "STUDENT"`,
+    `models = ["DIR/seed-0"]`, with a `[[format]] name = "student"`.
+    """
+    registry = registry_from(ctx)
+    with naming(f"student {student_name!r}"):
+        cls = registry.get("students", student_name)
+    missing = cls.missing()
+    if missing:
+        raise NerbenchError(f"student {student_name!r} needs {missing}, which is not installed; run: {cls.install}")
+    student_options = parse_options(options)
+    check_options(cls, student_options, "nerbench train", "--option", f"student {student_name!r}")
+    with naming(f"--gold {gold_ref}"):
+        dataset, gold_split = dataset_split(registry, gold_ref)
+    with naming(f"--dev {dev_ref}"):
+        dev_dataset, dev_split = dataset_split(registry, dev_ref)
+    if dev_dataset.id != dataset.id:
+        raise NerbenchError(f"--dev {dev_ref}: another dataset than --gold {gold_ref}")
+    gold = list(dataset.sentences(gold_split))
+    dev = list(islice(dev_dataset.sentences(dev_split), dev_limit))
+    about = {"gold": gold_ref}
+    if (silver_file, like_file) == (None, None):
+        data = gold_data(choose_sentences(gold, limit, sample, 0), {**about, "limit": limit, "sample": sample})
+    elif like_file is not None:
+        by_id = {s.id: s for s in gold}
+        wanted = [s.sentence.id for s in read_silver(like_file)]
+        lacking = [i for i in wanted if i not in by_id]
+        if lacking:
+            raise NerbenchError(f"{like_file}: sentence {lacking[0]!r} is not in {gold_ref}")
+        data = gold_data([by_id[i] for i in wanted], {**about, "like": str(like_file)})
+    else:
+        silver = read_silver(silver_file)
+        about["silver"] = str(silver_file)
+        data = (budget_data(silver, {s.id: s for s in gold}, budget, pick, use, unlabelled, 0, about)
+                if budget else silver_data(silver, unlabelled, about))
+    if {s.text for s in dev} & {e.sentence.text for phase in data.phases for e in phase}:
+        raise NerbenchError(f"--dev {dev_ref}: some dev sentences are among the training sentences")
+    labels = [label.name for label in dataset.labels]
+    runs = []
+    for seed in seeds or (0,):
+        if budget and pick == "random":
+            data = budget_data(silver, {s.id: s for s in gold}, budget, pick, use, unlabelled, seed, about)
+        click.echo(f"training {student_name} (seed {seed}) on {data.about}", err=True)
+        runs.append(train_student(cls, student_name, student_options, data, dev, labels, dataset.language,
+                                  output / f"seed-{seed}", seed, dev_ref))
+    write_results(output / "train.json", {"student": student_name, "models": [f"seed-{m['seed']}" for m in runs],
+                                          "runs": runs})
+    if as_json:
+        click.echo(json.dumps(runs, ensure_ascii=False, indent=2))
+        return
+    for m in runs:
+        click.echo(f"seed-{m['seed']}: trained in {m['train_s']} s, {m['max_rss_mb']} MB peak")
+    click.echo(f"wrote {output}/seed-*/ and {output / 'train.json'}")
 
 
 @cli.command()

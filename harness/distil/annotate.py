@@ -23,7 +23,8 @@ from nerbench.combine.stage import RunJudges
 from nerbench.config.settings import RunConfig
 from nerbench.data.readers import tokenise_text
 from nerbench.files.text import utf8_lines
-from nerbench.distil.silver import silver_sentences, write_conll, write_silver_jsonl, write_span_jsonl
+from nerbench.distil.silver import (silver_sentences, write_conll, write_docbin, write_silver_jsonl,
+                                    write_span_jsonl)
 from nerbench.distil.teachers import Teacher, system_names
 from nerbench.errors import NerbenchError
 from nerbench.files.predictions import write_predictions
@@ -188,6 +189,8 @@ def write_annotation(annotation: Annotation, out_dir: Path, extra: dict[str, Any
     write_silver_jsonl(files[1], silver)
     lost = write_conll(files[2], silver)
     write_span_jsonl(files[3], silver)
+    if write_docbin(out_dir / "silver.spacy", silver, a.dataset.language) is not None:
+        files.append(out_dir / "silver.spacy")
     spans = sum(len(s.sentence.spans) for s in silver)
     summary: dict[str, Any] = {
         "nerbench_version": __version__,

@@ -138,3 +138,34 @@ def write_span_jsonl(path: Path, silver: Sequence[SilverSentence]) -> None:
                 "label": [[sp.start, sp.end, sp.label] for sp in s.sentence.spans],
                 "meta": {"id": s.sentence.id, "members": s.members, "disagreement": s.disagreement},
             }, ensure_ascii=False) + "\n")
+
+
+def write_docbin(path: Path, silver: Sequence[SilverSentence], language: str) -> Counter[str] | None:
+    """spaCy's DocBin (`.spacy`, what `spacy train` reads): one Doc per
+    sentence on its own tokens (a gap between tokens becomes one space), the
+    spans as its entities, its id in `user_data`. None, writing
+    nothing, when spaCy is not installed (`pip install 'nerbench[train]'`)."""
+    try:
+        import spacy
+        from spacy.tokens import Doc, DocBin, Span as SpacySpan
+    except ImportError:
+        return None
+    base = language.split("-")[0]
+    try:
+        vocab = spacy.blank(base).vocab
+    except ImportError:  # no such language in spaCy: its multi-language class
+        vocab = spacy.blank("xx").vocab
+    lost: Counter[str] = Counter()
+    docs = DocBin(store_user_data=True)
+    for s in silver:
+        tokens = s.sentence.tokens
+        spaces = [bool(s.sentence.text[t.end:nxt.start]) for t, nxt in zip(tokens, tokens[1:])] + [False]
+        doc = Doc(vocab, words=[t.text for t in tokens], spaces=spaces)
+        kept, why = token_spans(s.sentence)
+        lost.update(why)
+        doc.set_ents([SpacySpan(doc, a, b, label=label) for a, b, label in kept])
+        doc.user_data["id"] = s.sentence.id
+        docs.add(doc)
+    with atomic_write(path, binary=True) as out:
+        out.write(docs.to_bytes())
+    return lost
