@@ -138,3 +138,48 @@ def test_plurality_ties_and_failures_choose_none():
     assert _plurality([1, 2]) == 0
     assert _plurality([None, None]) == 0
     assert _plurality([None, 2]) == 2
+
+
+def test_the_batched_question_lists_every_candidate_of_a_sentence_and_reads_one_answer_each():
+    dataset, sentence = lener()
+    kit = Questions(dataset.language, dataset.labels, where="lener_br:test")
+    spans = list(sentence.spans[:3])
+    prompt = kit.verify_all(sentence, spans)
+    user = prompt.messages[-1]["content"]
+    assert user.count(sentence.text) == 1  # read once, not once per candidate
+    for i, span in enumerate(spans, 1):
+        assert f'{i}) "{sentence.text[span.start:span.end]}" como {span.label}' in user
+    assert prompt.schema["properties"]["answers"]["minItems"] == len(spans) == \
+        prompt.schema["properties"]["answers"]["maxItems"]
+    n = len(spans)
+    assert kit.decisions(Generation('{"answers": ["sim", "não", "sim"]}', "stop"), 3) == [True, False, True]
+    assert kit.decisions(Generation('{"answers": ["sim"]}', "stop"), n) == [True] + [None] * (n - 1)
+    assert kit.decisions(Generation("junk", "stop"), 2) == [None, None]
+
+
+def test_the_batched_judge_asks_one_question_per_sentence_and_voter(tmp_path):
+    import asyncio
+
+    from nerbench.api import build_index
+    from nerbench_plugins.combiners.judged import LlmJudgeCombiner
+
+    dataset = lookup("datasets", "lener_br")
+    sentences = [s for s in dataset.sentences("test") if len(s.spans) >= 2][:4]
+    index = build_index(sentences, {"a": {s.id: s.spans for s in sentences}}, key="lener_br:test")
+    asked = []
+
+    class Judges:
+        async def ask_all(self, kit, version, questions):
+            asked.extend(questions)
+            # Yes to the first listed candidate of each sentence, no to the others.
+            return [Generation('{"answers": [' + ", ".join(
+                ['"sim"'] + ['"não"'] * (q.schema["properties"]["answers"]["maxItems"] - 1)) + "]}", "stop")
+                for _, q in questions]
+
+    judge = LlmJudgeCombiner(judges=["b/m1", "b/m2"], batch=True)
+    asyncio.run(judge.judge(index, dataset, Judges()))
+    verify = [q for q in asked if q[1].key.startswith("verify-all")]
+    assert len(verify) == 2 * len(sentences)  # one per sentence and voter, not one per candidate
+    keep, yes = judge.decisions(index)
+    firsts = {min(range(len(index.sent)), key=lambda k: (index.sent[k] != si, k)) for si in range(len(sentences))}
+    assert {int(k) for k in keep.nonzero()[0]} == firsts and set(yes[list(firsts)]) == {2.0}

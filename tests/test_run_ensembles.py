@@ -28,12 +28,16 @@ class GoldEcho(api.Backend):
     #: the order the backend got them: set per test by the `gold_echo` fixture.
     by_id: dict[str, api.Sentence]
     judged: list[str]
+    #: (model, "KIND DATASET:SPLIT" of the question, messages) of every judge request, in the order they came
+    asked: list[tuple[str, str, tuple[dict[str, str], ...]]]
 
     async def generate(self, request):
         # Judges' questions and extraction prompts are told apart by the
         # request's key (what it is about), never by their wording.
-        if request.key.startswith(("verify ", "type ", "choose ")):
+        if request.key.startswith(("verify ", "verify-all ", "type ", "choose ")):
             self.judged.append(request.model)
+            kind, about = request.key.split(" ", 2)[:2]
+            self.asked.append((request.model, f"{kind} {about.rpartition(':')[0]}", request.messages))
             return self.judge(request.key)
         sentence = self.by_id[request.about]
         rng = random.Random(f"{request.model}:{sentence.id}")
@@ -57,6 +61,8 @@ class GoldEcho(api.Backend):
 
         if kind == "verify":
             answer = {"answer": "sim" if right(about) else "não"}
+        elif kind == "verify-all":
+            answer = {"answers": ["sim" if right(item) else "não" for item in about.split(" ")]}
         elif kind == "type":
             start, end = (int(x) for x in about.split(":"))
             answer = {"type": next((lb for m, lb in sorted(gold) if m == sentence.text[start:end]), "nenhum")}
@@ -71,7 +77,7 @@ def gold_echo():
     """A stand-in backend registered for one test: its sentences (dev and
     test of every dataset it answers) and its judge log are its own."""
     registry = get_registry()
-    backend = type("GoldEchoForATest", (GoldEcho,), {"by_id": {}, "judged": []})
+    backend = type("GoldEchoForATest", (GoldEcho,), {"by_id": {}, "judged": [], "asked": []})
     for dataset_id in ("lener_br", "harem-selective"):
         for split in ("dev", "test"):
             backend.by_id.update({f"{dataset_id}:{split}:{s.id}": s
@@ -143,7 +149,9 @@ def test_llm_judged_pipeline_keeps_what_the_judges_accept(tmp_path, cli_runner, 
         BACKEND, datasets=[LENER], run={"limit": 40},
         ensemble={"combiners": [{"name": "llm-judge", "judges": ["echo/good", "echo/fair"]}, "union",
                                 {"name": "el4ner", "judges": ["echo/good"]},
-                                {"name": "llm-judge", "alias": "llm-judge-good", "judges": ["echo/good"]}],
+                                {"name": "llm-judge", "alias": "llm-judge-good", "judges": ["echo/good"]},
+                                {"name": "llm-judge", "alias": "llm-judge-batch", "judges": ["echo/good"],
+                                 "batch": True}],
                   "search": "none", "dev_limit": 30}))
     result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"])
     assert result.exit_code == 0, result.output
@@ -170,6 +178,21 @@ def test_llm_judged_pipeline_keeps_what_the_judges_accept(tmp_path, cli_runner, 
     alone = by["llm-judge-good"]
     assert alone["options"] == {"judges": ["echo/good"]} and alone["system"].startswith("llm-judge-good[")
     assert spans_of(alone["system"]) == spans_of(by["llm-judge"]["system"])
+    # Batched: one question per sentence listing its candidates, read one answer each — the same keeps.
+    assert spans_of(by["llm-judge-batch"]["system"]) == spans_of(alone["system"])
+    batched = [a for a in gold_echo.asked if a[1].startswith("verify-all ")]
+    assert 0 < len(batched) < len([a for a in gold_echo.asked if a[1].startswith("verify ") and a[0] == "good"])
+    # Each step's questions about a split reach a judge in prefix order: sorted by their text, so
+    # neighbours share the longest prefix a server can reuse.
+    runs: list[list[tuple]] = [[]]
+    for model, kind, messages in gold_echo.asked:
+        if runs[-1] and (runs[-1][-1][0], runs[-1][-1][1]) != (model, kind):
+            runs.append([])
+        runs[-1].append((model, kind, [(m["role"], m["content"]) for m in messages]))
+    assert sum(len(r) for r in runs) == len(gold_echo.asked) and len(runs) > 3
+    for run in runs:
+        texts_sent = [r[2] for r in run]
+        assert texts_sent == sorted(texts_sent)
     assert judged["recall"] == union["recall"] and judged["precision"] > union["precision"]
     # EL4NER: every pooled span, retyped by the judges (here: its gold type, if its surface is gold).
     retyped = set()

@@ -58,16 +58,26 @@ class RunJudges:
         server asked one judge model after another (interleaved, a server that
         holds one model at a time would swap per question)."""
         answers: list[Generation | Failure] = [Failure("unasked", "")] * len(questions)
-        keys = [(self.runner.backends[self._judge(judge)[0]].endpoint, judge) for judge, _ in questions]
+        # Sent in prefix order — each judge's questions sorted by their text — so that consecutive
+        # questions share the longest prefix a server's prompt cache can reuse (sorting strings maximises
+        # the common prefixes of neighbours); the answers come back in the questions' order.
+        order = sorted(range(len(questions)), key=lambda i: (questions[i][0], prefix_key(questions[i][1])))
+        keys = [(self.runner.backends[self._judge(questions[i][0])[0]].endpoint, questions[i][0]) for i in order]
         with tqdm(total=len(questions), unit="question", desc="nerbench judges",
                   disable=not self.runner.progress or not questions) as bar:
 
-            async def answer(i: int) -> None:
+            async def answer(j: int) -> None:
+                i = order[j]
                 answers[i] = await self.ask(questions[i][0], kit, version, questions[i][1])
                 bar.update(1)
 
             await one_model_at_a_time(keys, answer)
         return answers
+
+
+def prefix_key(prompt: Prompt) -> tuple[str, ...]:
+    """What a prompt sends, in order: role and content of each message."""
+    return tuple(part for m in prompt.messages for part in (m.get("role", ""), m.get("content", "")))
 
 
 @dataclass

@@ -80,12 +80,16 @@ class _Judged(api.JudgedCombiner):
         "judges": {"type": "array", "items": {"type": "string", "pattern": "^[^/]+/.+$"}, "minItems": 1},
         "examples": {"type": "integer", "minimum": 0},
         "example_split": {"type": "string", "minLength": 1},
+        "batch": {"type": "boolean", "description": "one yes/no question per sentence listing all its candidates "
+                                                    "(no few-shot examples) instead of one per candidate"},
     }
 
-    def __init__(self, judges: list[str] | None = None, examples: int = 0, example_split: str = "train") -> None:
+    def __init__(self, judges: list[str] | None = None, examples: int = 0, example_split: str = "train",
+                 batch: bool = False) -> None:
         self.judges = list(judges or [])
         self.examples = examples
         self.example_split = example_split
+        self.batch = batch
         #: index key → (keep, priority) per candidate
         self.decided: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -113,6 +117,36 @@ class _Judged(api.JudgedCombiner):
 
     def asks(self) -> list[str]:
         return list(self.judges)
+
+    async def verified(self, kit: Questions, index: CandidateIndex, candidates: Sequence[int], voters: list[str],
+                       judges: api.Judges) -> list[list[bool | None]]:
+        """Each voter's yes/no on each candidate: one question per candidate,
+        or (`batch`) one per sentence and voter listing its candidates."""
+        ask = Questions.name, Questions.version
+        if not self.batch:
+            questions = [(voter, kit.verify(*self._spot(index, k))) for k in candidates for voter in voters]
+            said = _answers(await judges.ask_all(*ask, questions), kit.decision)
+            return [said[i * len(voters):(i + 1) * len(voters)] for i in range(len(candidates))]
+        by_sentence: dict[int, list[int]] = {}
+        for i, k in enumerate(candidates):
+            by_sentence.setdefault(int(index.sent[k]), []).append(i)
+        groups = list(by_sentence.items())
+        questions = [(voter, kit.verify_all(index.sentences[si], [index.span(candidates[i])[1] for i in members]))
+                     for si, members in groups for voter in voters]
+        answers = await judges.ask_all(*ask, questions)
+        out: list[list[bool | None]] = [[None] * len(voters) for _ in candidates]
+        for g, (_, members) in enumerate(groups):
+            for v in range(len(voters)):
+                answer = answers[g * len(voters) + v]
+                said = [None] * len(members) if isinstance(answer, Failure) else kit.decisions(answer, len(members))
+                for i, decision in zip(members, said):
+                    out[i][v] = decision
+        return out
+
+    @staticmethod
+    def _spot(index: CandidateIndex, k: int) -> tuple[api.Sentence, api.Span]:
+        si, span = index.span(k)
+        return index.sentences[si], span
 
     def decisions(self, index: CandidateIndex) -> tuple[np.ndarray, np.ndarray]:
         if index.key not in self.decided:
@@ -146,8 +180,8 @@ class LlmJudgeCombiner(_Judged):
 
     def __init__(self, judges: list[str] | None = None, voters: list[str] | None = None,
                  disambiguators: list[str] | None = None, choices: int = 4, examples: int = 0,
-                 example_split: str = "train") -> None:
-        super().__init__(judges, examples, example_split)
+                 example_split: str = "train", batch: bool = False) -> None:
+        super().__init__(judges, examples, example_split, batch)
         self.voters = self._who("voters", voters)
         self.disambiguators = self._who("disambiguators", disambiguators)
         self.choices = choices
@@ -162,16 +196,12 @@ class LlmJudgeCombiner(_Judged):
         kit = self.questions(index, dataset)
         n = len(index.sent)
         spans = [index.span(k) for k in range(n)]
-        asked = [(k, voter) for k in range(n) for voter in self.voters]
-        answers = await judges.ask_all(*ask, [(voter, kit.verify(index.sentences[spans[k][0]], spans[k][1]))
-                                              for k, voter in asked])
-        said = _answers(answers, kit.decision)
+        said = await self.verified(kit, index, range(n), self.voters, judges)
         yes = np.zeros(n)
         keep = np.zeros(n, dtype=bool)
         for k in range(n):
-            votes = said[k * len(self.voters) : (k + 1) * len(self.voters)]
-            yes[k] = sum(1 for v in votes if v is True)
-            keep[k] = _majority(votes, len(self.voters))
+            yes[k] = sum(1 for v in said[k] if v is True)
+            keep[k] = _majority(said[k], len(self.voters))
         groups = [c for group in index.groups for c in _components(index, [int(k) for k in group if keep[k]])
                   if len(c) > 1]
         readings = [[tuple(g[i] for i in r) for r in disjoint_readings(
@@ -207,8 +237,9 @@ class El4nerCombiner(_Judged):
     _name = "el4ner"
     retypes = True
 
-    def __init__(self, judges: list[str] | None = None, examples: int = 0, example_split: str = "train") -> None:
-        super().__init__(judges, examples, example_split)
+    def __init__(self, judges: list[str] | None = None, examples: int = 0, example_split: str = "train",
+                 batch: bool = False) -> None:
+        super().__init__(judges, examples, example_split, batch)
         self._who("judges", None)
 
     async def judge(self, index: CandidateIndex, dataset: api.Dataset, judges: api.Judges) -> None:
@@ -220,12 +251,8 @@ class El4nerCombiner(_Judged):
         ends = np.append(starts[1:], len(index.sent))
         n_judges = len(self.judges)
 
-        def spot(k: int) -> tuple[api.Sentence, api.Span]:
-            si, span = index.span(k)
-            return index.sentences[si], span
-
         typings = _answers(await judges.ask_all(*ask, [
-            (judge, kit.type_of(*spot(int(a)))) for a in starts for judge in self.judges]), kit.typed)
+            (judge, kit.type_of(*self._spot(index, int(a)))) for a in starts for judge in self.judges]), kit.typed)
         chosen: list[int] = []  # the candidate of the majority type, per range
         for r, (a, b) in enumerate(zip(starts, ends)):
             tally = Counter(t for t in typings[r * n_judges : (r + 1) * n_judges] if t is not None)
@@ -233,14 +260,12 @@ class El4nerCombiner(_Judged):
             hit = [k for k in range(a, b) if index.labels[index.label[k]] == label]
             if label and votes > n_judges / 2 and hit:
                 chosen.append(hit[0])
-        checks = _answers(await judges.ask_all(*ask, [
-            (judge, kit.verify(*spot(k))) for k in chosen for judge in self.judges]), kit.decision)
+        checks = await self.verified(kit, index, chosen, self.judges, judges)
         keep = np.zeros(len(index.sent), dtype=bool)
         yes = np.zeros(len(index.sent))
         for i, k in enumerate(chosen):
-            said = checks[i * n_judges : (i + 1) * n_judges]
-            yes[k] = sum(1 for v in said if v is True)
-            keep[k] = _majority(said, n_judges)
+            yes[k] = sum(1 for v in checks[i] if v is True)
+            keep[k] = _majority(checks[i], n_judges)
         self.decided[index.key] = (keep, yes)
 
     def select(

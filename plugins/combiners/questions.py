@@ -31,6 +31,10 @@ TEMPLATES = {
         "type": 'Texto: {text}\nDe que tipo é a entidade "{mention}" neste texto? '
                 'Responda somente com JSON: {{"type": "TIPO"}}, ou {{"type": "nenhum"}} se não for uma entidade.',
         "none": "nenhum",
+        "verify_all": "Texto: {text}\nPara cada trecho abaixo: é uma entidade do tipo indicado neste texto?\n"
+                      "{items}\nResponda somente com JSON: {{\"answers\": [\"sim\" ou \"não\", um por trecho, "
+                      "na ordem]}}.",
+        "item": '{i}) "{mention}" como {label} ({description})',
     },
     "en": {
         "system": "You check named entities. Types:\n{labels}",
@@ -45,6 +49,10 @@ TEMPLATES = {
         "type": 'Text: {text}\nWhat type is the entity "{mention}" in this text? '
                 'Answer only with JSON: {{"type": "TYPE"}}, or {{"type": "none"}} if it is not an entity.',
         "none": "none",
+        "verify_all": "Text: {text}\nFor each span below: is it an entity of the type given, in this text?\n"
+                      "{items}\nAnswer only with JSON: {{\"answers\": [\"yes\" or \"no\", one per span, in "
+                      "order]}}.",
+        "item": '{i}) "{mention}" as {label} ({description})',
     },
 }
 NONE = {"nenhum", "none"}
@@ -117,6 +125,31 @@ class Questions:
         messages.append({"role": "user", "content": self._verify_turn(sentence, span)})
         return Prompt(tuple(messages), VERIFY_SCHEMA, 0,
                       key=f"verify {self.where}:{sentence.id} {span.start}:{span.end}:{span.label}")
+
+    def verify_all(self, sentence: Sentence, spans: Sequence[Span]) -> Prompt:
+        """Is each of `spans` an entity of its type in `sentence`? One
+        question for all of them, one yes/no each, in order (the batched
+        judge: the sentence is read once, not once per candidate)."""
+        labels = {lb.name: lb for lb in self.labels}
+        items = "\n".join(fill(self.text["item"], "item", i=i, mention=surface(sentence, span), label=span.label,
+                               description=labels[span.label].description(self.language))
+                          for i, span in enumerate(spans, 1))
+        words = {"type": "string", "enum": ["sim", "não", "yes", "no"]}
+        schema = {"type": "object", "properties": {"answers": {"type": "array", "items": words,
+                                                               "minItems": len(spans), "maxItems": len(spans)}},
+                  "required": ["answers"], "additionalProperties": False}
+        user = fill(self.text["verify_all"], "verify_all", text=sentence.text, items=items)
+        return Prompt(({"role": "system", "content": self.system}, {"role": "user", "content": user}), schema,
+                      8 * len(spans) + 16,
+                      key=f"verify-all {self.where}:{sentence.id} " + " ".join(
+                          f"{s.start}:{s.end}:{s.label}" for s in spans))
+
+    def decisions(self, output: Generation, n: int) -> list[bool | None]:
+        """The batched judge's n answers (None where it said neither, or too few)."""
+        said = self._field(output, "answers")
+        said = said if isinstance(said, list) else []
+        words = [str(w).strip().casefold() for w in said[:n]] + [""] * max(0, n - len(said))
+        return [True if w in YES else False if w in NO else None for w in words]
 
     def choose(self, sentence: Sentence, options: Sequence[Sequence[Span]]) -> Prompt:
         """Which of several readings (sets of disjoint mentions) is right:
