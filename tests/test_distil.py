@@ -1,0 +1,233 @@
+"""Distil, end to end on a tiny real sample: teachers (a fake OpenAI server
+answering from the gold with seeded noise, so the silver is known) annotate
+LeNER-Br train sentences with their gold withheld, the exports read back
+exactly, students train on silver, gold and a gold budget, and a trained
+student is scored by `nerbench run` beside its teachers."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from nerbench.cli import cli
+from nerbench.distil.silver import SilverSentence, token_spans, write_conll
+from nerbench.distil.train import example, pick_gold, read_silver
+from nerbench.plugin_system.manager import get_registry
+from nerbench.records import Sentence, Span, Token
+
+from .conftest import write
+from .fake_openai import FakeOpenAI, sentence_of
+
+N = 24
+
+
+def train_sentences() -> list[Sentence]:
+    return list(get_registry().get("datasets", "lener_br").sentences("train"))
+
+
+def gold_teacher(by_text: dict[str, Sentence]):
+    """Answers the json format: model "a" every gold entity, model "b" each
+    dropped with probability 0.5 (seeded by sentence): they disagree."""
+
+    def answer(body):
+        sentence = by_text.get(sentence_of(body))
+        if sentence is None:
+            return '{"entities": []}'
+        rng = random.Random(f"{body['model']}:{sentence.id}")
+        keep = [s for s in sentence.spans if body["model"] == "a" or rng.random() < 0.5]
+        return json.dumps({"entities": [{"text": sentence.text[s.start:s.end], "label": s.label} for s in keep]},
+                          ensure_ascii=False)
+
+    return answer
+
+
+def teacher_config(url: str, shots: int = 0) -> str:
+    demo = f'shots = {shots}\ndemos = "similar"\ndemo_split = "train"\n' if shots else ""
+    return f"""
+[[backend]]
+name = "t"
+kind = "openai"
+url = "{url}"
+models = ["a", "b"]
+concurrency = 4
+
+[[dataset]]
+id = "lener_br"
+splits = ["test"]
+
+[[format]]
+name = "json"
+{demo}"""
+
+
+@pytest.fixture
+def annotated(tmp_path, cli_runner):
+    """union[t/a/json+t/b/json] annotating the first N train sentences."""
+    sentences = train_sentences()[:N]
+    with FakeOpenAI(models=("a", "b"), answer=gold_teacher({s.text: s for s in sentences})) as fake:
+        cfg = write(tmp_path / "teachers.toml", teacher_config(fake.url))
+        out = tmp_path / "silver"
+        result = cli_runner.invoke(cli, ["annotate", str(cfg), "--teacher", "union[t/a/json+t/b/json]",
+                                         "--split", "lener_br:train", "--limit", str(N), "-o", str(out),
+                                         "--cache", str(tmp_path / "cache.sqlite"), "--no-progress"])
+        assert result.exit_code == 0, result.output
+        asked = sum(fake.sent.values())
+        port = fake.port
+    return out, sentences, asked, (cfg, port)
+
+
+def test_the_teacher_never_sees_the_gold_and_the_silver_is_its_union_with_votes(annotated, tmp_path, cli_runner):
+    out, sentences, asked, (cfg, port) = annotated
+    assert asked == 2 * len({s.text for s in sentences})  # identical sentences are asked once
+    silver = read_silver(out / "silver.jsonl")
+    assert [s.sentence.id for s in silver] == [s.id for s in sentences]
+    for s, gold in zip(silver, sentences):
+        # Model a says every gold entity: the union is the gold, each span with its members' votes.
+        assert set(s.sentence.spans) == set(gold.spans)
+        rng = random.Random(f"b:{gold.id}")
+        b = {span for span in gold.spans if rng.random() < 0.5}
+        assert dict(zip(s.sentence.spans, s.votes)) == {span: 1 + (span in b) for span in gold.spans}
+        assert s.members == 2
+        assert s.disagreement == pytest.approx(0.0 if len(b) == len(gold.spans) else 1 - 2 * len(b) / (
+            len(b) + len(gold.spans)), abs=1e-6)
+    summary = json.loads((out / "annotation.json").read_text())
+    assert summary["sentences"] == N and summary["spans"] == sum(len(s.spans) for s in sentences)
+    assert summary["teacher"]["members"] == ["t/a/json", "t/b/json"] and summary["partial"] is False
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert Counter(r["system"] for r in rows) == {"t/a/json": N, "t/b/json": N,
+                                                   "union[t/a/json+t/b/json]": N}
+    # Cached like a run: the same command again, the server back on its port, asks nothing.
+    with FakeOpenAI(models=("a", "b"), port=port) as fake:
+        result = cli_runner.invoke(cli, ["annotate", str(cfg), "--teacher", "union[t/a/json+t/b/json]",
+                                         "--split", "lener_br:train", "--limit", str(N), "-o", str(tmp_path / "again"),
+                                         "--cache", str(tmp_path / "cache.sqlite"), "--no-progress"])
+        assert result.exit_code == 0 and sum(fake.sent.values()) == 0, result.output
+    assert (tmp_path / "again" / "silver.jsonl").read_text() == (out / "silver.jsonl").read_text()
+
+
+def test_the_exports_read_back_exactly(annotated):
+    out, sentences, _, _ = annotated
+    silver = read_silver(out / "silver.jsonl")
+    spans = {s.sentence.id: set(s.sentence.spans) for s in silver}
+    # CoNLL, read by nerbench's own reader: the same tokens and spans.
+    from nerbench.data.readers import read_conll
+
+    conll = list(read_conll(out / "silver.conll", {"separator": "tab"}, "silver"))
+    assert [s.id for s in conll] == [s.sentence.id for s in silver]
+    assert {s.id: set(s.spans) for s in conll} == spans
+    assert [s.tokens for s in conll] == [s.sentence.tokens for s in silver]
+    # Span JSONL (Prodigy's spans with token indexes, doccano's label triples).
+    lines = [json.loads(line) for line in (out / "silver.spans.jsonl").read_text().splitlines()]
+    for line, s in zip(lines, silver):
+        assert line["text"] == s.sentence.text and line["meta"]["id"] == s.sentence.id
+        assert {(a, b, lab) for a, b, lab in line["label"]} == {(x.start, x.end, x.label) for x in s.sentence.spans}
+        for item in line["spans"]:
+            first, last = s.sentence.tokens[item["token_start"]], s.sentence.tokens[item["token_end"]]
+            assert (first.start, last.end) == (item["start"], item["end"])
+    # spaCy's DocBin: the entities of each Doc are the silver spans.
+    spacy = pytest.importorskip("spacy", reason="the DocBin export needs nerbench[train]")
+    from spacy.tokens import DocBin
+
+    docs = list(DocBin().from_bytes((out / "silver.spacy").read_bytes()).get_docs(spacy.blank("pt").vocab))
+    assert [d.user_data["id"] for d in docs] == [s.sentence.id for s in silver]
+    for doc, s in zip(docs, silver):
+        assert doc.text == s.sentence.text
+        assert {(e.start_char, e.end_char, e.label_) for e in doc.ents} == {
+            (x.start, x.end, x.label) for x in s.sentence.spans}
+
+
+def test_demonstrations_never_include_an_annotated_sentence(tmp_path, cli_runner):
+    sentences = train_sentences()
+    annotated = sentences[:N]
+    with FakeOpenAI(models=("a",), answer=gold_teacher({s.text: s for s in annotated})) as fake:
+        cfg = write(tmp_path / "t.toml", teacher_config(fake.url, shots=3).replace('models = ["a", "b"]',
+                                                                                   'models = ["a"]'))
+        result = cli_runner.invoke(cli, ["annotate", str(cfg), "--teacher", "t/a/json", "--split", "lener_br:train",
+                                         "--limit", str(N), "-o", str(tmp_path / "s"), "--no-progress"])
+        assert result.exit_code == 0, result.output
+        bodies = list(fake.bodies.values())
+    texts = {s.text for s in annotated}
+
+    def said(content: str) -> str:
+        return sentence_of({"messages": [{"role": "user", "content": content}]})
+
+    # Each request asks about one annotated sentence (its last turn) after demonstrations, none of them one.
+    assert len(bodies) == len(texts)
+    demos = 0
+    for body in bodies:
+        turns = [said(m["content"]) for m in body["messages"] if m["role"] == "user"]
+        assert turns[-1] in texts and not any(t in texts for t in turns[:-1])
+        demos += len(turns) - 1
+    assert demos > 2 * len(bodies)
+    summary = json.loads((tmp_path / "s" / "annotation.json").read_text())
+    assert summary["demonstrations_excluded"] > 0
+
+
+def test_a_misaligned_or_overlapping_span_is_counted_not_dropped_in_silence(tmp_path):
+    tokens = (Token("Maria", 0, 5), Token("da", 6, 8), Token("Silva", 9, 14))
+    sentence = Sentence("s1", "Maria da Silva", tokens,
+                        (Span(0, 14, "PESSOA"), Span(0, 5, "PESSOA"), Span(1, 5, "LOCAL")))
+    kept, lost = token_spans(sentence)
+    assert kept == [(0, 3, "PESSOA")] and lost == {"misaligned": 1, "overlapping": 1}
+    silver = [SilverSentence(sentence, (1, 1, 1), 1, None)]
+    assert write_conll(tmp_path / "s.conll", silver) == {"misaligned": 1, "overlapping": 1}
+    assert "Maria\tB-PESSOA\nda\tI-PESSOA\nSilva\tI-PESSOA\n" in (tmp_path / "s.conll").read_text()
+
+
+def test_missing_and_o_teach_different_examples_and_disagreement_picks_the_disputed():
+    tokens = (Token("Maria", 0, 5), Token("mora", 6, 10), Token("em", 11, 13), Token("Lisboa", 14, 20))
+    sentence = Sentence("s1", "Maria mora em Lisboa", tokens, (Span(0, 5, "PESSOA"),))
+    assert example(sentence, "O").missing == ()
+    assert example(sentence, "missing").missing == (False, True, True, True)
+    silver = [SilverSentence(Sentence(f"s{i}", "x", (Token("x", 0, 1),)), (), 3, d)
+              for i, d in enumerate([0.0, 0.9, 0.5, 0.9, 0.1])]
+    assert pick_gold(silver, 2, "disagreement", seed=0) == ["s1", "s3"]
+    assert pick_gold(silver, 3, "disagreement", seed=0) == ["s1", "s2", "s3"]
+    random_picks = {tuple(pick_gold(silver, 2, "random", seed=s)) for s in range(20)}
+    assert len(random_picks) > 3  # random is not disagreement in disguise
+
+
+def test_annotate_the_users_own_text_tokenised_as_nerbench_does(tmp_path, cli_runner):
+    text = tmp_path / "mine.txt"
+    text.write_text("O Supremo Tribunal Federal julgou o caso.\n\nMaria da Silva, de Brasília, recorreu.\n")
+
+    def answer(body):
+        said = sentence_of(body)
+        found = [{"text": "Supremo Tribunal Federal", "label": "ORGANIZACAO"}] if "Supremo" in said else [
+            {"text": "Maria da Silva", "label": "PESSOA"}, {"text": "Brasília", "label": "LOCAL"}]
+        return json.dumps({"entities": found}, ensure_ascii=False)
+
+    with FakeOpenAI(models=("a",), answer=answer) as fake:
+        cfg = write(tmp_path / "t.toml", teacher_config(fake.url).replace('models = ["a", "b"]', 'models = ["a"]'))
+        result = cli_runner.invoke(cli, ["annotate", str(cfg), "--teacher", "t/a/json", "--text", str(text),
+                                         "--dataset", "lener_br", "-o", str(tmp_path / "s"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    silver = read_silver(tmp_path / "s" / "silver.jsonl")
+    assert [s.sentence.id for s in silver] == ["line-1", "line-3"]
+    second = silver[1].sentence
+    assert [t.text for t in second.tokens] == ["Maria", "da", "Silva", ",", "de", "Brasília", ",", "recorreu", "."]
+    assert {(second.text[s.start:s.end], s.label) for s in second.spans} == {("Maria da Silva", "PESSOA"),
+                                                                            ("Brasília", "LOCAL")}
+
+
+def test_annotate_refuses_what_it_cannot_do_in_one_line(tmp_path, cli_runner):
+    cfg = write(tmp_path / "t.toml", teacher_config("http://127.0.0.1:9"))
+    cases = [
+        (["--teacher", "t/c/json", "--split", "lener_br:train"], "not a system of"),
+        (["--teacher", "union[t/a/json+t/x/json]", "--split", "lener_br:train"], "'t/x/json' is not a system"),
+        (["--teacher", "t/a/json"], "give --split ID:SPLIT or --text FILE"),
+        (["--teacher", "t/a/json", "--split", "lener_br:nope"], "no split 'nope'"),
+        (["--teacher", "t/a/json", "--split", "lener_br:train", "--sample", "100000"], "has only"),
+    ]
+    for args, says in cases:
+        result = cli_runner.invoke(cli, ["annotate", str(cfg), *args, "-o", str(tmp_path / "o"), "--no-progress"])
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1, (args, result.output)
+        assert says in result.stderr, (args, result.stderr)
+
+
+def files_of(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()}
