@@ -12,7 +12,7 @@ from string import Template
 from nerbench import __version__
 from nerbench.errors import NerbenchError
 
-KINDS = ("backend", "dataset", "prompt-format", "combiner", "reporter")
+KINDS = ("backend", "dataset", "prompt-format", "combiner", "reporter", "student")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 _USAGE = {
@@ -24,6 +24,8 @@ _USAGE = {
                 "`[ensemble]`.",
     "reporter": 'In a config: `reporters = ["markdown", "${name}"]`; or '
                 "`nerbench leaderboard results.json --reporter ${name}`.",
+    "student": "`nerbench train ${name} --gold ID:SPLIT --dev ID:SPLIT -o DIR`; then, in a config, "
+               '`[[backend]]` with `kind = "${name}"` and `models = ["DIR/seed-0"]`, and `[[format]] name = "student"`.',
 }
 
 # A starter corpus for dataset plugins: whitespace tokens, (first, last+1, label).
