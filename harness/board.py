@@ -110,11 +110,20 @@ def build(results: list[dict[str, Any]]) -> Board:
             row = Row(rank, entry, _interval(entry))
             best = singles.get(entry.get("best_single", {}).get("system", ""))
             if "combiner" in entry and best and entry.get("per_sentence") and best.get("per_sentence"):
-                row.p_value = paired_p_value(entry["per_sentence"], best["per_sentence"])
+                row.p_value = paired_p_value(*shared_prefix(entry["per_sentence"], best["per_sentence"]))
             rows.append(row)
         splits.append(Split(dataset, split, languages.get(dataset, "und"), entries[0]["sentences"], rows,
                             **extras[(dataset, split)]))
     return Board(splits, transfer, results)
+
+
+def shared_prefix(a: dict[str, list[int]], b: dict[str, list[int]]) -> tuple[dict[str, list[int]],
+                                                                           dict[str, list[int]]]:
+    """Per-sentence counts of two entries on the sentences both were scored
+    on: all of them, or on a raced split (each entry scored on the first
+    sentences of the race's order) the shorter one's."""
+    n = min(len(a["tp"]), len(b["tp"]))
+    return {k: list(v[:n]) for k, v in a.items()}, {k: list(v[:n]) for k, v in b.items()}
 
 
 def failure_rates(entry: dict[str, Any]) -> dict[str, float | None]:

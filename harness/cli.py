@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -19,9 +20,10 @@ from nerbench import __version__
 from nerbench.infer.probe import MODEL_FIELDS, probe_backends
 from nerbench.infer.cache import default_cache_path
 from nerbench.config.load import default_config_path, load_config
+from nerbench.config.settings import RaceSettings
 from nerbench.config.options import check_options
 from nerbench.data.manifest import ManifestDataset, default_data_dir
-from nerbench.errors import EXIT_PARTIAL, NerbenchError
+from nerbench.errors import EXIT_PARTIAL, NerbenchError, Terminated
 from nerbench.distil.annotate import TEXT_SPLIT, choose_sentences, text_sentences, write_annotation
 from nerbench.distil.annotate import annotate as annotate_sentences
 from nerbench.distil.teachers import load_source, resolve_teacher
@@ -42,10 +44,6 @@ from nerbench.report.summary import summary
 from nerbench.score.strict import RULES, SPAN_SET, score
 from nerbench.index.search import SEARCHES, run_ensemble
 from nerbench.records import Prediction
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled as Ctrl-C is: what was stored is kept, the run says so."""
 
 
 def _terminate(signum: int, frame: Any) -> None:
@@ -154,8 +152,11 @@ def cli(ctx: click.Context, data_dir: Path | None, registry: tuple[str, ...]) ->
               help="Prediction cache (SQLite) [env NERBENCH_CACHE; default: user cache dir].")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results JSON on stdout.")
+@click.option("--race/--no-race", "race", default=None,
+              help="Race the evaluated splits (the config's [run] race, else its defaults): systems worse than the "
+                   "leader with confidence stop being asked (docs/racing.md). --no-race: every system answers all.")
 @click.pass_context
-def run(ctx, config, output, limit, dry_run, cache_path, progress, as_json):
+def run(ctx, config, output, limit, dry_run, cache_path, progress, as_json, race):
     """Run every backend×model × dataset:split × prompt format of CONFIG.
 
     CONFIG is a TOML file (see the README); without it, the bundled quick
@@ -167,6 +168,8 @@ def run(ctx, config, output, limit, dry_run, cache_path, progress, as_json):
     143 terminated (SIGTERM).
     """
     cfg = load_config(config or default_config_path())
+    if race is not None:
+        cfg.run = replace(cfg.run, race=(cfg.run.race or RaceSettings()) if race else None)
     registry = registry_from(ctx)
     plan = prepare(cfg, registry, limit)
     out_dir = output or contained(Path("runs"), cfg.run.name or cfg.path.stem, f"{cfg.path}: field run.name")

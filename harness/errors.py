@@ -24,3 +24,7 @@ class BackendError(NerbenchError):
 
 class UnknownNameError(NerbenchError):
     """A name that no plugin registered."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: what was stored is kept, the run says so (exit 143)."""

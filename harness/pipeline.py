@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
 from collections import Counter
@@ -13,6 +12,7 @@ from typing import Any
 from tabulate import tabulate
 
 from nerbench.bases import Reporter
+from nerbench.infer import interrupt
 from nerbench.infer.cache import PredictionCache
 from nerbench.combine.stage import CombineOutput, RunJudges, run_combiners
 from nerbench.config.settings import RunConfig
@@ -114,7 +114,7 @@ def execute(
     reporters = [(name, registry.get("reporters", name)()) for name in config.run.reporters]
     cache = PredictionCache(cache_path)
     try:
-        inferred = asyncio.run(run_pipeline(config, plan, registry, cache, progress))
+        inferred = interrupt.run(run_pipeline(config, plan, registry, cache, progress))
     finally:
         cache.close()
     outcomes, combined = inferred.outcomes, inferred.combined

@@ -108,12 +108,21 @@ async def run_combiners(
         preds[(job.dataset, job.split)][job.system] = {p.sentence_id: p.spans for p in outcome.predictions}
     specs = ensemble.combiners
     retype = any(registry.get("combiners", spec.name).retypes for spec in specs)
-    indexes = {
-        key: build_index(plan.sentences[key], systems,
-                         [label.name for label in plan.datasets[key[0]].labels] if retype else (),
-                         key=f"{key[0]}:{key[1]}")
-        for key, systems in preds.items()
-    }
+    labels_of = {key: [label.name for label in plan.datasets[key[0]].labels] if retype else () for key in preds}
+    indexes = {key: build_index(plan.sentences[key], systems, labels_of[key], key=f"{key[0]}:{key[1]}")
+               for key, systems in preds.items()}
+    # On a raced split an ensemble is evaluated on the sentences all of its members answered.
+    answered = {(o.job.dataset, o.job.split, o.job.system): o.race["sentences"] for o in outcomes if o.race}
+    prefixes: dict[tuple[str, str, int], CandidateIndex] = {}
+
+    def evaluated_on(key: tuple[str, str], members: Sequence[str]) -> CandidateIndex:
+        n = min((answered.get((*key, m), len(plan.sentences[key])) for m in members), default=0)
+        if n == len(plan.sentences[key]):
+            return indexes[key]
+        if (*key, n) not in prefixes:
+            prefixes[(*key, n)] = build_index(plan.sentences[key][:n], preds[key], labels_of[key],
+                                              key=f"{key[0]}:{key[1]}")
+        return prefixes[(*key, n)]
 
     async def ready(combiner: Combiner, index: CandidateIndex, dataset_id: str) -> None:
         if isinstance(combiner, JudgedCombiner):
@@ -139,7 +148,7 @@ async def run_combiners(
                 for split in evaluated[target]:
                     if source != target and split != evaluated[target][0]:
                         continue
-                    test = indexes[(target, split)]
+                    test = evaluated_on((target, split), choice.systems)
                     await ready(combiner, test, target)
                     metrics, combined = evaluate(combiner, test, choice)
                     if split == evaluated[target][0]:
@@ -153,6 +162,8 @@ async def run_combiners(
                         "sentences": len(test.sentences), "metrics": metrics,
                         "per_sentence": per_sentence(test.sentences, combined), "best_single": best_single(test, rule),
                         **details(test.sentences, combined),
+                        **({"race": {"sentences": len(test.sentences), "why": "the sentences all its members answered"}}
+                           if test is not indexes[(target, split)] else {}),
                     })
                     predictions += [Prediction(system, target, split, sid, tuple(spans))
                                     for sid, spans in combined.items()]

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from nerbench.config.settings import (BACKEND_KEYS, PLACEMENT_KEYS, BackendEntry, DatasetEntry, FormatEntry,
-                                      GenerationSettings, ModelRef, RunConfig, RunSettings, ensemble_settings)
+                                      GenerationSettings, ModelRef, RaceSettings, RunConfig, RunSettings,
+                                      ensemble_settings)
 from nerbench.errors import NerbenchError
 from nerbench.files.schema import load_schema, validate
 
@@ -63,6 +64,8 @@ def config_from_raw(raw: dict[str, Any], path: Path, sha256: str) -> RunConfig:
         if "url" in entry and "urls" in entry:
             raise NerbenchError(f"{path}: field backend[{i}]: give url or urls, not both")
     run: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("run", {}).items()}
+    if "race" in run:
+        run["race"] = RaceSettings(**({} if run["race"] is True else run["race"])) if run["race"] else None
     return RunConfig(
         path=path,
         raw=raw,

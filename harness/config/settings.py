@@ -146,6 +146,20 @@ class EnsembleSettings:
 
 
 @dataclass(frozen=True)
+class RaceSettings:
+    """`[run] race`: evaluated splits answered in rounds over a seeded order
+    of their sentences; a system worse than the leader with confidence
+    1 − `alpha` stops being asked (docs/racing.md)."""
+
+    rounds: int = 10
+    alpha: float = 0.05
+    #: F1 (0–1) within which every survivor of the leader ends the race
+    delta: float = 0.0
+    seed: int = 0
+    method: str = "default"
+
+
+@dataclass(frozen=True)
 class RunSettings:
     """`[run]`."""
 
@@ -157,6 +171,8 @@ class RunSettings:
     executor: str = DEFAULT_EXECUTOR
     #: None when the file gives none (Ray's default, `DEFAULT_ADDRESS`, applies)
     address: str | None = None
+    #: None: every system answers every sentence
+    race: RaceSettings | None = None
 
 
 @dataclass

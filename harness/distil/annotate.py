@@ -5,7 +5,6 @@ resumes where it stopped."""
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections import Counter
@@ -30,6 +29,7 @@ from nerbench.errors import NerbenchError
 from nerbench.files.predictions import write_predictions
 from nerbench.files.results import write_results
 from nerbench.infer.backends import make_backends
+from nerbench.infer import interrupt
 from nerbench.infer.cache import PredictionCache
 from nerbench.infer.runner import JobOutcome, Runner
 from nerbench.plan.checks import check_config
@@ -163,7 +163,7 @@ def annotate(config: RunConfig, registry: Registry, teacher: Teacher, dataset: D
     plan, excluded = annotation_plan(config, registry, teacher, dataset, split, sentences)
     cache = PredictionCache(cache_path)
     try:
-        outcomes, spans, judging = asyncio.run(_annotate(config, plan, registry, teacher, cache, progress))
+        outcomes, spans, judging = interrupt.run(_annotate(config, plan, registry, teacher, cache, progress))
     finally:
         cache.close()
     members = {o.job.system: {p.sentence_id: p.spans for p in o.predictions} for o in outcomes}

@@ -101,17 +101,19 @@ class Cluster:
         try:
             found = canonicalize_bootstrap_address(target)
         except (ConnectionError, ValueError) as exc:
-            raise NerbenchError(f"[run] address {self.address!r}: {_why(exc)} (start one with `ray start --head`, "
-                                'or set address = "local" for one of this run\'s own)') from None
+            raise NerbenchError(f"[run] address {self.address!r}: cannot join a Ray cluster: {_why(exc)} (start one "
+                                'with `ray start --head`, or set address = "local" for one of this run\'s own)'
+                                ) from None
         if found is None:
             return
         host, _, port = found.rpartition(":")
         try:
             socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
         except (OSError, ValueError) as exc:
-            raise NerbenchError(f"[run] address {self.address!r}: no Ray cluster answers at {found} within "
-                                f"{CONNECT_TIMEOUT_S:g} s ({getattr(exc, 'strerror', None) or exc}); start one with "
-                                '`ray start --head`, or set address = "local" for one of this run\'s own') from None
+            raise NerbenchError(f"[run] address {self.address!r}: cannot join a Ray cluster: no Ray cluster answers at "
+                                f"{found} within {CONNECT_TIMEOUT_S:g} s ({getattr(exc, 'strerror', None) or exc}) "
+                                '(start one with `ray start --head`, or set address = "local" for one of this run\'s '
+                                "own)") from None
 
     def join(self) -> None:
         ray = import_ray()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -19,6 +19,7 @@ from nerbench.infer.breaker import CIRCUIT_OPEN, PROBE, REFUSE, Breaker
 from nerbench.infer.cache import PredictionCache, cache_key
 from nerbench.infer.concurrency import Limit, make_limit
 from nerbench.infer.pool import BackendPool
+from nerbench.infer.race import race_split
 from nerbench.infer.retry import with_retries
 from nerbench.plan.matrix import Job, Plan
 from nerbench.redaction import notice, redact
@@ -127,6 +128,8 @@ class JobOutcome:
     job: Job
     predictions: list[Prediction]
     stats: SystemStats
+    #: on a raced split: the round it stopped at, on how many sentences, and why
+    race: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,7 @@ class Runner:
         self.backends = backends
         self.generation = config.generation
         self.entries = {entry.name: entry for entry in config.backends}
+        self.rule = config.run.scoring
         self.cache = cache
         self.progress = progress
         self.describes: dict[tuple[str, str], dict[str, Any]] = {}
@@ -370,18 +374,34 @@ class Runner:
         return self.describes[(backend_name, model)]
 
     async def run_jobs(self) -> list[JobOutcome]:
-        """Every job of the plan, each server asked one model after another."""
+        """Every job of the plan, each server asked one model after another;
+        the raced splits (`[run] race`) in rounds, after the others."""
         outcomes = [JobOutcome(job, [], SystemStats()) for job in self.plan.jobs]
         # Counted in sentences: counting requests would render every prompt twice.
         total = sum(len(self.plan.sentences[(job.dataset, job.split)]) for job in self.plan.jobs)
         with tqdm(total=total, unit="sentence", desc=self.desc, disable=not self.progress) as bar:
 
-            async def job(i: int) -> None:
-                out = outcomes[i]
-                sentences = self.plan.sentences[(out.job.dataset, out.job.split)]
-                out.predictions.extend(await gather_all(*(self._sentence(out.job, s, out.stats, bar)
-                                                          for s in sentences)))
+            async def run(indexes: list[int], sentences: Sequence[Sentence] | None = None) -> None:
+                async def job(j: int) -> None:
+                    out = outcomes[indexes[j]]
+                    asked = self.plan.sentences[(out.job.dataset, out.job.split)] if sentences is None else sentences
+                    out.predictions.extend(await gather_all(*(self._sentence(out.job, s, out.stats, bar)
+                                                              for s in asked)))
 
-            await one_model_at_a_time([(self.backends[job.backend].endpoint, job.model_id)
-                                       for job in self.plan.jobs], job)
+                await one_model_at_a_time([(self.backends[outcomes[i].job.backend].endpoint, outcomes[i].job.model_id)
+                                           for i in indexes], job)
+
+            raced = set(self.plan.raced)
+            await run([i for i, o in enumerate(outcomes) if (o.job.dataset, o.job.split) not in raced])
+            for key in self.plan.raced:
+                if self.plan.race is None:
+                    break
+                indexes = [i for i, o in enumerate(outcomes) if (o.job.dataset, o.job.split) == key]
+                stopped = await race_split(self.plan.sentences[key], indexes,
+                                           {i: outcomes[i].job.system for i in indexes},
+                                           lambda i: outcomes[i].predictions, self.plan.race, self.rule, run)
+                for i, where in stopped.items():
+                    outcomes[i].race = where
+                    bar.total -= len(self.plan.sentences[key]) - where["sentences"]
+                bar.refresh()
         return outcomes

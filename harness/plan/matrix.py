@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -9,7 +10,8 @@ from typing import Any
 
 from nerbench.bases import Dataset, PromptFormat
 from nerbench.config.options import check_options
-from nerbench.config.settings import DEFAULT_DEMO_SPLIT, DEFAULT_DEMOS, DEMO_OPTIONS, FormatEntry, RunConfig
+from nerbench.config.settings import (DEFAULT_DEMO_SPLIT, DEFAULT_DEMOS, DEMO_OPTIONS, FormatEntry, RaceSettings,
+                                      RunConfig)
 from nerbench.errors import NerbenchError
 from nerbench.plan.checks import check_config, lookup
 from nerbench.plan.demos import DemoPool
@@ -54,6 +56,10 @@ class Plan:
     datasets: dict[str, Dataset]
     formats: dict[str, FormatSpec]
     demo_pools: dict[tuple[str, str], DemoPool] = field(default_factory=dict)
+    #: how evaluated splits are raced (None: every system answers every sentence)
+    race: RaceSettings | None = None
+    #: the (dataset, split)s raced: their sentences are in the race's seeded order
+    raced: tuple[tuple[str, str], ...] = ()
 
     def prompts(self, job: Job, sentence: Sentence) -> list[Prompt]:
         spec = self.formats[job.format]
@@ -139,11 +145,16 @@ def make_plan(config: RunConfig, registry: Registry, limit: int | None = None) -
             if spec.demo_split not in dataset.splits:
                 raise NerbenchError(f"{source}: field {entry.field}.demo_split: dataset {dataset.id!r} has no "
                                     f"split {spec.demo_split!r}; splits: {', '.join(dataset.splits)}")
+    raced = []
     for d in config.datasets:
         dataset = datasets[d.id]
         n = limit or d.limit or config.run.limit
         for split in d.splits:
             sentences[(dataset.id, split)] = load_sentences(dataset, split, n)
+            if config.run.race is not None:
+                sentences[(dataset.id, split)] = race_order(sentences[(dataset.id, split)], config.run.race.seed,
+                                                            dataset.id, split)
+                raced.append((dataset.id, split))
         if config.ensemble is not None:
             dev_limit = config.ensemble.dev_limit
             sentences[(dataset.id, config.ensemble.dev_split)] = load_sentences(
@@ -159,7 +170,15 @@ def make_plan(config: RunConfig, registry: Registry, limit: int | None = None) -
         for dataset_id, split in sentences
         for alias in pairs[b.name]
     ]
-    return Plan(jobs, sentences, datasets, formats, pools)
+    return Plan(jobs, sentences, datasets, formats, pools, config.run.race, tuple(raced))
+
+
+def race_order(sentences: list[Sentence], seed: int, dataset: str, split: str) -> list[Sentence]:
+    """The sentences a run would evaluate, in a seeded order (the same on
+    every machine): every prefix of it is a random sample of them."""
+    order = list(sentences)
+    random.Random(f"race:{seed}:{dataset}:{split}").shuffle(order)
+    return order
 
 
 def format_pairs(config: RunConfig, registry: Registry, formats: dict[str, FormatSpec]) -> dict[str, list[str]]:

@@ -25,7 +25,8 @@ _USAGE = {
     "reporter": 'In a config: `reporters = ["markdown", "${name}"]`; or '
                 "`nerbench leaderboard results.json --reporter ${name}`.",
     "student": "`nerbench train ${name} --gold ID:SPLIT --dev ID:SPLIT -o DIR`; then, in a config, "
-               '`[[backend]]` with `kind = "${name}"` and `models = ["DIR/seed-0"]`, and `[[format]] name = "student"`.',
+               '`[[backend]]` with `kind = "${name}"` and `models = ["DIR/seed-0"]`, and '
+               '`[[format]] name = "student"`.',
 }
 
 # A starter corpus for dataset plugins: whitespace tokens, (first, last+1, label).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 import os
 import platform
 from typing import Any
@@ -51,7 +52,8 @@ def build_results(
     systems = []
     for outcome in outcomes:
         job = outcome.job
-        sentences = plan.sentences[(job.dataset, job.split)]
+        # A raced system is scored on its own sample: the sentences it answered before it stopped.
+        sentences = answered(plan.sentences[(job.dataset, job.split)], outcome)
         spec = plan.formats[job.format]
         systems.append(
             {
@@ -75,6 +77,7 @@ def build_results(
                 },
                 **scored(sentences, outcome.predictions, rule),
                 "counts": outcome.stats.to_json(),
+                **({"race": outcome.race} if outcome.race is not None else {}),
             }
         )
     splits = {(job.dataset, job.split) for job in (o.job for o in outcomes)}
@@ -99,9 +102,22 @@ def build_results(
         "scoring": {"rule": rule},
         **({"execution": execution} if execution is not None else {}),
         "systems": systems,
-        **analysis({key: plan.sentences[key] for key in splits},
+        **({"race": {"settings": asdict(plan.race), "splits": [f"{d}:{s}" for d, s in plan.raced]}}
+           if plan.race is not None else {}),
+        **analysis({key: shared(plan.sentences[key], [o for o in outcomes if (o.job.dataset, o.job.split) == key])
+                    for key in splits},
                    [(o.job.dataset, o.job.split, o.job.system, o.predictions) for o in outcomes]),
     }
+
+
+def answered(sentences: list[Sentence], outcome: JobOutcome) -> list[Sentence]:
+    """The sentences a job was scored on: all, or a raced job's first ones."""
+    return sentences if outcome.race is None else sentences[:outcome.race["sentences"]]
+
+
+def shared(sentences: list[Sentence], outcomes: list[JobOutcome]) -> list[Sentence]:
+    """The sentences every system of a split answered (all of them, unless it was raced)."""
+    return min((answered(sentences, o) for o in outcomes), key=len, default=sentences)
 
 
 def scored(sentences: list[Sentence], predictions: list[Prediction], rule: str) -> dict[str, Any]:

@@ -20,6 +20,10 @@ from .questions import Examples, Questions
 from .voting import votes_of
 
 
+def _state(index: CandidateIndex) -> tuple[str, int]:
+    return index.key, len(index.sentences)
+
+
 def _majority(answers: Sequence[bool | None], voters: int) -> bool:
     """Kept on a strict majority of *yes* answers among all voters (a voter
     that failed or answered neither counts against)."""
@@ -90,8 +94,9 @@ class _Judged(api.JudgedCombiner):
         self.examples = examples
         self.example_split = example_split
         self.batch = batch
-        #: index key → (keep, priority) per candidate
-        self.decided: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        #: (index key, its sentences) → (keep, priority) per candidate; a raced split's ensembles are
+        #: evaluated on its first sentences, an index of its own under the same key
+        self.decided: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def _who(self, step: str, names: list[str] | None) -> list[str]:
         who = list(names or self.judges)
@@ -149,9 +154,9 @@ class _Judged(api.JudgedCombiner):
         return index.sentences[si], span
 
     def decisions(self, index: CandidateIndex) -> tuple[np.ndarray, np.ndarray]:
-        if index.key not in self.decided:
+        if _state(index) not in self.decided:
             raise api.NerbenchError(f"{self._name} runs inside `nerbench run` (it asks models)")
-        return self.decided[index.key]
+        return self.decided[_state(index)]
 
 
 def _answers(answers: list[Generation | Failure], read: Any) -> list[Any]:
@@ -190,7 +195,7 @@ class LlmJudgeCombiner(_Judged):
         return list(dict.fromkeys([*self.voters, *self.disambiguators]))
 
     async def judge(self, index: CandidateIndex, dataset: api.Dataset, judges: api.Judges) -> None:
-        if index.key in self.decided:
+        if _state(index) in self.decided:
             return
         ask = Questions.name, Questions.version
         kit = self.questions(index, dataset)
@@ -218,7 +223,7 @@ class LlmJudgeCombiner(_Judged):
             chosen = set(options[winner - 1]) if winner else set()
             for k in members:
                 keep[k] = k in chosen
-        self.decided[index.key] = (keep, yes)
+        self.decided[_state(index)] = (keep, yes)
 
     def select(
         self, index: CandidateIndex, subsets: np.ndarray, params: dict[str, Any]
@@ -243,7 +248,7 @@ class El4nerCombiner(_Judged):
         self._who("judges", None)
 
     async def judge(self, index: CandidateIndex, dataset: api.Dataset, judges: api.Judges) -> None:
-        if index.key in self.decided:
+        if _state(index) in self.decided:
             return
         ask = Questions.name, Questions.version
         kit = self.questions(index, dataset)
@@ -266,7 +271,7 @@ class El4nerCombiner(_Judged):
         for i, k in enumerate(chosen):
             yes[k] = sum(1 for v in checks[i] if v is True)
             keep[k] = _majority(checks[i], n_judges)
-        self.decided[index.key] = (keep, yes)
+        self.decided[_state(index)] = (keep, yes)
 
     def select(
         self, index: CandidateIndex, subsets: np.ndarray, params: dict[str, Any]

@@ -95,6 +95,18 @@ def _footer(board: Board) -> list[str]:
     return lines + [""]
 
 
+def sentences_per_s(entry: dict[str, Any]) -> float | None:
+    """Sentences answered per second of the backend's own time (latency summed over requests)."""
+    counts = entry.get("counts") or {}
+    latency, requests = counts.get("mean_latency_s"), counts.get("requests")
+    return entry["sentences"] / (latency * requests) if latency and requests else None
+
+
+def _megabytes(entry: dict[str, Any]) -> str:
+    size = entry.get("backend", {}).get("size_bytes")
+    return "–" if size is None else f"{size / 1e6:.1f}"
+
+
 def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> str:
     ranked = ("seqeval, strict, every distinct predicted span counts: docs/scoring.md" if split.scoring == "span-set"
               else "seqeval, strict IOB2")
@@ -103,6 +115,15 @@ def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> s
              "95% interval: percentile bootstrap over sentences (2,000 resamples, seed 0). "
              "Failure rates: share of sentences (unparseable, truncated, error) or of mentions "
              "(ungrounded, unknown label).", ""]
+    raced = [row for row in split.rows if "race" in row.system]
+    # Only where a system reports its size (a trained student): pages of LLM-only runs stay as they were.
+    sized = any("size_bytes" in row.system.get("backend", {}) for row in split.rows)
+    if raced:
+        lines += [f"**Raced** (docs/racing.md): systems answered the split in rounds over a seeded order of its "
+                  f"sentences and a system worse than the leader with confidence stopped being asked, so each "
+                  f"row is scored on its own sample — the first *sentences* of that order — and its interval is "
+                  f"on that sample. F1 values on different samples are not compared here; paired tests use the "
+                  f"sentences both sides answered. Where each stopped and why: the Racing section.", ""]
     rows: list[list[Any]] = []
     for row in split.rows:
         m, rates, counts = row.system["metrics"], failure_rates(row.system), row.system.get("counts", {})
@@ -112,9 +133,12 @@ def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> s
                      pct(m["macro_f1"]), pct(rates["unparseable"]), pct(rates["truncated"]), pct(rates["error"]),
                      pct(rates["ungrounded"]), pct(rates["unknown_label"]),
                      _number(counts.get("mean_latency_s")), _number(counts.get("tokens_per_s"), 1),
-                     "–" if tokens is None else str(tokens)])
+                     "–" if tokens is None else str(tokens)]
+                    + ([str(row.system["sentences"])] if raced else [])
+                    + ([_number(sentences_per_s(row.system), 1), _megabytes(row.system)] if sized else []))
     lines += [_table(rows, ["#", "system", "P", "R", "F1", "F1 95% CI", "macro F1", "unparseable %", "truncated %",
-                            "error %", "ungrounded %", "unknown label %", "latency s", "tokens/s", "tokens"]), ""]
+                            "error %", "ungrounded %", "unknown label %", "latency s", "tokens/s", "tokens"]
+                     + (["sentences"] if raced else []) + (["sentences/s", "size MB"] if sized else [])), ""]
     ensembles = [row for row in split.rows if row.is_ensemble]
     if ensembles:
         lines += ["## Ensembles", "",
@@ -141,6 +165,14 @@ def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> s
         support = {lb: next((r.system["metrics"]["per_type"][lb]["support"] for r in split.rows
                              if lb in r.system["metrics"]["per_type"]), 0) for lb in labels}
         lines += [_table(rows, ["system"] + [f"{escape(lb)} ({support[lb]})" for lb in labels]), ""]
+    if raced:
+        lines += ["## Racing", "", "Where each raced system stopped: dropped against the leader named, with the "
+                  "p-value of that look, or finished with the race.", ""]
+        lines += [_table([[escape(row.name), escape(row.system["race"].get("status", "–")),
+                           str(row.system["race"].get("round", "–")), str(row.system["race"]["sentences"]),
+                           escape(row.system["race"].get("against", "–")), _number(row.system["race"].get("p"), 4),
+                           escape(row.system["race"].get("why", "–"))] for row in raced],
+                         ["system", "status", "round", "sentences", "against", "p", "why"]), ""]
     lines += _partial_section(split) + _errors_section(split) + _headroom_section(split, figures)
     lines += ["## Plots", ""]
     if figures is None:

@@ -1,0 +1,167 @@
+"""LLM judges at a fraction of the tokens, measured in one run on a real
+llama.cpp server.
+
+    python benchmarks/judges.py [--sentences 20] [--json out.json]
+
+The candidates are every distinct span the 8 systems of
+leaderboards/pt-two-families predicted on the first `--sentences` LeNER-Br
+test sentences (their published predictions: no extraction is asked). Gemma
+3 270M (the judge of `llm-judge-gemma` there) answers the yes/no
+verification question of each candidate, with one yes and one no example of
+its type, as that leaderboard asked it, three ways, each on a fresh server
+(an empty prompt cache) with 2 slots, 2 requests in flight:
+
+1. `index order` — the questions in the candidate index's order (by
+   sentence, then position, then type: how judging asked them before);
+2. `prefix order` — the same questions sorted by their text, as nerbench's
+   judges now send them, so that neighbours share the longest prefix
+   llama.cpp's prompt cache (`cache_prompt`, slot reuse) keeps;
+3. `batched` — the `batch = true` option: one question per sentence that
+   lists its candidates, one yes/no each (no few-shot examples).
+
+For each: prompt tokens the server evaluated (llama.cpp's `timings.prompt_n`,
+what its cache did not hold) per candidate, tokens it reused (`cache_n`),
+wall time and candidates judged per second; whether the per-candidate
+answers of 1 and 2 are the same; and the share of candidates each judge
+answered right against the gold (is the candidate a gold entity).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def candidates(n_sentences: int) -> tuple[Any, Any, list[tuple[Any, Any]], list[bool]]:
+    from nerbench.files.predictions import group_by_system
+    from nerbench.index.candidates import build_index
+    from nerbench.plugin_system.manager import get_registry
+
+    dataset = get_registry().get("datasets", "lener_br")
+    sentences = list(dataset.sentences("test"))
+    systems = group_by_system([REPO / "leaderboards" / "pt-two-families" / "predictions.jsonl"], "lener_br", "test",
+                              {s.id: s for s in sentences}, {label.name for label in dataset.labels})
+    index = build_index(sentences[:n_sentences], systems, key="lener_br:test")
+    spots = []
+    for k in range(len(index.sent)):
+        si, span = index.span(k)
+        spots.append((index.sentences[si], span))
+    return dataset, index, spots, [bool(g) for g in index.gold]
+
+
+def payload(model: str, prompt: Any) -> dict[str, Any]:
+    # What nerbench's llama.cpp kind sends for a judge's question (its max_tokens as pt-two-families ran).
+    return {"model": model, "messages": list(prompt.messages), "temperature": 0.0, "seed": 0,
+            "max_tokens": max(192, prompt.min_tokens),
+            "response_format": {"type": "json_schema",
+                                "json_schema": {"name": "entities", "strict": True, "schema": prompt.schema}}}
+
+
+async def ask(url: str, bodies: list[dict[str, Any]], in_flight: int) -> tuple[list[dict[str, Any]], float]:
+    """POST every body in order, `in_flight` at a time; the replies in order and the wall time."""
+    replies: list[dict[str, Any]] = [{} for _ in bodies]
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(len(bodies)):
+        queue.put_nowait(i)
+    async with httpx.AsyncClient(base_url=url, timeout=600) as client:
+        async def worker() -> None:
+            while not queue.empty():
+                i = queue.get_nowait()
+                resp = await client.post("/v1/chat/completions", json=bodies[i])
+                resp.raise_for_status()
+                replies[i] = resp.json()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(in_flight)))
+        return replies, time.perf_counter() - started
+
+
+def phase(name: str, bodies: list[dict[str, Any]], n_candidates: int, slots: int) -> tuple[dict[str, Any], list]:
+    from nerbench import llama
+
+    server = llama.start(llama.gemma3_path(), "gemma3-270m", slots=slots, ctx_per_slot=2048, threads=2)
+    try:
+        replies, wall = asyncio.run(ask(server.url, bodies, slots))
+    finally:
+        del server
+    evaluated = sum(r.get("timings", {}).get("prompt_n", 0) for r in replies)
+    reused = sum(r.get("timings", {}).get("cache_n", 0) for r in replies)
+    return {"phase": name, "questions": len(bodies), "candidates": n_candidates,
+            "prompt_tokens_evaluated": evaluated, "prompt_tokens_reused": reused,
+            "evaluated_per_candidate": round(evaluated / n_candidates, 1),
+            "wall_s": round(wall, 1), "candidates_per_s": round(n_candidates / wall, 3)}, replies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sentences", type=int, default=20)
+    parser.add_argument("--slots", type=int, default=2)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    from nerbench.api import Generation
+    from nerbench.combine.stage import prefix_key
+    from nerbench_plugins.combiners.questions import Examples, Questions
+
+    dataset, index, spots, gold = candidates(args.sentences)
+    kit = Questions(dataset.language, dataset.labels, Examples(dataset.sentences("train"), 1), index.key)
+    questions = [kit.verify(sentence, span) for sentence, span in spots]
+    model = "gemma3-270m"
+    n = len(spots)
+
+    before, before_replies = phase("index order", [payload(model, q) for q in questions], n, args.slots)
+    order = sorted(range(n), key=lambda i: prefix_key(questions[i]))
+    after, sorted_replies = phase("prefix order", [payload(model, questions[i]) for i in order], n, args.slots)
+    after_replies: list[Any] = [None] * n
+    for j, i in enumerate(order):
+        after_replies[i] = sorted_replies[j]
+
+    by_sentence: dict[str, list[int]] = {}
+    for i, (sentence, _) in enumerate(spots):
+        by_sentence.setdefault(sentence.id, []).append(i)
+    batches = list(by_sentence.values())
+    batch_prompts = [kit.verify_all(spots[members[0]][0], [spots[i][1] for i in members]) for members in batches]
+    batched, batch_replies = phase("batched", [payload(model, p) for p in batch_prompts], n, args.slots)
+
+    def said(reply: dict[str, Any]) -> str:
+        return reply["choices"][0]["message"]["content"]
+
+    per_candidate = [kit.decision(Generation(said(r), "stop")) for r in before_replies]
+    reordered = [kit.decision(Generation(said(r), "stop")) for r in after_replies]
+    batch_decisions: list[bool | None] = [None] * n
+    for members, reply in zip(batches, batch_replies):
+        for i, d in zip(members, kit.decisions(Generation(said(reply), "stop"), len(members))):
+            batch_decisions[i] = d
+
+    def accuracy(decisions: list[bool | None]) -> float:
+        return round(sum(d is g for d, g in zip(decisions, gold)) / n, 3)
+
+    report = {
+        "sentences": args.sentences, "candidates": n, "gold_candidates": sum(gold), "slots": args.slots,
+        "phases": [before, after, batched],
+        "same_answers_index_vs_prefix_order": sum(a == b for a, b in zip(per_candidate, reordered)),
+        "accuracy": {"per_candidate": accuracy(per_candidate), "batched": accuracy(batch_decisions)},
+        "yes": {"per_candidate": sum(d is True for d in per_candidate),
+                "batched": sum(d is True for d in batch_decisions)},
+        "batched_agrees_with_per_candidate": sum(a == b for a, b in zip(per_candidate, batch_decisions)),
+    }
+    print("| phase | questions | prompt tokens evaluated / candidate | reused | wall s | candidates/s |")
+    print("|---|---|---|---|---|---|")
+    for p in report["phases"]:
+        print(f"| {p['phase']} | {p['questions']} | {p['evaluated_per_candidate']} | {p['prompt_tokens_reused']} | "
+              f"{p['wall_s']} | {p['candidates_per_s']} |")
+    print(json.dumps({k: v for k, v in report.items() if k != "phases"}, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
