@@ -66,8 +66,8 @@ from nerbench.records import (
 
 def lookup(kind: str, name: str) -> Any:
     """What a plugin registered as `name` ("backends", "datasets",
-    "prompt_formats", "combiners", "reporters"), or a one-line error
-    suggesting close names."""
+    "prompt_formats", "combiners", "reporters", "students"), or a one-line
+    error suggesting close names."""
     from nerbench.plugin_system.manager import get_registry
 
     return get_registry().get(kind, name)

@@ -55,9 +55,9 @@ class Sentence:
 @dataclass(frozen=True)
 class Example:
     """A sentence a student learns from: `sentence.spans` are what it is
-    taught. A token marked in `missing` carries no label at all — neither an
-    entity nor "O" (spaCy's missing label: no loss there); `missing` is empty
-    or one flag per token."""
+    taught, always. A token marked in `missing` outside those spans carries
+    no label at all — neither an entity nor "O" (spaCy's missing label: no
+    loss there); `missing` is empty or one flag per token."""
 
     sentence: Sentence
     missing: tuple[bool, ...] = ()

@@ -55,7 +55,8 @@ def test_a_race_drops_the_clearly_worse_and_says_where_and_why(tmp_path, cli_run
     full = write(tmp_path / "full.toml", configs.config(BACKEND, datasets=[LENER], run={"limit": 200}))
     done = cli_runner.invoke(cli, ["run", str(full), "-o", str(tmp_path / "full"), "--no-progress"])
     assert done.exit_code == 0, done.output
-    complete = {s["model"]: s["counts"] for s in json.loads((tmp_path / "full" / "results.json").read_text())["systems"]}
+    systems = json.loads((tmp_path / "full" / "results.json").read_text())["systems"]
+    complete = {s["model"]: s["counts"] for s in systems}
     for model, entry in by.items():
         # (a sentence whose text repeats an earlier one's is a hit too)
         assert complete[model]["cache_hits"] >= entry["sentences"] and complete[model]["requests"] == 200

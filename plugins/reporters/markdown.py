@@ -119,11 +119,11 @@ def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> s
     # Only where a system reports its size (a trained student): pages of LLM-only runs stay as they were.
     sized = any("size_bytes" in row.system.get("backend", {}) for row in split.rows)
     if raced:
-        lines += [f"**Raced** (docs/racing.md): systems answered the split in rounds over a seeded order of its "
-                  f"sentences and a system worse than the leader with confidence stopped being asked, so each "
-                  f"row is scored on its own sample — the first *sentences* of that order — and its interval is "
-                  f"on that sample. F1 values on different samples are not compared here; paired tests use the "
-                  f"sentences both sides answered. Where each stopped and why: the Racing section.", ""]
+        lines += ["**Raced** (docs/racing.md): systems answered the split in rounds over a seeded order of its "
+                  "sentences and a system worse than the leader with confidence stopped being asked, so each "
+                  "row is scored on its own sample — the first *sentences* of that order — and its interval is "
+                  "on that sample. F1 values on different samples are not compared here; paired tests use the "
+                  "sentences both sides answered. Where each stopped and why: the Racing section.", ""]
     rows: list[list[Any]] = []
     for row in split.rows:
         m, rates, counts = row.system["metrics"], failure_rates(row.system), row.system.get("counts", {})
