@@ -231,3 +231,82 @@ def test_annotate_refuses_what_it_cannot_do_in_one_line(tmp_path, cli_runner):
 
 def files_of(folder: Path) -> set[str]:
     return {p.name for p in folder.iterdir()}
+
+
+def test_students_train_on_the_silver_and_are_scored_as_systems(annotated, tmp_path, cli_runner):
+    out, sentences, _, _ = annotated
+    for student, options in (("crf", ["--option", "max_iterations=20"]), ("spacy", ["--option", "max_epochs=2"])):
+        result = cli_runner.invoke(cli, ["train", student, "--silver", str(out / "silver.jsonl"), "--gold",
+                                         "lener_br:train", "--dev", "lener_br:dev", "--dev-limit", "10",
+                                         "--unlabelled", "missing", *options, "-o", str(tmp_path / student)])
+        assert result.exit_code == 0, result.output
+        meta = json.loads((tmp_path / student / "seed-0" / "student.json").read_text())
+        assert meta["data"]["silver_sentences"] == N and meta["data"]["unlabelled"] == "missing"
+        assert meta["dev"] == {"split": "lener_br:dev", "sentences": 10, "used_for": "early stopping"}
+        assert meta["labels"] == sorted(["PESSOA", "ORGANIZACAO", "LOCAL", "TEMPO", "LEGISLACAO", "JURISPRUDENCIA"])
+    cfg = write(tmp_path / "students.toml", """
+[run]
+limit = 10
+
+[[backend]]
+name = "students"
+kind = "crf"
+models = ["crf/seed-0"]
+
+[[backend]]
+name = "spacy"
+kind = "spacy"
+models = ["spacy/seed-0"]
+
+[[dataset]]
+id = "lener_br"
+splits = ["test"]
+
+[[format]]
+name = "student"
+""")
+    result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "scored"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp_path / "scored" / "results.json").read_text())
+    by = {s["backend"]["kind"]: s for s in results["systems"]}
+    assert set(by) == {"crf", "spacy"}
+    for entry in by.values():
+        assert entry["sentences"] == 10 and entry["counts"]["statuses"] == {"ok": 10}
+        assert entry["backend"]["size_bytes"] > 0 and entry["backend"]["digest"].startswith("sha256:")
+        assert 0.0 <= entry["metrics"]["f1"] <= 1.0 and entry["counts"]["mean_latency_s"] > 0
+    page = (tmp_path / "scored" / "lener_br-test.md").read_text()
+    assert "sentences/s" in page and "size MB" in page
+
+
+def test_a_student_for_other_labels_or_a_missing_model_is_refused_before_any_request(annotated, tmp_path,
+                                                                                    cli_runner):
+    out, _, _, _ = annotated
+    result = cli_runner.invoke(cli, ["train", "crf", "--silver", str(out / "silver.jsonl"), "--gold", "lener_br:train",
+                                     "--dev", "lener_br:dev", "--dev-limit", "5", "--option", "max_iterations=5",
+                                     "-o", str(tmp_path / "crf")])
+    assert result.exit_code == 0, result.output
+    meta = tmp_path / "crf" / "seed-0" / "student.json"
+    doc = json.loads(meta.read_text())
+    meta.write_text(json.dumps({**doc, "labels": ["PER", "ORG", "LOC"]}))
+    text = '[[backend]]\nname = "s"\nkind = "crf"\nmodels = ["{m}"]\n[[dataset]]\nid = "lener_br"\nsplits = ["test"]\n' \
+           '[[format]]\nname = "student"\n'
+    for model, says in (("crf/seed-0", "trained for the labels LOC, ORG, PER"), ("nope", "nope: no such model folder"),
+                        (".", "not a trained student")):
+        cfg = write(tmp_path / "c.toml", text.replace("{m}", model))
+        result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--limit", "2", "--no-progress"])
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1, (model, result.output)
+        assert says in result.stderr, (model, result.stderr)
+        assert not (tmp_path / "o" / "results.json").exists()
+
+
+def test_a_gold_budget_is_spent_where_the_teachers_disagree(annotated, tmp_path, cli_runner):
+    out, sentences, _, _ = annotated
+    silver = read_silver(out / "silver.jsonl")
+    result = cli_runner.invoke(cli, ["train", "crf", "--silver", str(out / "silver.jsonl"), "--gold", "lener_br:train",
+                                     "--budget", "5", "--pick", "disagreement", "--dev", "lener_br:dev", "--dev-limit",
+                                     "5", "--option", "max_iterations=5", "-o", str(tmp_path / "mixed")])
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "mixed" / "seed-0" / "student.json").read_text())["data"]
+    assert data["gold_sentences"] == 5 and data["silver_sentences"] == N - 5 and data["use"] == "mixed"
+    most = sorted(silver, key=lambda s: -(s.disagreement or 0))[4].disagreement
+    assert all(s.disagreement >= most for s in silver if s.sentence.id in data["gold_ids"])
