@@ -288,8 +288,8 @@ def test_a_student_for_other_labels_or_a_missing_model_is_refused_before_any_req
     meta = tmp_path / "crf" / "seed-0" / "student.json"
     doc = json.loads(meta.read_text())
     meta.write_text(json.dumps({**doc, "labels": ["PER", "ORG", "LOC"]}))
-    text = '[[backend]]\nname = "s"\nkind = "crf"\nmodels = ["{m}"]\n[[dataset]]\nid = "lener_br"\nsplits = ["test"]\n' \
-           '[[format]]\nname = "student"\n'
+    text = ('[[backend]]\nname = "s"\nkind = "crf"\nmodels = ["{m}"]\n'
+            '[[dataset]]\nid = "lener_br"\nsplits = ["test"]\n[[format]]\nname = "student"\n')
     for model, says in (("crf/seed-0", "trained for the labels LOC, ORG, PER"), ("nope", "nope: no such model folder"),
                         (".", "not a trained student")):
         cfg = write(tmp_path / "c.toml", text.replace("{m}", model))
