@@ -177,6 +177,10 @@ def run(ctx, config, output, limit, dry_run, cache_path, progress, as_json, race
         table, total = describe_plan(plan)
         click.echo(table)
         click.echo(f"\n{len(plan.jobs)} jobs, {total} requests (before the cache); nothing was called.")
+        if plan.race is not None:
+            click.echo(f"Raced ({plan.race.rounds} rounds, alpha {plan.race.alpha:g}): "
+                       + ", ".join(f"{d}:{s}" for d, s in plan.raced)
+                       + f"; {total} requests is the most it can ask (docs/racing.md).")
         return
     try:
         outcome = execute(cfg, plan, registry, out_dir, cache_path or default_cache_path(), progress)
