@@ -1,0 +1,127 @@
+"""The numbers leaderboards/pt-distill/README.md states, from its results
+files alone (no model, no training):
+
+    python leaderboards/pt-distill/analyse.py
+
+- students on the whole LeNER-Br test split (`test/results.json`): F1 mean ±
+  sd over seeds per student and training data, P, R, training time, size,
+  sentences/s;
+- students against their teachers on the first 100 test sentences
+  (`students-100/` and `teachers-100/results.json`): each teacher's F1 with its 95% interval, and
+  for each student the paired bootstrap p of "the student does not beat the
+  teacher" (seeds pooled: their per-sentence counts summed);
+- what the silver is worth in gold sentences, and disagreement against
+  random gold, with paired p on the whole test split.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nerbench.score.bootstrap import f1_interval, paired_p_value
+from nerbench.score.prf import prf
+
+HERE = Path(__file__).resolve().parent
+NAME = re.compile(r"^(?P<student>crf|spacy)/(?P=student)-(?P<data>.+)-seed-(?P<seed>\d+)/student$")
+
+
+def load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def f1(counts: dict[str, list[int]]) -> float:
+    return float(prf(sum(counts["tp"]), sum(counts["predicted"]), sum(counts["gold"]))[2])
+
+
+def pooled(entries: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """Per-sentence counts of several seeds summed: the seeds as one system."""
+    return {k: list(np.sum([e["per_sentence"][k] for e in entries], axis=0)) for k in ("tp", "predicted", "gold")}
+
+
+def students(doc: dict[str, Any]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    out: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for entry in doc["systems"]:
+        match = NAME.match(entry["system"])
+        if match:
+            out[(match["student"], match["data"])].append(entry)
+    return out
+
+
+def per_s(entry: dict[str, Any]) -> float | None:
+    c = entry.get("counts", {})
+    return entry["sentences"] / (c["mean_latency_s"] * c["requests"]) if c.get("mean_latency_s") else None
+
+
+def table_test(doc: dict[str, Any]) -> list[str]:
+    rows = ["| student | trained on | F1 mean ± sd (3 seeds) | P | R | size MB | sentences/s |",
+            "|---|---|---|---|---|---|---|"]
+    for (student, data), entries in sorted(students(doc).items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        f1s = [100 * e["metrics"]["f1"] for e in entries]
+        p = statistics.mean(100 * e["metrics"]["precision"] for e in entries)
+        r = statistics.mean(100 * e["metrics"]["recall"] for e in entries)
+        size = statistics.mean(e["backend"]["size_bytes"] for e in entries) / 1e6
+        speed = [s for s in (per_s(e) for e in entries) if s]
+        rate = f"{statistics.mean(speed):.0f}" if speed else "–"
+        rows.append(f"| {student} | {data} | {statistics.mean(f1s):.1f} ± {statistics.pstdev(f1s):.1f} "
+                    f"(n={len(f1s)}) | {p:.1f} | {r:.1f} | {size:.1f} | {rate} |")
+    return rows
+
+
+def main() -> None:
+    test = load(HERE / "test" / "results.json")
+    teachers_doc = load(HERE / "teachers-100" / "results.json")
+    paired = load(HERE / "students-100" / "results.json")
+    print("## Students on the whole test split\n")
+    print("\n".join(table_test(test)))
+    by = students(test)
+
+    print("\n## Against the teachers, first 100 test sentences\n")
+    wanted = ("embedded/gemma3-270m/json-grouped-3shot", "union[", "majority[")
+    teachers = [e for e in [*teachers_doc["systems"], *teachers_doc.get("ensembles", [])]
+                if e["split"] == "test" and e["system"].startswith(wanted)]
+    for t in teachers:
+        low, high = f1_interval(t["per_sentence"])
+        print(f"- teacher {t['system']}: F1 {100 * t['metrics']['f1']:.1f} ({100 * low:.1f}–{100 * high:.1f})")
+    near = students(paired)
+    print("\n| student | trained on | F1 mean (seeds) | F1 pooled (95% CI) | p (not better) vs each teacher |")
+    print("|---|---|---|---|---|")
+    for (student, data), entries in sorted(near.items()):
+        counts = pooled(entries)
+        low, high = f1_interval(counts)
+        ps = ", ".join(f"{paired_p_value(counts, pooled([t] * len(entries))):.3f}" for t in teachers)
+        mean = statistics.mean(100 * e["metrics"]["f1"] for e in entries)
+        print(f"| {student} | {data} | {mean:.1f} | {100 * f1(counts):.1f} ({100 * low:.1f}–{100 * high:.1f}) | "
+              f"{ps} |")
+
+    print("\n## Gold budget, whole test split (seeds pooled; p: paired bootstrap)\n")
+    for student in ("crf", "spacy"):
+        for k in (50, 100, 200):
+            a, b = by.get((student, f"mixed-{k}-disagreement")), by.get((student, f"mixed-{k}-random"))
+            if a and b:
+                pa, pb = pooled(a), pooled(b)
+                print(f"- {student} k={k}: disagreement {100 * f1(pa):.1f} vs random {100 * f1(pb):.1f}; "
+                      f"p(disagreement does not beat random) = {paired_p_value(pa, pb):.3f}")
+        silver = by.get((student, "silver-union-O"))
+        curve = [(k, f1(pooled(by[(student, f"gold-only-{k}")]))) for k in (50, 100, 200)
+                 if (student, f"gold-only-{k}") in by]
+        if (student, "gold-same-1000") in by:
+            curve.append((1000, f1(pooled(by[(student, "gold-same-1000")]))))
+        if silver and curve:
+            s = f1(pooled(silver))
+            worth = next((k0 * (k1 / k0) ** ((s - f0) / (f1_ - f0)) for (k0, f0), (k1, f1_) in zip(curve, curve[1:])
+                          if f0 <= s <= f1_ and f1_ > f0), None)
+            print(f"- {student}: union silver alone {100 * s:.1f}; gold alone by k: "
+                  + ", ".join(f"{k}: {100 * v:.1f}" for k, v in curve)
+                  + (f"; the silver is worth about {worth:.0f} gold sentences (log-linear between the two nearest k)"
+                     if worth else "; the silver is worth less than the smallest k or more than the largest"))
+
+
+if __name__ == "__main__":
+    main()
