@@ -249,10 +249,11 @@ def read_harem_json(path: Path, options: dict[str, Any], split: str, repairs: Co
             )
 
 
-def read_sentence_jsonl(path: Path, options: dict[str, Any], split: str, repairs: Counter[str] | None = None
-                        ) -> Iterator[Sentence]:
-    """The project's own sentence JSONL interchange format; offsets are checked."""
-    for lineno, line in utf8_lines(path, "dataset"):
+def sentence_lines(path: Path, what: str = "dataset") -> Iterator[tuple[str, dict[str, Any], Sentence]]:
+    """("FILE:LINE", the line's object, its sentence) for each line of a
+    sentence JSONL file — nerbench's own format, and formats that add keys to
+    it (silver) — with every offset checked."""
+    for lineno, line in utf8_lines(path, what):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
@@ -264,6 +265,13 @@ def read_sentence_jsonl(path: Path, options: dict[str, Any], split: str, repairs
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise DataFormatError(f"{where}: not a sentence JSONL line ({type(exc).__name__}: {exc})") from None
         check_sentence(sentence, where)
+        yield where, obj, sentence
+
+
+def read_sentence_jsonl(path: Path, options: dict[str, Any], split: str, repairs: Counter[str] | None = None
+                        ) -> Iterator[Sentence]:
+    """The project's own sentence JSONL interchange format; offsets are checked."""
+    for _, _, sentence in sentence_lines(path):
         yield sentence
 
 

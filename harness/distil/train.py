@@ -27,11 +27,10 @@ from typing import Any
 
 from nerbench import __version__
 from nerbench.bases import Student
-from nerbench.data.readers import check_sentence
+from nerbench.data.readers import sentence_lines
 from nerbench.distil.silver import SilverSentence
 from nerbench.errors import NerbenchError
 from nerbench.files.results import write_results
-from nerbench.files.text import json_value, utf8_lines
 from nerbench.parse.alignment import TokenIndex
 from nerbench.records import Example, Sentence
 from nerbench.students import META, student_id
@@ -45,20 +44,14 @@ def read_silver(path: Path) -> list[SilverSentence]:
     """`silver.jsonl` as `nerbench annotate` writes it, each line checked as
     sentence JSONL is (offsets, spans on tokens) plus its votes."""
     out = []
-    for lineno, line in utf8_lines(path, "silver"):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        obj = json_value(line, where)
+    for where, obj, sentence in sentence_lines(path, "silver"):
         try:
-            sentence = Sentence.from_json(obj)
             votes = tuple(int(s.get("votes", 1)) for s in obj["spans"])
             members = int(obj.get("members", 1))
             dis = obj.get("disagreement")
             disagreement = None if dis is None else float(dis)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise NerbenchError(f"{where}: not a silver line ({type(exc).__name__}: {exc})") from None
-        check_sentence(sentence, where)
         out.append(SilverSentence(sentence, votes, members, disagreement))
     if not out:
         raise NerbenchError(f"{path}: no silver sentences")
