@@ -228,7 +228,9 @@ def test_rescoring_a_published_leaderboard(tmp_path, cli_runner):
     assert hedging and all(e["overlaps"]["dropped"] == 0 for e in hedging)
 
 
-PUBLISHED = sorted(p.parent.name for p in (REPO / "leaderboards").glob("*/results.json"))
+#: Every published folder, nested ones included (leaderboards/pt-distill/test, ...).
+PUBLISHED = sorted(str(p.parent.relative_to(REPO / "leaderboards"))
+                   for p in (REPO / "leaderboards").rglob("results.json"))
 
 
 @pytest.mark.parametrize("name", PUBLISHED)
