@@ -24,7 +24,8 @@ from nerbench.config.settings import RaceSettings
 from nerbench.config.options import check_options
 from nerbench.data.manifest import ManifestDataset, default_data_dir
 from nerbench.errors import EXIT_PARTIAL, NerbenchError, Terminated
-from nerbench.distil.annotate import TEXT_SPLIT, choose_sentences, text_sentences, write_annotation
+from nerbench.distil.annotate import (TEXT_SPLIT, choose_sentences, earlier_answers, text_sentences,
+                                      write_annotation)
 from nerbench.distil.annotate import annotate as annotate_sentences
 from nerbench.distil.teachers import load_source, resolve_teacher
 from nerbench.distil.train import (PICKS, UNLABELLED, USES, budget_data, gold_data, read_silver, silver_data,
@@ -371,6 +372,10 @@ def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, samp
     that proposed it, each sentence with their disagreement), silver.conll
     (BIO), silver.spans.jsonl (Prodigy / doccano), predictions.jsonl and
     annotation.json. Cached like a run: rerun the same command to resume.
+    An annotation already in DIR (same config, split and demonstrations left
+    out) is reused: its answered sentences are not asked again, so a sample
+    annotated in pieces (--sample N --limit 250, then 500, ...) or moved to
+    another machine with its output resumes without the cache.
     Exit status: 0 complete, 2 bad input, 3 partial, 130 interrupted, 143 terminated.
     """
     registry = registry_from(ctx)
@@ -385,19 +390,25 @@ def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, samp
             raise NerbenchError("--text needs --dataset ID (whose labels and language the teacher uses)")
         with naming("--dataset"):
             dataset = registry.get("datasets", dataset_id)
-        split, sentences = TEXT_SPLIT, text_sentences(text_file)
-        sentences = choose_sentences(sentences, limit, sample, seed)
+        split, candidates = TEXT_SPLIT, text_sentences(text_file)
     else:
         with naming(f"--split {split_ref}"):
             dataset, split = dataset_split(registry, split_ref)
-        sentences = choose_sentences(list(dataset.sentences(split)), limit, sample, seed)
+        candidates = list(dataset.sentences(split))
+    drawn = choose_sentences(candidates, None, sample, seed)
+    # A piece of a sample (--limit) keeps the whole sample out of the demonstrations: it is asked as the whole is.
+    sentences = drawn[:limit]
+    earlier = earlier_answers(output, config, chosen, dataset, split, candidates)
     try:
         result = annotate_sentences(config, registry, chosen, dataset, split, sentences,
-                                    cache_path or default_cache_path(), progress)
+                                    cache_path or default_cache_path(), progress, drawn if sample else (), earlier)
     except KeyboardInterrupt as exc:
         interrupted(exc)
-    files, summary = write_annotation(result, output, {"source": str(source), "sample": sample, "seed": seed,
-                                                      "limit": limit})
+    if result.reused:
+        click.echo(f"reused {len(next(iter(result.reused.values())))} sentences' answers from "
+                   f"{output / 'predictions.jsonl'}", err=True)
+    files, summary = write_annotation(result, output, config.sha256, {"source": str(source), "sample": sample,
+                                                                      "seed": seed, "limit": limit})
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
     else:

@@ -229,6 +229,50 @@ def test_annotate_refuses_what_it_cannot_do_in_one_line(tmp_path, cli_runner):
         assert says in result.stderr, (args, result.stderr)
 
 
+def test_a_sample_annotated_in_pieces_resumes_from_its_output_and_asks_what_the_whole_would(tmp_path, cli_runner):
+    """Caches do not always travel (another machine, a new session): the
+    output folder is enough to resume, and a piece of a sample (--limit)
+    keeps the whole sample out of the demonstrations, so the pieces ask
+    exactly what annotating the sample at once asks."""
+    sentences = train_sentences()
+    answer = gold_teacher({s.text: s for s in sentences})
+
+    def annotate(fake: FakeOpenAI, out: str, cache: str, *extra: str):
+        before = set(fake.bodies), sum(fake.sent.values())
+        result = cli_runner.invoke(cli, ["annotate", str(cfg), "--teacher", "union[t/a/json+t/b/json]",
+                                         "--split", "lener_br:train", "--sample", "12", "--seed", "3", *extra,
+                                         "-o", str(tmp_path / out), "--cache", str(tmp_path / cache), "--no-progress"])
+        assert len(fake.bodies) - len(before[0]) == sum(fake.sent.values()) - before[1]  # nothing asked twice
+        return result, set(fake.bodies) - before[0]
+
+    with FakeOpenAI(models=("a", "b"), answer=answer) as fake:
+        cfg = write(tmp_path / "t.toml", teacher_config(fake.url, shots=2))
+        whole, asked_whole = annotate(fake, "whole", "c0.sqlite")
+        port = fake.port
+    assert whole.exit_code == 0, whole.output
+    with FakeOpenAI(models=("a", "b"), answer=answer, port=port) as fake:
+        first, asked_first = annotate(fake, "pieces", "c1.sqlite", "--limit", "5")
+        assert first.exit_code == 0, first.output
+        rest, asked_rest = annotate(fake, "pieces", "c2.sqlite")  # a fresh cache: only the folder remembers
+        assert rest.exit_code == 0, rest.output
+        assert "reused 5 sentences' answers" in rest.stderr
+        assert asked_first | asked_rest == asked_whole and not asked_first & asked_rest and asked_first
+        for name in ("silver.jsonl", "predictions.jsonl", "silver.conll"):
+            assert (tmp_path / "pieces" / name).read_text() == (tmp_path / "whole" / name).read_text(), name
+        summary = json.loads((tmp_path / "pieces" / "annotation.json").read_text())
+        assert summary["reused_sentences"] == 5 and summary["sentences"] == 12
+        # Another draw in the same folder would mix demonstrations: refused before any request.
+        other, asked = annotate(fake, "pieces", "c3.sqlite", "--seed", "4")
+    assert other.exit_code == 2 and not asked and other.stderr.count("\n") == 1, other.output
+    assert "left other demonstrations out" in other.stderr
+    # Another config (here its server's address) is refused as well.
+    cfg.write_text(teacher_config("http://127.0.0.1:9", shots=2))
+    result = cli_runner.invoke(cli, ["annotate", str(cfg), "--teacher", "union[t/a/json+t/b/json]", "--split",
+                                     "lener_br:train", "--sample", "12", "--seed", "3", "-o", str(tmp_path / "pieces"),
+                                     "--no-progress"])
+    assert result.exit_code == 2 and "an annotation of another config" in result.stderr, result.output
+
+
 def files_of(folder: Path) -> set[str]:
     return {p.name for p in folder.iterdir()}
 
