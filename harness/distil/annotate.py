@@ -39,7 +39,7 @@ from nerbench.plan.checks import check_config
 from nerbench.plan.matrix import Job, Plan, load_sentences, make_format
 from nerbench.plan.demos import DemoPool
 from nerbench.plugin_system.manager import Registry
-from nerbench.records import Prediction, Sentence, Span
+from nerbench.records import STATUS_ERROR, Prediction, Sentence, Span
 
 #: The split name predictions of the user's own text carry.
 TEXT_SPLIT = "text"
@@ -163,8 +163,9 @@ def earlier_answers(out_dir: Path, config: RunConfig, teacher: Teacher, dataset:
     labels = [label.name for label in dataset.labels]
     rows = checked_predictions([rows_path], {(dataset.id, split): (by_id, labels)})[(dataset.id, split)]
     done = [s.id for s in sentences if texts.get(s.id) == s.text and all(
-        s.id in rows.get(m, {}) and rows[m][s.id].status != "error" for m in teacher.members)]
-    return {m: {sid: rows[m][sid] for sid in done} for m in teacher.members}, summary.get("demonstrations_excluded_sha256")
+        s.id in rows.get(m, {}) and rows[m][s.id].status != STATUS_ERROR for m in teacher.members)]
+    answers = {m: {sid: rows[m][sid] for sid in done} for m in teacher.members}
+    return answers, summary.get("demonstrations_excluded_sha256")
 
 
 async def _annotate(config: RunConfig, plan: Plan, registry: Registry, teacher: Teacher, cache: PredictionCache,
