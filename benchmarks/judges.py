@@ -17,7 +17,13 @@ its type, as that leaderboard asked it, three ways, each on a fresh server
    judges now send them, so that neighbours share the longest prefix
    llama.cpp's prompt cache (`cache_prompt`, slot reuse) keeps;
 3. `batched` — the `batch = true` option: one question per sentence that
-   lists its candidates, one yes/no each (no few-shot examples).
+   lists its candidates, one yes/no each (no few-shot examples);
+
+and, as the reference the answers are held to, `recomputed`: the
+per-candidate questions one at a time with `cache_prompt` off, so that no
+reused cache state or neighbour in the batch can move a logit (llama.cpp's
+server README warns that `cache_prompt` "can cause nondeterministic
+results": a reused prefix and a recomputed one are different arithmetic).
 
 For each: prompt tokens the server evaluated (llama.cpp's `timings.prompt_n`,
 what its cache did not hold) per candidate, tokens it reused (`cache_n`),
@@ -57,9 +63,10 @@ def candidates(n_sentences: int) -> tuple[Any, Any, list[tuple[Any, Any]], list[
     return dataset, index, spots, [bool(g) for g in index.gold]
 
 
-def payload(model: str, prompt: Any) -> dict[str, Any]:
+def payload(model: str, prompt: Any, cache_prompt: bool = True) -> dict[str, Any]:
     # What nerbench's llama.cpp kind sends for a judge's question (its max_tokens as pt-two-families ran).
     return {"model": model, "messages": list(prompt.messages), "temperature": 0.0, "seed": 0,
+            "cache_prompt": cache_prompt,
             "max_tokens": max(192, prompt.min_tokens),
             "response_format": {"type": "json_schema",
                                 "json_schema": {"name": "entities", "strict": True, "schema": prompt.schema}}}
@@ -84,12 +91,13 @@ async def ask(url: str, bodies: list[dict[str, Any]], in_flight: int) -> tuple[l
         return replies, time.perf_counter() - started
 
 
-def phase(name: str, bodies: list[dict[str, Any]], n_candidates: int, slots: int) -> tuple[dict[str, Any], list]:
+def phase(name: str, bodies: list[dict[str, Any]], n_candidates: int, slots: int, in_flight: int | None = None
+          ) -> tuple[dict[str, Any], list]:
     from nerbench import llama
 
     server = llama.start(llama.gemma3_path(), "gemma3-270m", slots=slots, ctx_per_slot=2048, threads=2)
     try:
-        replies, wall = asyncio.run(ask(server.url, bodies, slots))
+        replies, wall = asyncio.run(ask(server.url, bodies, in_flight or slots))
     finally:
         del server
     evaluated = sum(r.get("timings", {}).get("prompt_n", 0) for r in replies)
@@ -117,6 +125,8 @@ def main() -> None:
     model = "gemma3-270m"
     n = len(spots)
 
+    reference, reference_replies = phase("recomputed (no prompt cache, 1 in flight)",
+                                         [payload(model, q, cache_prompt=False) for q in questions], n, args.slots, 1)
     before, before_replies = phase("index order", [payload(model, q) for q in questions], n, args.slots)
     order = sorted(range(n), key=lambda i: prefix_key(questions[i]))
     after, sorted_replies = phase("prefix order", [payload(model, questions[i]) for i in order], n, args.slots)
@@ -134,6 +144,7 @@ def main() -> None:
     def said(reply: dict[str, Any]) -> str:
         return reply["choices"][0]["message"]["content"]
 
+    recomputed = [kit.decision(Generation(said(r), "stop")) for r in reference_replies]
     per_candidate = [kit.decision(Generation(said(r), "stop")) for r in before_replies]
     reordered = [kit.decision(Generation(said(r), "stop")) for r in after_replies]
     batch_decisions: list[bool | None] = [None] * n
@@ -146,9 +157,12 @@ def main() -> None:
 
     report = {
         "sentences": args.sentences, "candidates": n, "gold_candidates": sum(gold), "slots": args.slots,
-        "phases": [before, after, batched],
+        "phases": [reference, before, after, batched],
         "same_answers_index_vs_prefix_order": sum(a == b for a, b in zip(per_candidate, reordered)),
-        "accuracy": {"per_candidate": accuracy(per_candidate), "batched": accuracy(batch_decisions)},
+        "same_answers_as_recomputed": {"index order": sum(a == b for a, b in zip(per_candidate, recomputed)),
+                                       "prefix order": sum(a == b for a, b in zip(reordered, recomputed))},
+        "accuracy": {"recomputed": accuracy(recomputed), "index order": accuracy(per_candidate),
+                     "prefix order": accuracy(reordered), "batched": accuracy(batch_decisions)},
         "yes": {"per_candidate": sum(d is True for d in per_candidate),
                 "batched": sum(d is True for d in batch_decisions)},
         "batched_agrees_with_per_candidate": sum(a == b for a, b in zip(per_candidate, batch_decisions)),
