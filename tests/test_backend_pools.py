@@ -159,3 +159,22 @@ def test_a_gbnf_grammar_constrains_every_answer_and_is_part_of_the_cache_key(lla
     result, _ = run(cli_runner, tmp_path, config({**entry, "grammar": "missing.gbnf"}, limit=4), "missing")
     assert result.exit_code == 2 and "option grammar: cannot read" in result.output
     assert "missing.gbnf" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.server
+def test_cache_prompt_off_makes_the_real_server_recompute_every_prompt_and_keys_its_answers_apart(llama_server):
+    from nerbench.api import Request, lookup
+
+    kind = lookup("backends", "llamacpp")
+    on, off = kind("cpp", {"url": llama_server}), kind("cpp", {"url": llama_server, "cache_prompt": False})
+    request = Request("smollm2", ({"role": "user", "content": "Name one city in Brazil."},), max_tokens=4)
+
+    def reused(backend) -> list[int]:
+        # The same prompt twice: what llama.cpp took from its prompt cache the second time (timings.cache_n).
+        return [httpx.post(f"{llama_server}/v1/chat/completions", json=backend.payload(request),
+                           timeout=configs.HANG_GUARD_S).json()["timings"]["cache_n"] for _ in range(2)]
+
+    assert "cache_prompt" not in on.payload(request) and on.answer_options() == {}  # earlier keys unchanged
+    assert off.payload(request)["cache_prompt"] is False and off.answer_options() == {"cache_prompt": False}
+    assert reused(on)[1] > 0
+    assert reused(off) == [0, 0]

@@ -53,6 +53,18 @@ def classify(exc: httpx.HTTPError) -> BackendError:
     return BackendError(f"{where}{type(exc).__name__}: {exc}", transient=True, cause="transport")
 
 
+#: llama.cpp's `cache_prompt` (the llamacpp and embedded kinds; the server's default is true).
+CACHE_PROMPT: dict[str, Any] = {"type": "boolean"}
+
+
+def prompt_cache(options: dict[str, Any]) -> dict[str, Any]:
+    """What `cache_prompt = false` adds to a request and to its cache key: a
+    recomputed prompt is other arithmetic than a reused prefix, and can give
+    another answer (docs/racing.md). Nothing when it is on, so the keys of
+    every run that never set it stay as they were."""
+    return {"cache_prompt": False} if options.get("cache_prompt") is False else {}
+
+
 class OpenAIBackend(api.Backend):
     """Any server with `/v1/chat/completions` (llama.cpp server, vLLM, LM Studio…).
 
@@ -140,6 +152,7 @@ class OpenAIBackend(api.Backend):
         }
         if request.seed is not None:
             body["seed"] = request.seed
+        body.update(prompt_cache(self.options))  # the embedded kind's clients are plain openai ones
         if request.schema is not None:
             body["response_format"] = {
                 "type": "json_schema",

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from nerbench import api
 from nerbench.api import PACKAGED_MODELS
 
-from .client import OpenAIBackend
+from .client import CACHE_PROMPT, OpenAIBackend, prompt_cache
 
 
 def model_path(model: str, base_dir: Path | None = None) -> Path:
@@ -36,12 +36,13 @@ class EmbeddedBackend(api.Backend):
     default 2048), `threads` (default: all cores), `cache_ram_mib` (llama.cpp's
     prompt cache in host memory, default 256), `chat_template` (one of
     llama.cpp's built-in template names, for a GGUF that carries none or a
-    wrong one; part of the cache key), plus the `openai` options `timeout`
-    and `retries`. Models: packaged names ("smollm2-135m", "gemma3-270m") or
-    paths to GGUF files; each gets its own server, started on first use and
-    asked through an `openai` backend of its own (nerbench asks one model
-    after another). With `[run] executor = "ray"`, `serve` starts the servers
-    in replica actors on a Ray cluster instead."""
+    wrong one; part of the cache key), `cache_prompt` (as the `llamacpp`
+    kind's), plus the `openai` options `timeout` and `retries`. Models:
+    packaged names ("smollm2-135m", "gemma3-270m") or paths to GGUF files;
+    each gets its own server, started on first use and asked through an
+    `openai` backend of its own (nerbench asks one model after another).
+    With `[run] executor = "ray"`, `serve` starts the servers in replica
+    actors on a Ray cluster instead."""
 
     OPTIONS: ClassVar[dict[str, Any]] = {
         "n_parallel": {"type": "integer", "minimum": 1},
@@ -50,6 +51,7 @@ class EmbeddedBackend(api.Backend):
         "chat_template": {"type": "string", "minLength": 1},
         "log_verbosity": {"type": "integer", "minimum": 0},
         "cache_ram_mib": {"type": "integer", "minimum": 0},
+        "cache_prompt": CACHE_PROMPT,
         "timeout": OpenAIBackend.OPTIONS["timeout"],
     }
 
@@ -70,7 +72,7 @@ class EmbeddedBackend(api.Backend):
 
     def answer_options(self) -> dict[str, Any]:
         template = self.options.get("chat_template")
-        return {"chat_template": template} if template else {}
+        return {**({"chat_template": template} if template else {}), **prompt_cache(self.options)}
 
     def _start(self, model: str, host: str = "127.0.0.1") -> api.LlamaServer:
         return api.start_llama_server(

@@ -12,18 +12,22 @@ from typing import Any, ClassVar
 from nerbench import api
 from nerbench.api import BackendError, NerbenchError, Request
 
-from .client import OpenAIBackend
+from .client import CACHE_PROMPT, OpenAIBackend, prompt_cache
 
 
 class LlamaCppBackend(OpenAIBackend):
     """Options as `openai`, plus `grammar`: a GBNF file (relative to the
     config) sent with every request instead of the prompt format's JSON
     Schema — it constrains every answer, so pair it with formats whose answers
-    it describes. Concurrency defaults to the server's slots (`/props`
+    it describes; and `cache_prompt` (default true, the server's own): false
+    makes the server recompute every prompt instead of reusing a cached
+    prefix — bit-for-bit reproducible answers (with one request in flight) for
+    about 3.7x the prompt tokens judges evaluate (docs/racing.md). Concurrency defaults to the server's slots (`/props`
     total_slots); server build, slots and per-slot context size are recorded
     with the model's provenance."""
 
-    OPTIONS: ClassVar[dict[str, Any]] = {**OpenAIBackend.OPTIONS, "grammar": {"type": "string", "minLength": 1}}
+    OPTIONS: ClassVar[dict[str, Any]] = {**OpenAIBackend.OPTIONS, "grammar": {"type": "string", "minLength": 1},
+                                         "cache_prompt": CACHE_PROMPT}
     known_capacity = True  # its slots, from /props
 
     def __init__(self, name: str, options: dict[str, Any]) -> None:
@@ -50,7 +54,8 @@ class LlamaCppBackend(OpenAIBackend):
     @cached_property
     def _answer_options(self) -> dict[str, Any]:
         grammar = self.grammar
-        return {"grammar_sha256": hashlib.sha256(grammar.encode()).hexdigest()} if grammar else {}
+        return {**({"grammar_sha256": hashlib.sha256(grammar.encode()).hexdigest()} if grammar else {}),
+                **prompt_cache(self.options)}
 
     def answer_options(self) -> dict[str, Any]:
         return self._answer_options  # part of every request's cache key: hashed once
