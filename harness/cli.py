@@ -356,13 +356,16 @@ def rescore_cmd(ctx, run_dir, output, scoring):
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --sample.")
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory for the silver data and its exports.")
+@click.option("--reuse", "reuse_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Reuse the members' answers of the annotation in this directory instead of -o's (another "
+                   "teacher over the same systems: a union's answers give their majority for no model call).")
 @click.option("--cache", "cache_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Prediction cache (SQLite) [env NERBENCH_CACHE; default: user cache dir].")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print annotation.json on stdout.")
 @click.pass_context
-def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, sample, seed, output, cache_path,
-             progress, as_json):
+def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, sample, seed, output, reuse_dir,
+             cache_path, progress, as_json):
     """Let a TEACHER label sentences it has no gold for: silver data to train a student on.
 
     SOURCE is the config (TOML) that defines the teacher's systems, or a
@@ -375,7 +378,8 @@ def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, samp
     An annotation already in DIR (same config, split and demonstrations left
     out) is reused: its answered sentences are not asked again, so a sample
     annotated in pieces (--sample N --limit 250, then 500, ...) or moved to
-    another machine with its output resumes without the cache.
+    another machine with its output resumes without the cache; --reuse DIR
+    takes the answers from another annotation by the same systems.
     Exit status: 0 complete, 2 bad input, 3 partial, 130 interrupted, 143 terminated.
     """
     registry = registry_from(ctx)
@@ -398,7 +402,8 @@ def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, samp
     drawn = choose_sentences(candidates, None, sample, seed)
     # A piece of a sample (--limit) keeps the whole sample out of the demonstrations: it is asked as the whole is.
     sentences = drawn[:limit]
-    earlier = earlier_answers(output, config, chosen, dataset, split, candidates)
+    earlier_dir = reuse_dir or output
+    earlier = earlier_answers(earlier_dir, config, chosen, dataset, split, candidates)
     try:
         result = annotate_sentences(config, registry, chosen, dataset, split, sentences,
                                     cache_path or default_cache_path(), progress, drawn if sample else (), earlier)
@@ -406,7 +411,7 @@ def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, samp
         interrupted(exc)
     if result.reused:
         click.echo(f"reused {len(next(iter(result.reused.values())))} sentences' answers from "
-                   f"{output / 'predictions.jsonl'}", err=True)
+                   f"{earlier_dir / 'predictions.jsonl'}", err=True)
     files, summary = write_annotation(result, output, config.sha256, {"source": str(source), "sample": sample,
                                                                       "seed": seed, "limit": limit})
     if as_json:

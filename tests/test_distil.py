@@ -261,6 +261,18 @@ def test_a_sample_annotated_in_pieces_resumes_from_its_output_and_asks_what_the_
             assert (tmp_path / "pieces" / name).read_text() == (tmp_path / "whole" / name).read_text(), name
         summary = json.loads((tmp_path / "pieces" / "annotation.json").read_text())
         assert summary["reused_sentences"] == 5 and summary["sentences"] == 12
+        # Another teacher over the same systems takes their answers from the union's folder: nothing is asked.
+        sent = sum(fake.sent.values())
+        result = cli_runner.invoke(cli, ["annotate", str(cfg), "--teacher", "majority[t/a/json+t/b/json]", "--split",
+                                         "lener_br:train", "--sample", "12", "--seed", "3", "--reuse",
+                                         str(tmp_path / "pieces"), "-o", str(tmp_path / "majority"), "--cache",
+                                         str(tmp_path / "c4.sqlite"), "--no-progress"])
+        assert result.exit_code == 0 and "reused 12 sentences' answers" in result.stderr, result.output
+        assert sum(fake.sent.values()) == sent
+        both = [[sp for sp, votes in zip(s.sentence.spans, s.votes) if votes == 2]
+                for s in read_silver(tmp_path / "pieces" / "silver.jsonl")]
+        assert [list(s.sentence.spans) for s in read_silver(tmp_path / "majority" / "silver.jsonl")] == both
+        assert any(both) and sum(map(len, both)) < summary["spans"]
         # Another draw in the same folder would mix demonstrations: refused before any request.
         other, asked = annotate(fake, "pieces", "c3.sqlite", "--seed", "4")
     assert other.exit_code == 2 and not asked and other.stderr.count("\n") == 1, other.output
