@@ -7,7 +7,9 @@ files alone (no model, no training):
   sd over seeds per student and training data, P, R, training time, size,
   sentences/s;
 - students against their teachers on the first 100 test sentences
-  (`students-100/` and `teachers-100/results.json`): each teacher's F1 with its 95% interval, and
+  (`students-100/results.json`; the teachers from pt-two-families' published
+  predictions there, combined as they annotated, no model call): each
+  teacher's F1 with its 95% interval, and
   for each student the paired bootstrap p of "the student does not beat the
   teacher" (seeds pooled: their per-sentence counts summed);
 - what the silver is worth in gold sentences, and disagreement against
@@ -25,10 +27,21 @@ from typing import Any
 
 import numpy as np
 
+from nerbench.files.predictions import group_by_system
+from nerbench.index.candidates import build_index
+from nerbench.index.search import run_ensemble
+from nerbench.plan.combiners import make_combiner
+from nerbench.plugin_system.manager import get_registry
 from nerbench.score.bootstrap import f1_interval, paired_p_value
 from nerbench.score.prf import prf
+from nerbench.score.strict import per_sentence
 
 HERE = Path(__file__).resolve().parent
+PUBLISHED = HERE.parent / "pt-two-families" / "predictions.jsonl"
+#: The teachers of the silver (annotate.sh): the best single system and the union and majority of these four.
+MEMBERS = ("embedded/smollm2-135m/json-3shot", "embedded/smollm2-135m/json-grouped-3shot",
+           "embedded/gemma3-270m/json-3shot", "embedded/gemma3-270m/json-grouped-3shot")
+BEST = "embedded/gemma3-270m/json-grouped-3shot"
 NAME = re.compile(r"^(?P<student>crf|spacy)/(?P=student)-(?P<data>.+)-seed-(?P<seed>\d+)/student$")
 
 
@@ -54,6 +67,24 @@ def students(doc: dict[str, Any]) -> dict[tuple[str, str], list[dict[str, Any]]]
     return out
 
 
+def teachers(n: int = 100) -> list[dict[str, Any]]:
+    """The teachers on the first `n` LeNER-Br test sentences, from the
+    predictions pt-two-families published: name, metrics and per-sentence
+    counts, as a results file lists a system."""
+    registry = get_registry()
+    dataset = registry.get("datasets", "lener_br")
+    every = list(dataset.sentences("test"))
+    sentences = every[:n]
+    systems = group_by_system([PUBLISHED], "lener_br", "test", {s.id: s for s in every},
+                              [label.name for label in dataset.labels])
+    index = build_index(sentences, {m: systems[m] for m in MEMBERS}, key=f"lener_br:test:{n}")
+    out = [{"system": BEST, "per_sentence": per_sentence(sentences, systems[BEST])}]
+    for name in ("union", "majority"):
+        result, _ = run_ensemble(name, make_combiner(registry, name, {}), index, None, "none")
+        out.append({"system": result["system"], "per_sentence": result["per_sentence"]})
+    return out
+
+
 def per_s(entry: dict[str, Any]) -> float | None:
     c = entry.get("counts", {})
     return entry["sentences"] / (c["mean_latency_s"] * c["requests"]) if c.get("mean_latency_s") else None
@@ -76,26 +107,23 @@ def table_test(doc: dict[str, Any]) -> list[str]:
 
 def main() -> None:
     test = load(HERE / "test" / "results.json")
-    teachers_doc = load(HERE / "teachers-100" / "results.json")
     paired = load(HERE / "students-100" / "results.json")
     print("## Students on the whole test split\n")
     print("\n".join(table_test(test)))
     by = students(test)
 
     print("\n## Against the teachers, first 100 test sentences\n")
-    wanted = ("embedded/gemma3-270m/json-grouped-3shot", "union[", "majority[")
-    teachers = [e for e in [*teachers_doc["systems"], *teachers_doc.get("ensembles", [])]
-                if e["split"] == "test" and e["system"].startswith(wanted)]
-    for t in teachers:
+    published = teachers()
+    for t in published:
         low, high = f1_interval(t["per_sentence"])
-        print(f"- teacher {t['system']}: F1 {100 * t['metrics']['f1']:.1f} ({100 * low:.1f}–{100 * high:.1f})")
+        print(f"- teacher {t['system']}: F1 {100 * f1(t['per_sentence']):.1f} ({100 * low:.1f}–{100 * high:.1f})")
     near = students(paired)
     print("\n| student | trained on | F1 mean (seeds) | F1 pooled (95% CI) | p (not better) vs each teacher |")
     print("|---|---|---|---|---|")
     for (student, data), entries in sorted(near.items()):
         counts = pooled(entries)
         low, high = f1_interval(counts)
-        ps = ", ".join(f"{paired_p_value(counts, pooled([t] * len(entries))):.3f}" for t in teachers)
+        ps = ", ".join(f"{paired_p_value(counts, pooled([t] * len(entries))):.3f}" for t in published)
         mean = statistics.mean(100 * e["metrics"]["f1"] for e in entries)
         print(f"| {student} | {data} | {mean:.1f} | {100 * f1(counts):.1f} ({100 * low:.1f}–{100 * high:.1f}) | "
               f"{ps} |")
