@@ -3,6 +3,8 @@ files alone (no model, no training):
 
     python leaderboards/pt-distill/analyse.py
 
+- each teacher's silver (`silver/*/silver.jsonl`) against the gold it was
+  annotated without: P, R, F1, spans, and the union's spans by votes;
 - students on the whole LeNER-Br test split (`test/results.json`): F1 mean ±
   sd over seeds per student and training data, P, R, training time, size,
   sentences/s;
@@ -27,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from nerbench.distil.train import read_silver
 from nerbench.files.predictions import group_by_system
 from nerbench.index.candidates import build_index
 from nerbench.index.search import run_ensemble
@@ -34,7 +37,7 @@ from nerbench.plan.combiners import make_combiner
 from nerbench.plugin_system.manager import get_registry
 from nerbench.score.bootstrap import f1_interval, paired_p_value
 from nerbench.score.prf import prf
-from nerbench.score.strict import per_sentence
+from nerbench.score.strict import per_sentence, score
 
 HERE = Path(__file__).resolve().parent
 PUBLISHED = HERE.parent / "pt-two-families" / "predictions.jsonl"
@@ -85,6 +88,18 @@ def teachers(n: int = 100) -> list[dict[str, Any]]:
     return out
 
 
+def silver_quality() -> list[str]:
+    dataset = get_registry().get("datasets", "lener_br")
+    gold = {s.id: s for s in dataset.sentences("train")}
+    rows = ["| teacher | sentences | spans | P | R | F1 |", "|---|---|---|---|---|---|"]
+    for folder in sorted(p for p in (HERE / "silver").iterdir() if (p / "silver.jsonl").is_file()):
+        silver = read_silver(folder / "silver.jsonl")
+        m = score([gold[s.sentence.id] for s in silver], {s.sentence.id: s.sentence.spans for s in silver})
+        rows.append(f"| {folder.name} | {len(silver)} | {sum(len(s.sentence.spans) for s in silver)} | "
+                    f"{100 * m['precision']:.1f} | {100 * m['recall']:.1f} | {100 * m['f1']:.1f} |")
+    return rows
+
+
 def per_s(entry: dict[str, Any]) -> float | None:
     c = entry.get("counts", {})
     return entry["sentences"] / (c["mean_latency_s"] * c["requests"]) if c.get("mean_latency_s") else None
@@ -106,9 +121,13 @@ def table_test(doc: dict[str, Any]) -> list[str]:
 
 
 def main() -> None:
+    print("## The silver against the gold it was annotated without\n")
+    print("\n".join(silver_quality()))
+    if not (HERE / "test" / "results.json").is_file():
+        return  # the students are not trained yet
     test = load(HERE / "test" / "results.json")
     paired = load(HERE / "students-100" / "results.json")
-    print("## Students on the whole test split\n")
+    print("\n## Students on the whole test split\n")
     print("\n".join(table_test(test)))
     by = students(test)
 
