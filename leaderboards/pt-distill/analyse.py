@@ -4,12 +4,12 @@ files alone (no model, no training):
     python leaderboards/pt-distill/analyse.py
 
 - each teacher's silver (`silver/*/silver.jsonl`) against the gold it was
-  annotated without: P, R, F1, spans, and the union's spans by votes;
-- students on the whole LeNER-Br test split (`test/results.json`): F1 mean ±
+  annotated without: spans, P, R, F1;
+- students on the whole LeNER-Br test split (`test-KIND/results.json`): F1 mean ±
   sd over seeds per student and training data, P, R, training time, size,
   sentences/s;
 - students against their teachers on the first 100 test sentences
-  (`students-100/results.json`; the teachers from pt-two-families' published
+  (`students-100-KIND/results.json`; the teachers from pt-two-families' published
   predictions there, combined as they annotated, no model call): each
   teacher's F1 with its 95% interval, and
   for each student the paired bootstrap p of "the student does not beat the
@@ -48,8 +48,10 @@ BEST = "embedded/gemma3-270m/json-grouped-3shot"
 NAME = re.compile(r"^(?P<student>crf|spacy)/(?P=student)-(?P<data>.+)-seed-(?P<seed>\d+)/student$")
 
 
-def load(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
+def load(pattern: str) -> dict[str, Any]:
+    """The systems of every results file matching `pattern` (one per student kind), as one document."""
+    paths = sorted(HERE.glob(pattern))
+    return {"systems": [e for p in paths for e in json.loads(p.read_text(encoding="utf-8"))["systems"]]}
 
 
 def f1(counts: dict[str, list[int]]) -> float:
@@ -123,10 +125,9 @@ def table_test(doc: dict[str, Any]) -> list[str]:
 def main() -> None:
     print("## The silver against the gold it was annotated without\n")
     print("\n".join(silver_quality()))
-    if not (HERE / "test" / "results.json").is_file():
-        return  # the students are not trained yet
-    test = load(HERE / "test" / "results.json")
-    paired = load(HERE / "students-100" / "results.json")
+    test, paired = load("test-*/results.json"), load("students-100-*/results.json")
+    if not test["systems"]:
+        return  # no student scored yet
     print("\n## Students on the whole test split\n")
     print("\n".join(table_test(test)))
     by = students(test)

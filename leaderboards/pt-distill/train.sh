@@ -5,6 +5,7 @@
 # SILVER_DIR holds best/, union/ and majority/ (each `nerbench annotate -o`);
 # models go to STUDENTS_DIR/<student>-<data>/seed-N. Idempotent: a model
 # folder that already has its student.json is not trained again.
+# STUDENTS="crf" (or "spacy") trains one kind only (default: both).
 set -euo pipefail
 silver=${1:?SILVER_DIR}
 out=${2:?STUDENTS_DIR}
@@ -17,7 +18,7 @@ train() {  # train STUDENT NAME ARGS...
   nerbench train "$student" "${common[@]}" "$@" -o "$out/$student-$name"
 }
 
-for student in crf spacy; do
+for student in ${STUDENTS:-crf spacy}; do
   for teacher in best union majority; do
     for unlabelled in O missing; do
       train "$student" "silver-$teacher-$unlabelled" --silver "$silver/$teacher/silver.jsonl" --unlabelled "$unlabelled"
