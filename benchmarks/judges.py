@@ -30,6 +30,11 @@ what its cache did not hold) per candidate, tokens it reused (`cache_n`),
 wall time and candidates judged per second; whether the per-candidate
 answers of 1 and 2 are the same; and the share of candidates each judge
 answered right against the gold (is the candidate a gold entity).
+
+`--repeatable` runs only the recomputed phase, twice, each on a fresh
+server: in index order and in prefix order. Identical reply texts mean that
+with `cache_prompt` off the order a judge is asked in (and the run) no
+longer moves an answer.
 """
 
 from __future__ import annotations
@@ -113,6 +118,7 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=20)
     parser.add_argument("--slots", type=int, default=2)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--repeatable", action="store_true", help="only the recomputed phase, in both orders")
     args = parser.parse_args()
 
     from nerbench.api import Generation
@@ -125,10 +131,24 @@ def main() -> None:
     model = "gemma3-270m"
     n = len(spots)
 
+    order = sorted(range(n), key=lambda i: prefix_key(questions[i]))
+
+    def said(reply: dict[str, Any]) -> str:
+        return reply["choices"][0]["message"]["content"]
+
     reference, reference_replies = phase("recomputed (no prompt cache, 1 in flight)",
                                          [payload(model, q, cache_prompt=False) for q in questions], n, args.slots, 1)
+    if args.repeatable:
+        again, again_sorted = phase("recomputed, prefix order", [payload(model, questions[i], cache_prompt=False)
+                                                                 for i in order], n, args.slots, 1)
+        texts = [said(r) for r in reference_replies]
+        again_texts: list[str] = [""] * n
+        for j, i in enumerate(order):
+            again_texts[i] = said(again_sorted[j])
+        print(json.dumps({"phases": [reference, again], "candidates": n,
+                          "identical_replies": sum(a == b for a, b in zip(texts, again_texts))}, indent=2))
+        return
     before, before_replies = phase("index order", [payload(model, q) for q in questions], n, args.slots)
-    order = sorted(range(n), key=lambda i: prefix_key(questions[i]))
     after, sorted_replies = phase("prefix order", [payload(model, questions[i]) for i in order], n, args.slots)
     after_replies: list[Any] = [None] * n
     for j, i in enumerate(order):
@@ -140,9 +160,6 @@ def main() -> None:
     batches = list(by_sentence.values())
     batch_prompts = [kit.verify_all(spots[members[0]][0], [spots[i][1] for i in members]) for members in batches]
     batched, batch_replies = phase("batched", [payload(model, p) for p in batch_prompts], n, args.slots)
-
-    def said(reply: dict[str, Any]) -> str:
-        return reply["choices"][0]["message"]["content"]
 
     recomputed = [kit.decision(Generation(said(r), "stop")) for r in reference_replies]
     per_candidate = [kit.decision(Generation(said(r), "stop")) for r in before_replies]

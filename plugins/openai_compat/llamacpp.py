@@ -21,8 +21,9 @@ class LlamaCppBackend(OpenAIBackend):
     Schema — it constrains every answer, so pair it with formats whose answers
     it describes; and `cache_prompt` (default true, the server's own): false
     makes the server recompute every prompt instead of reusing a cached
-    prefix — bit-for-bit reproducible answers (with one request in flight) for
-    about 3.7x the prompt tokens judges evaluate (docs/racing.md). Concurrency defaults to the server's slots (`/props`
+    prefix — answers that do not depend on the cache's state (with one
+    request in flight) for about 3.7x the prompt tokens judges evaluate
+    (docs/racing.md). Concurrency defaults to the server's slots (`/props`
     total_slots); server build, slots and per-slot context size are recorded
     with the model's provenance."""
 
