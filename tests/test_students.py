@@ -196,6 +196,21 @@ def test_spacy_continues_from_a_loaded_model(spacy_model, data, tmp_path):
     assert_on_tokens(student.predict(data.test), data.test, data.names)
 
 
+def test_pretraining_then_gold_continues_the_first_phase_and_ships_the_final_model_alone(data, tmp_path):
+    phases = [[api.Example(s) for s in data.train[:100]], [api.Example(s) for s in data.train[100:]]]
+    about = {"silver_sentences": 100, "gold_sentences": len(data.train) - 100}
+    meta = train_student(SpacyStudent, "spacy", SPACY, TrainingData(phases, about), data.dev, data.names,
+                         data.language, tmp_path / "seed-0", 0, "lener_br:dev")
+    first, second = meta["report"]
+    assert (first["continued"], second["continued"]) == (False, True)
+    assert (first["sentences"], second["sentences"]) == (100, len(data.train) - 100)
+    assert sorted(p.name for p in (tmp_path / "seed-0").iterdir()) == ["model", META]
+    assert_on_tokens(loaded(SpacyStudent, tmp_path / "seed-0").predict(data.test), data.test, data.names)
+    with pytest.raises(api.NerbenchError, match="cannot continue training"):
+        train_student(CrfStudent, "crf", {}, TrainingData(phases, about), data.dev, data.names, data.language,
+                      tmp_path / "crf", 0, "lener_br:dev")
+
+
 def test_spacy_missing_tokens_are_missing_in_the_gold_not_o(data):
 
     nlp = spacy.blank("pt")

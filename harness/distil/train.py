@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 import resource
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -136,16 +137,18 @@ def train_student(cls: type[Student], name: str, options: dict[str, Any], data: 
     started = time.perf_counter()
     reports = []
     previous: Path | None = None
-    for i, phase in enumerate(data.phases):
-        target = out_dir if i == len(data.phases) - 1 else out_dir / f"phase-{i + 1}"
-        target.mkdir(parents=True, exist_ok=True)
-        student = cls(**options)
-        if previous is not None:
-            if not cls.continues:
-                raise NerbenchError(f"student {name!r} cannot continue training from a model (--use pretrain)")
-            student.load(previous)
-        reports.append(student.train(phase, dev, labels, language, target, seed))
-        previous = target
+    # Earlier phases are written aside: the model folder ships the final model alone.
+    with tempfile.TemporaryDirectory(prefix="nerbench-phase-") as scratch:
+        for i, phase in enumerate(data.phases):
+            target = out_dir if i == len(data.phases) - 1 else Path(scratch) / f"phase-{i + 1}"
+            target.mkdir(parents=True, exist_ok=True)
+            student = cls(**options)
+            if previous is not None:
+                if not cls.continues:
+                    raise NerbenchError(f"student {name!r} cannot continue training from a model (--use pretrain)")
+                student.load(previous)
+            reports.append(student.train(phase, dev, labels, language, target, seed))
+            previous = target
     meta = {
         "student": student_id(cls),
         "name": name,
