@@ -15,7 +15,10 @@ files alone (no model, no training):
   for each student the paired bootstrap p of "the student does not beat the
   teacher" (seeds pooled: their per-sentence counts summed);
 - what the silver is worth in gold sentences, and disagreement against
-  random gold, with paired p on the whole test split.
+  random gold, with paired p on the whole test split;
+- the compute of training, from the `train.json` each `nerbench train` wrote
+  (copied to `students/<student>-<data>/`; the models themselves are not
+  committed).
 """
 
 from __future__ import annotations
@@ -122,6 +125,19 @@ def table_test(doc: dict[str, Any]) -> list[str]:
     return rows
 
 
+def table_compute() -> list[str]:
+    rows = ["| student | trained on | silver + gold sentences | train s per seed (mean) | peak RSS MB (max) |",
+            "|---|---|---|---|---|"]
+    for path in sorted((HERE / "students").glob("*/train.json")):
+        runs = json.loads(path.read_text(encoding="utf-8"))["runs"]
+        student, data = path.parent.name.split("-", 1)
+        about = runs[0]["data"]
+        sentences = " + ".join(str(about[k]) for k in ("silver_sentences", "gold_sentences") if k in about)
+        rows.append(f"| {student} | {data} | {sentences} | "
+                    f"{statistics.mean(r['train_s'] for r in runs):.1f} | {max(r['max_rss_mb'] for r in runs):.0f} |")
+    return rows
+
+
 def main() -> None:
     print("## The silver against the gold it was annotated without\n")
     print("\n".join(silver_quality()))
@@ -130,6 +146,8 @@ def main() -> None:
         return  # no student scored yet
     print("\n## Students on the whole test split\n")
     print("\n".join(table_test(test)))
+    print("\n## Training compute\n")
+    print("\n".join(table_compute()))
     by = students(test)
 
     print("\n## Against the teachers, first 100 test sentences\n")
@@ -138,7 +156,8 @@ def main() -> None:
         low, high = f1_interval(t["per_sentence"])
         print(f"- teacher {t['system']}: F1 {100 * f1(t['per_sentence']):.1f} ({100 * low:.1f}–{100 * high:.1f})")
     near = students(paired)
-    print("\n| student | trained on | F1 mean (seeds) | F1 pooled (95% CI) | p (not better) vs each teacher |")
+    print("\n| student | trained on | F1 mean (seeds) | F1 pooled (95% CI) | p (not better) vs "
+          + ", ".join(t["system"].split("[")[0] for t in published) + " |")
     print("|---|---|---|---|---|")
     for (student, data), entries in sorted(near.items()):
         counts = pooled(entries)
@@ -156,19 +175,35 @@ def main() -> None:
                 pa, pb = pooled(a), pooled(b)
                 print(f"- {student} k={k}: disagreement {100 * f1(pa):.1f} vs random {100 * f1(pb):.1f}; "
                       f"p(disagreement does not beat random) = {paired_p_value(pa, pb):.3f}")
-        silver = by.get((student, "silver-union-O"))
-        curve = [(k, f1(pooled(by[(student, f"gold-only-{k}")]))) for k in (50, 100, 200)
-                 if (student, f"gold-only-{k}") in by]
+            c = by.get((student, f"pretrain-{k}"))
+            g = by.get((student, f"gold-only-{k}-same-updates")) or by.get((student, f"gold-only-{k}"))
+            pairs = (("silver then the gold", c, "mixed (disagreement)", a), ("the gold alone", g, "mixed", a),
+                     ("silver then the gold", c, "the gold alone", g))
+            for one, x, other, y in pairs:
+                if x and y:
+                    print(f"- {student} k={k}: {one} {100 * f1(pooled(x)):.1f} vs {other} {100 * f1(pooled(y)):.1f}; "
+                          f"p(not better) = {paired_p_value(pooled(x), pooled(y)):.3f}")
+        # Where train.sh gave spaCy the updates of 1,000 sentences: patience 3 stops it at F1 0.
+        curve = [(k, f1(pooled(by.get((student, f"gold-only-{k}-same-updates")) or by[(student, f"gold-only-{k}")])))
+                 for k in (50, 100, 200) if (student, f"gold-only-{k}") in by]
         if (student, "gold-same-1000") in by:
             curve.append((1000, f1(pooled(by[(student, "gold-same-1000")]))))
-        if silver and curve:
-            s = f1(pooled(silver))
-            worth = next((k0 * (k1 / k0) ** ((s - f0) / (f1_ - f0)) for (k0, f0), (k1, f1_) in zip(curve, curve[1:])
-                          if f0 <= s <= f1_ and f1_ > f0), None)
-            print(f"- {student}: union silver alone {100 * s:.1f}; gold alone by k: "
-                  + ", ".join(f"{k}: {100 * v:.1f}" for k, v in curve)
-                  + (f"; the silver is worth about {worth:.0f} gold sentences (log-linear between the two nearest k)"
-                     if worth else "; the silver is worth less than the smallest k or more than the largest"))
+        if not curve:
+            continue
+        print(f"- {student}, gold alone by k: " + ", ".join(f"{k}: {100 * v:.1f}" for k, v in curve))
+        for (kind, data), entries in sorted(by.items()):
+            if kind == student and data.startswith("silver-"):
+                print(f"  - {data} alone {100 * f1(pooled(entries)):.1f}: {worth(f1(pooled(entries)), curve)}")
+
+
+def worth(silver: float, curve: list[tuple[int, float]]) -> str:
+    """The gold-only budget that matches `silver`'s F1, log-linear between the two nearest measured k."""
+    if silver < curve[0][1]:
+        return f"worth less than {curve[0][0]} gold sentences"
+    for (k0, f0), (k1, f1_) in zip(curve, curve[1:]):
+        if f0 <= silver <= f1_ and f1_ > f0:
+            return f"worth about {k0 * (k1 / k0) ** ((silver - f0) / (f1_ - f0)):.0f} gold sentences"
+    return f"worth more than {curve[-1][0]} gold sentences"
 
 
 if __name__ == "__main__":
