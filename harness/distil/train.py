@@ -134,6 +134,8 @@ def train_student(cls: type[Student], name: str, options: dict[str, Any], data: 
     from the model the one before wrote) and write `student.json`."""
     if not data.phases or not any(data.phases):
         raise NerbenchError("nothing to train on")
+    if len(data.phases) > 1 and not cls.continues:  # refused before the first phase is paid for
+        raise NerbenchError(f"student {name!r} cannot continue training from a model (--use pretrain)")
     started = time.perf_counter()
     reports = []
     previous: Path | None = None
@@ -144,8 +146,6 @@ def train_student(cls: type[Student], name: str, options: dict[str, Any], data: 
             target.mkdir(parents=True, exist_ok=True)
             student = cls(**options)
             if previous is not None:
-                if not cls.continues:
-                    raise NerbenchError(f"student {name!r} cannot continue training from a model (--use pretrain)")
                 student.load(previous)
             reports.append(student.train(phase, dev, labels, language, target, seed))
             previous = target
