@@ -228,6 +228,21 @@ def test_rescoring_a_published_leaderboard(tmp_path, cli_runner):
     assert hedging and all(e["overlaps"]["dropped"] == 0 for e in hedging)
 
 
+def test_the_published_raced_run_rescores_to_its_own_results(tmp_path, cli_runner):
+    """pt-raced was run before results recorded how many sentences a split
+    raced over: rescore draws the race's order of the limit its config gave,
+    and scores each system on the prefix it answered, giving back the
+    committed results exactly."""
+    board = copy_board("pt-raced", tmp_path)
+    published = json.loads((board / "results.json").read_text(encoding="utf-8"))
+    assert "sentences" not in published["race"] and published["config"]["content"]["run"]["limit"] == 300
+    assert len({s["sentences"] for s in published["systems"]}) > 2
+    result = cli_runner.invoke(cli, ["rescore", str(board)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((board / "results.json").read_text(encoding="utf-8"))
+    assert {**doc, "rescored": None} == {**published, "rescored": None}
+
+
 #: Every published folder, nested ones included (leaderboards/pt-distill/test, ...).
 PUBLISHED = sorted(str(p.parent.relative_to(REPO / "leaderboards"))
                    for p in (REPO / "leaderboards").rglob("results.json"))

@@ -15,6 +15,7 @@ from typing import Any
 from nerbench import __version__
 from nerbench.errors import NerbenchError
 from nerbench.files.predictions import checked_predictions
+from nerbench.plan.matrix import race_order
 from nerbench.plugin_system.manager import Registry
 from nerbench.report.results import RESULTS_FORMAT_VERSION, analysis, scored
 from nerbench.score.details import sentence_table
@@ -22,18 +23,39 @@ from nerbench.score.strict import check_rule
 from nerbench.records import Prediction, Sentence
 
 
+def _raced_over(results: dict[str, Any], dataset_id: str, split: str) -> int | None:
+    """How many sentences a raced split was raced over: recorded since the
+    race was; before that, the limit its config gave (`run --limit` was not
+    recorded then, so such a run is re-scored on what its config says)."""
+    race = results["race"]
+    recorded = race.get("sentences", {}).get(f"{dataset_id}:{split}")
+    if recorded is not None:
+        return int(recorded)
+    content = results.get("config", {}).get("content", {})
+    limit = next((d.get("limit") for d in content.get("dataset", []) if d.get("id") == dataset_id), None)
+    return limit or content.get("run", {}).get("limit")
+
+
 def _sentences(registry: Registry, results: dict[str, Any], dataset_id: str, split: str, n: int) -> list[Sentence]:
-    """The first `n` sentences of `dataset_id:split`, as the run scored them.
-    When the manifest changed since the run (a split added, say), the gold the
-    run recorded (format 2) must be what the corpus gives now."""
+    """The first `n` sentences of `dataset_id:split` as the run scored them:
+    in the split's order, or a raced split's seeded order (a raced system was
+    scored on the first sentences of that order). When the manifest changed
+    since the run (a split added, say), the gold the run recorded (format 2)
+    must be what the corpus gives now."""
     dataset = registry.get("datasets", dataset_id)
     if split not in dataset.splits:
         raise NerbenchError(f"dataset {dataset_id!r} has no split {split!r}; splits: {', '.join(dataset.splits)}")
-    sentences = list(islice(dataset.sentences(split), n))
+    if f"{dataset_id}:{split}" in results.get("race", {}).get("splits", []):
+        raced = list(islice(dataset.sentences(split), _raced_over(results, dataset_id, split)))
+        sentences = race_order(raced, results["race"]["settings"]["seed"], dataset_id, split)[:n]
+    else:
+        sentences = list(islice(dataset.sentences(split), n))
     recorded = results.get("datasets", {}).get(dataset_id, {}).get("manifest_sha256")
     if recorded and recorded != dataset.fingerprint:
         then = results.get("sentences", {}).get(f"{dataset_id}:{split}")
-        if then is None or [{k: s[k] for k in ("id", "text", "gold")} for s in then] != sentence_table(sentences):
+        # (the run recorded the sentences all its systems answered: a raced split's shortest prefix)
+        if then is None or [{k: s[k] for k in ("id", "text", "gold")} for s in then] != sentence_table(
+                sentences[:len(then)]):
             raise NerbenchError(f"dataset {dataset_id!r}: its manifest changed since the run (sha256 "
                                 f"{recorded[:12]} then, {dataset.fingerprint[:12]} now) and the gold of {split!r} "
                                 "is not the one the run recorded; not re-scoring")
@@ -64,7 +86,9 @@ def rescore(results: dict[str, Any], predictions: Path, registry: Registry, rule
         key = (entry["dataset"], entry["split"], int(entry["sentences"]))
         if key not in cache:
             cache[key] = _sentences(registry, results, *key)
-        sentences = splits[key[:2]] = cache[key]
+        sentences = cache[key]
+        # the document's sentence table and headroom are of what every system answered, as the run's
+        splits[key[:2]] = min(splits.get(key[:2], sentences), sentences, key=len)
         ids = {s.id for s in sentences}
         preds = [p for p in stored[(entry["system"], entry["dataset"], entry["split"])] if p.sentence_id in ids]
         if not preds:

@@ -102,7 +102,9 @@ def build_results(
         "scoring": {"rule": rule},
         **({"execution": execution} if execution is not None else {}),
         "systems": systems,
-        **({"race": {"settings": asdict(plan.race), "splits": [f"{d}:{s}" for d, s in plan.raced]}}
+        **({"race": {"settings": asdict(plan.race), "splits": [f"{d}:{s}" for d, s in plan.raced],
+                     # how many sentences each split raced over: its seeded order is of them (rescore redraws it)
+                     "sentences": {f"{d}:{s}": len(plan.sentences[(d, s)]) for d, s in plan.raced}}}
            if plan.race is not None else {}),
         **analysis({key: shared(plan.sentences[key], [o for o in outcomes if (o.job.dataset, o.job.split) == key])
                     for key in splits},
