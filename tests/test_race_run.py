@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from nerbench.cli import cli
+from nerbench_plugins.reporters import explorer
 
 from . import configs
 from .conftest import write
@@ -76,16 +77,21 @@ def test_ensembles_of_a_raced_split_are_scored_on_what_all_their_members_answere
     assert all(s["sentences"] == 20 and "race" not in s for s in results["systems"] if s["split"] == "dev")
 
 
-def test_a_raced_run_rescores_to_the_same_document(tmp_path, cli_runner, gold_echo):  # noqa: F811
+def test_a_raced_run_rescores_to_the_same_document_and_explores_every_system(tmp_path, cli_runner,
+                                                                            gold_echo):  # noqa: F811
     """`nerbench rescore` scores each raced system on the prefix of the race's
     seeded order it answered — not on the split's first sentences — also when
-    the limit came from the command line rather than the config."""
+    the limit came from the command line rather than the config; the
+    explorer shows every system, survivors too, on what all answered."""
     cfg = race_config(tmp_path, {"rounds": 5, "alpha": 0.05, "seed": 0})
     result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--limit", "150", "--no-progress"])
     assert result.exit_code == 0, result.output
     published = json.loads((tmp_path / "o" / "results.json").read_text())
     assert published["race"]["sentences"] == {"lener_br:test": 150}
     assert len({s["sentences"] for s in published["systems"]}) > 1  # some were dropped: prefixes differ
+    shown = explorer.payload([published])["splits"][0]
+    assert {s["name"] for s in shown["systems"]} == {s["system"] for s in published["systems"]}
+    assert len(shown["sentences"]) == min(s["sentences"] for s in published["systems"])
     again = cli_runner.invoke(cli, ["rescore", str(tmp_path / "o")])
     assert again.exit_code == 0, again.output
     doc = json.loads((tmp_path / "o" / "results.json").read_text())

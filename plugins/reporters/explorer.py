@@ -27,7 +27,8 @@ def _spans(row: Row, i: int) -> list[tuple[int, int, str]]:
 
 def _split_data(split: Split) -> dict[str, Any] | None:
     texts = split.texts or []
-    rows = [row for row in split.rows if len(row.system.get("spans", ())) == len(texts)]
+    # A raced split's texts are the sentences every system answered; a system that answered more is shown on those.
+    rows = [row for row in split.rows if len(row.system.get("spans", ())) >= len(texts)]
     if not texts or not rows:
         return None
     singles = {row.name: row for row in rows if not row.is_ensemble}
