@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict
 
+from nerbench.errors import NerbenchError
 from nerbench.records import Example, Failure, Generation, Label, ParseResult, Prompt, Request, Sentence, Span
 
 if TYPE_CHECKING:
@@ -177,6 +178,12 @@ class Dataset(ABC):
     @abstractmethod
     def sentences(self, split: str) -> Iterator[Sentence]:
         """Yield the split's sentences, gold spans included, in a stable order."""
+
+    def check_split(self, split: str) -> str:
+        """`split`, or the one-line error every command gives for a split the dataset lacks."""
+        if split not in self.splits:
+            raise NerbenchError(f"dataset {self.id!r} has no split {split!r}; splits: {', '.join(self.splits)}")
+        return split
 
     @property
     def fingerprint(self) -> str:

@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from nerbench.data.sample import shared_prefix
 from nerbench.score.bootstrap import f1_interval, paired_p_value
 
 
@@ -115,15 +116,6 @@ def build(results: list[dict[str, Any]]) -> Board:
         splits.append(Split(dataset, split, languages.get(dataset, "und"), entries[0]["sentences"], rows,
                             **extras[(dataset, split)]))
     return Board(splits, transfer, results)
-
-
-def shared_prefix(a: dict[str, list[int]], b: dict[str, list[int]]) -> tuple[dict[str, list[int]],
-                                                                           dict[str, list[int]]]:
-    """Per-sentence counts of two entries on the sentences both were scored
-    on: all of them, or on a raced split (each entry scored on the first
-    sentences of the race's order) the shorter one's."""
-    n = min(len(a["tp"]), len(b["tp"]))
-    return {k: list(v[:n]) for k, v in a.items()}, {k: list(v[:n]) for k, v in b.items()}
 
 
 def failure_rates(entry: dict[str, Any]) -> dict[str, float | None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,26 +13,19 @@ from typing import Any
 from tabulate import tabulate
 
 from nerbench.bases import Reporter
-from nerbench.infer import interrupt
-from nerbench.infer.cache import PredictionCache
 from nerbench.combine.stage import CombineOutput, RunJudges, run_combiners
 from nerbench.config.settings import RunConfig
-from nerbench.data.manifest import ManifestDataset
 from nerbench.errors import NerbenchError
-from nerbench.plan.matrix import Plan, make_plan
+from nerbench.plan.matrix import Plan, make_plan, register_config_datasets
 from nerbench.plugin_system.manager import Registry
 from nerbench.files.predictions import write_predictions
-from nerbench.files.results import write_results
+from nerbench.files.results import read_results_files, write_results
 from nerbench.report.results import build_results
-from nerbench.infer.backends import execution, make_backends
+from nerbench.infer.backends import execution
 from nerbench.infer.runner import JobOutcome, Runner
+from nerbench.infer.session import model_session
+from nerbench.plugin_system.factory import Where, make
 from nerbench.records import Prediction
-
-
-def register_config_datasets(config: RunConfig, registry: Registry) -> None:
-    for path in config.registry_files:
-        dataset = ManifestDataset.from_file(path)
-        registry.add_dataset(dataset, f"manifest {path}")
 
 
 def prepare(config: RunConfig, registry: Registry, limit: int | None = None) -> Plan:
@@ -84,21 +78,22 @@ class Inferred:
     execution: dict[str, Any]
 
 
-async def run_pipeline(
-    config: RunConfig, plan: Plan, registry: Registry, cache: PredictionCache, progress: bool = True
-) -> Inferred:
+def infer_and_combine(config: RunConfig, plan: Plan, registry: Registry, cache_path: Path,
+                      progress: bool = True) -> Inferred:
     """Infer every job, then (with an `[ensemble]`) combine, while the
     backends are up: LLM-judged combiners ask them more."""
     started = time.perf_counter()
-    backends = make_backends(config, registry)
-    async with Runner(plan, backends, config, cache, progress) as runner:
+
+    async def work(runner: Runner) -> Inferred:
         outcomes = await runner.run_jobs()
         combined = None
         if config.ensemble is not None:
             combined = await run_combiners(plan, outcomes, registry, config.ensemble,
                                            RunJudges(runner, config.backends), config.run.scoring)
-    return Inferred(outcomes, combined, runner.describes, time.perf_counter() - started,
-                    execution(config, backends, runner.concurrency()))
+        return Inferred(outcomes, combined, runner.describes, time.perf_counter() - started,
+                        execution(config, runner.backends, runner.concurrency()))
+
+    return model_session(config, plan, registry, cache_path, work, progress)
 
 
 def execute(
@@ -111,12 +106,9 @@ def execute(
 ) -> RunOutput:
     """`nerbench run` as a library call: infer, combine, score, write the
     predictions, the results and what the reporters make."""
-    reporters = [(name, registry.get("reporters", name)()) for name in config.run.reporters]
-    cache = PredictionCache(cache_path)
-    try:
-        inferred = interrupt.run(run_pipeline(config, plan, registry, cache, progress))
-    finally:
-        cache.close()
+    reporters = [(name, make(registry, "reporters", name, {}, Where(str(config.path), f"run.reporters[{i}]")))
+                 for i, name in enumerate(config.run.reporters)]
+    inferred = infer_and_combine(config, plan, registry, cache_path, progress)
     outcomes, combined = inferred.outcomes, inferred.combined
     results = build_results(config, plan, outcomes, inferred.describes, registry, inferred.wall_s, inferred.execution)
     extra: list[Prediction] = []
@@ -156,3 +148,13 @@ def render_reports(reporters: list[tuple[str, Reporter]], documents: list[dict[s
             raise NerbenchError(f"reporter {name!r} wrote {outside[0]}, outside the output directory {out_dir}")
         files += made
     return files
+
+
+def rerender(registry: Registry, results_files: list[Path], out_dir: Path, reporter_names: Sequence[str]
+             ) -> tuple[list[Path], list[str]]:
+    """`nerbench leaderboard`: what the named reporters make of stored
+    results files under `out_dir` (never a model run); and notes on the files."""
+    where = Where("nerbench leaderboard", "--reporter")
+    reporters = [(name, make(registry, "reporters", name, {}, where, "--reporter")) for name in reporter_names]
+    docs, notes = read_results_files(results_files)
+    return render_reports(reporters, docs, out_dir), notes

@@ -1,39 +1,56 @@
-"""Ensembles over stored files: combiner options from the command line,
-candidate indexes from predictions files."""
+"""`nerbench ensemble`: an ensemble over stored predictions files — the
+candidate index of each split, the combiner made from the command line's
+name and options, systems chosen on a dev sample — without any backend."""
 
 from __future__ import annotations
 
-import json
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from nerbench.index.candidates import CandidateIndex, build_index
+from nerbench.data.sample import first
 from nerbench.errors import NerbenchError
-from nerbench.files.predictions import group_by_system
+from nerbench.files.predictions import group_by_system, write_predictions
+from nerbench.index.candidates import CandidateIndex, build_index
+from nerbench.index.search import run_ensemble
+from nerbench.plugin_system.factory import Where, dataset_split, make
 from nerbench.plugin_system.manager import Registry
+from nerbench.records import Prediction
 
 
-def parse_options(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise NerbenchError(f"--option {pair!r}: expected KEY=VALUE")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
-
-
-def load_index(
-    registry: Registry, dataset_id: str, split: str, files: list[Path], limit: int | None
-) -> CandidateIndex:
-    dataset = registry.get("datasets", dataset_id)
-    if split not in dataset.splits:
-        raise NerbenchError(f"dataset {dataset_id!r} has no split {split!r}; splits: {', '.join(dataset.splits)}")
-    sentences = list(dataset.sentences(split))
-    systems = group_by_system(files, dataset_id, split, {s.id: s for s in sentences},
+def load_index(registry: Registry, ref: str, files: list[Path], limit: int | None, option: str) -> CandidateIndex:
+    """The candidate index of `files`' answers for the split `ref` names
+    ("ID:SPLIT", given as `option`), on its first `limit` sentences."""
+    try:
+        dataset, split = dataset_split(registry, ref)
+    except NerbenchError as exc:
+        raise NerbenchError(f"{option} {ref}: {exc}") from None
+    sentences = first(dataset, split, None)
+    systems = group_by_system(files, dataset.id, split, {s.id: s for s in sentences},
                               {label.name for label in dataset.labels})
-    return build_index(list(islice(sentences, limit)), systems, key=f"{dataset_id}:{split}")
+    return build_index(sentences[:limit], systems, key=f"{dataset.id}:{split}")
+
+
+def ensemble(registry: Registry, gold: str, files: list[Path], combiner_name: str, options: dict[str, Any],
+             dev: str | None = None, dev_files: list[Path] | None = None, dev_limit: int | None = None,
+             search: str = "none", output: Path | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The ensemble of `files` on `gold` ("ID:SPLIT") by `combiner_name`
+    with `options`, its systems and parameters chosen on the `dev` split's
+    first `dev_limit` sentences (from `dev_files`) when given; the combined
+    predictions written to `output`. Returns the result (metrics, choice,
+    the best single system) and notes for the user."""
+    combiner = make(registry, "combiners", combiner_name, options, Where("nerbench ensemble", "--option"),
+                    "--combiner")
+    test = load_index(registry, gold, files, None, "--gold")
+    notes = [f"--combiner {combiner_name}: {note}" for note in [combiner.note(len(test.systems))] if note]
+    dev_index = None
+    if dev:
+        if not dev_files:
+            raise NerbenchError("--dev needs --dev-predictions")
+        dev_index = load_index(registry, dev, dev_files, dev_limit, "--dev")
+    result, combined = run_ensemble(combiner_name, combiner, test, dev_index, search)
+    dataset_id, _, split = test.key.rpartition(":")
+    result.update(dataset=dataset_id, split=split, dev=dev)
+    if output:
+        write_predictions(output, (Prediction(result["system"], dataset_id, split, sid, tuple(spans))
+                                   for sid, spans in combined.items()))
+    return result, notes

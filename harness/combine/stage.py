@@ -11,17 +11,18 @@ from typing import Any
 
 from tqdm import tqdm
 
-from nerbench.bases import Combiner, JudgedCombiner
+from nerbench.bases import Combiner, Dataset, JudgedCombiner, Judges
 from nerbench.index.candidates import CandidateIndex, build_index
 from nerbench.config.settings import BackendEntry, EnsembleSettings
-from nerbench.plan.combiners import make_combiner
+from nerbench.data.sample import common
 from nerbench.errors import NerbenchError
 from nerbench.plan.matrix import Plan
+from nerbench.plugin_system.factory import Where, make
 from nerbench.plugin_system.manager import Registry
 from nerbench.infer.runner import Caller, JobOutcome, Runner, SystemStats, one_model_at_a_time
 from nerbench.score.details import details
 from nerbench.score.strict import SPAN_SET, per_sentence
-from nerbench.index.search import best_single, choose, ensemble_name, evaluate
+from nerbench.index.search import Choice, best_single, choose, ensemble_name, evaluate
 from nerbench.records import Failure, Generation, Prediction, Prompt, Span
 
 
@@ -80,6 +81,20 @@ def prefix_key(prompt: Prompt) -> tuple[str, ...]:
     return tuple(part for m in prompt.messages for part in (m.get("role", ""), m.get("content", "")))
 
 
+async def judged(combiner: Combiner, index: CandidateIndex, dataset: Dataset, judges: Judges) -> None:
+    """An LLM-judged combiner asks its questions about `index` (others ask none)."""
+    if isinstance(combiner, JudgedCombiner):
+        await combiner.judge(index, dataset, judges)
+
+
+async def combine(combiner: Combiner, index: CandidateIndex, dataset: Dataset, judges: Judges, choice: Choice
+                  ) -> tuple[dict[str, Any], dict[str, list[Span]]]:
+    """`choice` (members and parameters) combined over `index`: the metrics
+    against the index's gold and the combined spans per sentence id."""
+    await judged(combiner, index, dataset, judges)
+    return evaluate(combiner, index, choice)
+
+
 @dataclass
 class CombineOutput:
     """The combine stage's results: one entry per combiner × evaluated split
@@ -112,21 +127,17 @@ async def run_combiners(
     indexes = {key: build_index(plan.sentences[key], systems, labels_of[key], key=f"{key[0]}:{key[1]}")
                for key, systems in preds.items()}
     # On a raced split an ensemble is evaluated on the sentences all of its members answered.
-    answered = {(o.job.dataset, o.job.split, o.job.system): o.race["sentences"] for o in outcomes if o.race}
+    counts = {(o.job.dataset, o.job.split, o.job.system): o.race["sentences"] for o in outcomes if o.race}
     prefixes: dict[tuple[str, str, int], CandidateIndex] = {}
 
     def evaluated_on(key: tuple[str, str], members: Sequence[str]) -> CandidateIndex:
-        n = min((answered.get((*key, m), len(plan.sentences[key])) for m in members), default=0)
+        sentences = common(plan.sentences[key], (counts.get((*key, m)) for m in members))
+        n = len(sentences)
         if n == len(plan.sentences[key]):
             return indexes[key]
         if (*key, n) not in prefixes:
-            prefixes[(*key, n)] = build_index(plan.sentences[key][:n], preds[key], labels_of[key],
-                                              key=f"{key[0]}:{key[1]}")
+            prefixes[(*key, n)] = build_index(sentences, preds[key], labels_of[key], key=f"{key[0]}:{key[1]}")
         return prefixes[(*key, n)]
-
-    async def ready(combiner: Combiner, index: CandidateIndex, dataset_id: str) -> None:
-        if isinstance(combiner, JudgedCombiner):
-            await combiner.judge(index, plan.datasets[dataset_id], judges)
 
     datasets = sorted(plan.datasets)
     evaluated = {d: sorted(s for (ds, s) in indexes if ds == d and s != dev_split) for d in datasets}
@@ -138,9 +149,9 @@ async def run_combiners(
         label = f"{spec.label}@{search}" if len(searches) > 1 else spec.label
         matrix: dict[str, dict[str, float]] = {}
         for source in datasets:
-            combiner = make_combiner(registry, name, options)
+            combiner = make(registry, "combiners", name, options, Where("config", spec.field))
             dev = indexes[(source, dev_split)]
-            await ready(combiner, dev, source)
+            await judged(combiner, dev, plan.datasets[source], judges)
             choice = choose(combiner, dev, dev.systems, search)
             system = ensemble_name(label, choice.systems)
             matrix[source] = {}
@@ -149,8 +160,7 @@ async def run_combiners(
                     if source != target and split != evaluated[target][0]:
                         continue
                     test = evaluated_on((target, split), choice.systems)
-                    await ready(combiner, test, target)
-                    metrics, combined = evaluate(combiner, test, choice)
+                    metrics, combined = await combine(combiner, test, plan.datasets[target], judges, choice)
                     if split == evaluated[target][0]:
                         matrix[source][target] = metrics["f1"]
                     if source != target:

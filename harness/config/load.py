@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from importlib import resources
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +85,19 @@ def config_from_raw(raw: dict[str, Any], path: Path, sha256: str) -> RunConfig:
                       for i, f in enumerate(raw["format"])),
         ensemble=ensemble_settings(raw["ensemble"]) if "ensemble" in raw else None,
     )
+
+
+def with_overrides(config: RunConfig, limit: int | None = None, race: bool | None = None) -> RunConfig:
+    """`config` as the command line amends it: `limit` (`--limit`) becomes
+    `[run] limit` and wins over every `[[dataset]] limit`; `race` True races
+    the evaluated splits (the config's settings, else the defaults), False
+    races none. The recorded file (`raw`, `sha256`) is unchanged: results
+    record the sample each split was evaluated on."""
+    run = config.run
+    if race is not None:
+        run = replace(run, race=(run.race or RaceSettings()) if race else None)
+    datasets = config.datasets
+    if limit is not None:
+        run = replace(run, limit=limit)
+        datasets = tuple(replace(d, limit=None) for d in datasets)
+    return replace(config, run=run, datasets=datasets)

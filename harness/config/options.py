@@ -1,15 +1,15 @@
-"""Plugin options, checked when a config loads: each kind declares them
-(`nerbench.bases.Configurable`), nerbench refuses unknown and ill-typed ones
-with one line naming the file and the field."""
+"""Plugin options as the config and the command line give them: those
+nerbench itself reads from a config entry, beside what its plugin declares
+(checked together by `nerbench.plugin_system.factory`), and `KEY=VALUE`
+pairs of `--option`."""
 
 from __future__ import annotations
 
-import difflib
+import json
+from collections.abc import Sequence
 from typing import Any
 
-from nerbench.bases import Configurable
 from nerbench.config.settings import DEFAULT_CIRCUIT_BREAKER, DEFAULT_RETRIES
-from nerbench.files.schema import validate
 from nerbench.errors import NerbenchError
 
 #: Options nerbench itself reads from every `[[backend]]`, whatever its kind.
@@ -26,25 +26,16 @@ BACKEND_OPTIONS: dict[str, Any] = {
 }
 
 
-def check_options(cls: type[Configurable], options: dict[str, Any], source: str, field: str, what: str,
-                  core: dict[str, Any] | None = None) -> None:
-    """Check `options` (an entry's, at `field` of the file `source`) against
-    what `cls` declares plus the `core` options nerbench reads itself."""
-    declared = cls.OPTIONS
-    properties = {**(core or {}), **(declared or {})}
-    if declared is not None:
-        unknown = sorted(set(options) - set(properties))
-        if unknown:
-            close = difflib.get_close_matches(unknown[0], properties, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise NerbenchError(f"{source}: field {field}: unknown option {unknown[0]!r} for {what}.{hint} "
-                                f"Options: {', '.join(sorted(properties)) or 'none'}")
-    missing = [name for name in cls.REQUIRED_OPTIONS if name not in options]
-    if missing:
-        raise NerbenchError(f"{source}: field {field}: {what} needs option {missing[0]!r}")
-    schema = {"type": "object", "properties": properties}
-    validate(options, schema, source, prefix=field)
-    try:
-        cls.check_options(options)
-    except NerbenchError as exc:
-        raise NerbenchError(f"{source}: field {field}: {exc}") from None
+def parse_options(pairs: Sequence[str], option: str = "--option") -> dict[str, Any]:
+    """`KEY=VALUE` pairs from the command line, each value parsed as JSON
+    when it can be (`k=2` is the number 2, `name=x` the string "x")."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise NerbenchError(f"{option} {pair!r}: expected KEY=VALUE")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options

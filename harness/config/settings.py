@@ -132,13 +132,20 @@ class CombinerEntry:
     name: str
     label: str
     options: Mapping[str, Any] = field(default_factory=dict)
+    #: its index in `[ensemble] combiners`
+    position: int = 0
+
+    @property
+    def field(self) -> str:
+        return f"ensemble.combiners[{self.position}]"
 
 
 @dataclass(frozen=True)
 class EnsembleSettings:
     """`[ensemble]`: combiners chosen on each dataset's dev sample."""
 
-    combiners: tuple[CombinerEntry, ...] = tuple(CombinerEntry(n, n) for n in DEFAULT_COMBINERS)
+    combiners: tuple[CombinerEntry, ...] = tuple(CombinerEntry(n, n, position=i)
+                                                 for i, n in enumerate(DEFAULT_COMBINERS))
     #: with more than one, ensembles are named COMBINER@SEARCH
     searches: tuple[str, ...] = (DEFAULT_SEARCH,)
     dev_split: str = DEFAULT_DEV_SPLIT
@@ -208,12 +215,12 @@ class RunConfig:
 
 def combiner_entries(items: list[Any]) -> tuple[CombinerEntry, ...]:
     out = []
-    for item in items:
+    for i, item in enumerate(items):
         if isinstance(item, str):
-            out.append(CombinerEntry(item, item))
+            out.append(CombinerEntry(item, item, position=i))
         else:
             options = {k: v for k, v in item.items() if k not in ("name", "alias")}
-            out.append(CombinerEntry(item["name"], item.get("alias", item["name"]), options))
+            out.append(CombinerEntry(item["name"], item.get("alias", item["name"]), options, i))
     return tuple(out)
 
 

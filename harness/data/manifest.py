@@ -135,10 +135,7 @@ class ManifestDataset(Dataset):
         return [e for e in self.manifest["splits"][split] if self._locate(e) is None]
 
     def files(self, split: str) -> list[Path]:
-        if split not in self.manifest["splits"]:
-            raise NerbenchError(
-                f"dataset {self.id!r} has no split {split!r}; splits: {', '.join(self.splits)}"
-            )
+        self.check_split(split)
         paths = []
         for entry in self.manifest["splits"][split]:
             path = self._locate(entry)

@@ -6,7 +6,6 @@ resumes where it stopped."""
 from __future__ import annotations
 
 import hashlib
-import random
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -15,47 +14,31 @@ from pathlib import Path
 from typing import Any
 
 from nerbench import __version__
-from nerbench.bases import Dataset, JudgedCombiner
+from nerbench.bases import Combiner, Dataset, JudgedCombiner
 from nerbench.index.candidates import build_index
-from nerbench.plan.combiners import make_combiner
-from nerbench.index.search import Choice, choose, evaluate
-from nerbench.combine.stage import RunJudges
+from nerbench.index.search import Choice, choose
+from nerbench.combine.stage import RunJudges, combine
 from nerbench.config.settings import RunConfig
 from nerbench.data.readers import tokenise_text
 from nerbench.files.text import utf8_lines
 from nerbench.distil.train import read_silver
 from nerbench.distil.silver import (silver_sentences, write_conll, write_docbin, write_silver_jsonl,
                                     write_span_jsonl)
-from nerbench.distil.teachers import Teacher, system_names
+from nerbench.data.sample import draw, first
+from nerbench.distil.teachers import Teacher, load_source, resolve_teacher
 from nerbench.errors import NerbenchError
 from nerbench.files.predictions import checked_predictions, write_predictions
 from nerbench.files.results import write_results
 from nerbench.files.text import read_json
-from nerbench.infer.backends import make_backends
-from nerbench.infer import interrupt
-from nerbench.infer.cache import PredictionCache
 from nerbench.infer.runner import JobOutcome, Runner
-from nerbench.plan.checks import check_config
-from nerbench.plan.matrix import Job, Plan, load_sentences, make_format
-from nerbench.plan.demos import DemoPool
+from nerbench.infer.session import model_session
+from nerbench.plan.matrix import member_plan, register_config_datasets
+from nerbench.plugin_system.factory import Where, dataset_split, make
 from nerbench.plugin_system.manager import Registry
 from nerbench.records import STATUS_ERROR, Prediction, Sentence, Span
 
 #: The split name predictions of the user's own text carry.
 TEXT_SPLIT = "text"
-
-
-def choose_sentences(sentences: Sequence[Sentence], limit: int | None = None, sample: int | None = None,
-                     seed: int = 0) -> list[Sentence]:
-    """The first `limit` sentences, or `sample` of them drawn with `seed`
-    (kept in the split's order): the same draw on every machine."""
-    chosen = list(sentences)
-    if sample is not None:
-        if sample > len(chosen):
-            raise NerbenchError(f"--sample {sample}: the split has only {len(chosen)} sentences")
-        picked = set(random.Random(seed).sample(range(len(chosen)), sample))
-        chosen = [s for i, s in enumerate(chosen) if i in picked]
-    return chosen[:limit]
 
 
 def text_sentences(path: Path) -> list[Sentence]:
@@ -99,44 +82,6 @@ class Annotation:
         return sum(o.stats.statuses.get("error", 0) for o in self.outcomes)
 
 
-def _jobs(config: RunConfig, teacher: Teacher, dataset: Dataset, split: str) -> list[Job]:
-    by_name = {f"{b.name}/{ref.name}/{f.label}": Job(b.name, b.kind, ref.name, ref.id, dataset.id, split, f.label)
-               for b in config.backends for ref in b.models for f in config.formats}
-    missing = [m for m in teacher.members if m not in by_name]
-    if missing:
-        raise NerbenchError(f"teacher {teacher.name!r}: {missing[0]!r} is not a system of {config.path} "
-                            f"({', '.join(system_names(config))})")
-    return [by_name[m] for m in teacher.members]
-
-
-def annotation_plan(config: RunConfig, registry: Registry, teacher: Teacher, dataset: Dataset, split: str,
-                    sentences: list[Sentence], exclude: Sequence[Sentence] = ()) -> tuple[Plan, int, str]:
-    """The members' jobs over `sentences` with their gold withheld, and
-    demonstration pools that hold none of their texts nor those of
-    `exclude` (the whole sample a piece of it is annotated from); also how
-    many pool sentences that exclusion removed, and the sha256 of their texts."""
-    check_config(config, registry)
-    jobs = _jobs(config, teacher, dataset, split)
-    used = {job.format for job in jobs}
-    formats = {}
-    for entry in config.formats:
-        if entry.label in used:
-            formats[entry.label] = make_format(registry, entry, config.path.parent, str(config.path))
-    texts = frozenset(s.text for s in [*sentences, *exclude])
-    pools, removed = {}, set()
-    for spec in formats.values():
-        if spec.shots and (dataset.id, spec.demo_split) not in pools:
-            pool_source = load_sentences(dataset, spec.demo_split, None)
-            pool = DemoPool(pool_source, exclude=texts)
-            kept = set(map(id, pool.sentences))
-            removed |= {(spec.demo_split, s.text) for s in DemoPool(pool_source).sentences if id(s) not in kept}
-            pools[(dataset.id, spec.demo_split)] = pool
-    withheld = [replace(s, spans=()) for s in sentences]
-    plan = Plan(jobs, {(dataset.id, split): withheld}, {dataset.id: dataset}, formats, pools)
-    digest = hashlib.sha256("\n".join(f"{a}\t{b}" for a, b in sorted(removed)).encode()).hexdigest()
-    return plan, len(removed), digest
-
-
 def earlier_answers(out_dir: Path, config: RunConfig, teacher: Teacher, dataset: Dataset, split: str,
                     sentences: Sequence[Sentence]) -> tuple[dict[str, dict[str, Prediction]], str | None]:
     """What an earlier annotation in `out_dir` (by this config, of this
@@ -168,33 +113,16 @@ def earlier_answers(out_dir: Path, config: RunConfig, teacher: Teacher, dataset:
     return answers, summary.get("demonstrations_excluded_sha256")
 
 
-async def _annotate(config: RunConfig, plan: Plan, registry: Registry, teacher: Teacher, cache: PredictionCache,
-                    progress: bool, sentences: list[Sentence], reused: dict[str, dict[str, Prediction]]
-                    ) -> tuple[list[JobOutcome], dict[str, list[Span]], dict[str, Any] | None]:
-    ((dataset_id, split), _), = plan.sentences.items()
-    dataset = plan.datasets[dataset_id]
-    async with Runner(plan, make_backends(config, registry), config, cache, progress,
-                      desc="nerbench annotate") as runner:
-        outcomes = await runner.run_jobs()
-        members = _members(teacher, outcomes, reused)
-        if teacher.combiner is None:
-            return outcomes, {sid: list(spans) for sid, spans in members[teacher.name].items()}, None
-        combiner = make_combiner(registry, teacher.combiner, teacher.options)
-        if combiner.needs_dev and teacher.params is None:
-            raise NerbenchError(f"teacher {teacher.name!r}: combiner {teacher.combiner!r} is fitted on dev; "
-                                "name the ensemble as a results.json lists it (its choice and parameters)")
-        labels = [label.name for label in dataset.labels] if combiner.retypes else ()
-        withheld = [replace(s, spans=()) for s in sentences]
-        index = build_index(withheld, members, labels, key=f"{dataset_id}:{split}")
-        judging = None
-        if isinstance(combiner, JudgedCombiner):
-            judges = RunJudges(runner, config.backends)
-            await combiner.judge(index, dataset, judges)
-            judging = judges.stats.to_json()
-        params = teacher.params if teacher.params is not None else choose(combiner, None, list(teacher.members),
-                                                                          "none").params
-        _, combined = evaluate(combiner, index, Choice(teacher.members, params, None))
-    return outcomes, combined, judging
+def teacher_combiner(registry: Registry, teacher: Teacher) -> Combiner | None:
+    """The combiner an ensemble teacher is made with (None for a system),
+    refused before any member is asked when it cannot be used as named."""
+    if teacher.combiner is None:
+        return None
+    combiner = make(registry, "combiners", teacher.combiner, dict(teacher.options), Where("--teacher", teacher.name))
+    if combiner.needs_dev and teacher.params is None:
+        raise NerbenchError(f"teacher {teacher.name!r}: combiner {teacher.combiner!r} is fitted on dev; "
+                            "name the ensemble as a results.json lists it (its choice and parameters)")
+    return combiner
 
 
 def _members(teacher: Teacher, outcomes: list[JobOutcome], reused: dict[str, dict[str, Prediction]]
@@ -221,19 +149,35 @@ def annotate(config: RunConfig, registry: Registry, teacher: Teacher, dataset: D
     ids = {s.id for s in sentences}
     done = set.intersection(*(set(answers.get(m, {})) & ids for m in teacher.members)) if answers else set()
     todo = [s for s in sentences if s.id not in done]
-    plan, excluded, exclusion = annotation_plan(config, registry, teacher, dataset, split, todo,
-                                                [*sentences, *exclude])
+    combiner = teacher_combiner(registry, teacher)
+    try:
+        plan, removed = member_plan(config, registry, teacher.members, dataset, split, todo, [*sentences, *exclude])
+    except NerbenchError as exc:
+        raise NerbenchError(f"teacher {teacher.name!r}: {exc}") from None
+    excluded = len(removed)
+    exclusion = hashlib.sha256("\n".join(f"{a}\t{b}" for a, b in sorted(removed)).encode()).hexdigest()
     if earlier_exclusion is not None and earlier_exclusion != exclusion:
         raise NerbenchError("the output folder's annotation left other demonstrations out (another --sample or "
                             "--seed, or a prefix of a split: annotate pieces of one --sample); give another -o "
                             "or remove it")
     reused = {m: {sid: p for sid, p in answers[m].items() if sid in done} for m in teacher.members} if done else {}
-    cache = PredictionCache(cache_path)
-    try:
-        outcomes, spans, judging = interrupt.run(_annotate(config, plan, registry, teacher, cache, progress,
-                                                           sentences, reused))
-    finally:
-        cache.close()
+
+    async def work(runner: Runner) -> tuple[list[JobOutcome], dict[str, list[Span]], dict[str, Any] | None]:
+        outcomes = await runner.run_jobs()
+        members = _members(teacher, outcomes, reused)
+        if combiner is None:
+            return outcomes, {sid: list(spans) for sid, spans in members[teacher.name].items()}, None
+        labels = [label.name for label in dataset.labels] if combiner.retypes else ()
+        withheld = [replace(s, spans=()) for s in sentences]
+        index = build_index(withheld, members, labels, key=f"{dataset.id}:{split}")
+        params = teacher.params if teacher.params is not None else choose(combiner, None, list(teacher.members),
+                                                                          "none").params
+        judges = RunJudges(runner, config.backends)
+        _, combined = await combine(combiner, index, dataset, judges, Choice(teacher.members, params, None))
+        return outcomes, combined, judges.stats.to_json() if isinstance(combiner, JudgedCombiner) else None
+
+    outcomes, spans, judging = model_session(config, plan, registry, cache_path, work, progress,
+                                             desc="nerbench annotate")
     return Annotation(teacher, dataset, split, sentences, spans, _members(teacher, outcomes, reused), outcomes,
                       excluded, exclusion, time.perf_counter() - started, judging, reused)
 
@@ -288,3 +232,63 @@ def write_annotation(annotation: Annotation, out_dir: Path, config_sha256: str,
     write_results(out_dir / "annotation.json", summary)
     files.append(out_dir / "annotation.json")
     return files, summary
+
+
+@dataclass(frozen=True)
+class AnnotationSpec:
+    """What `nerbench annotate` is asked: the `source` (a config, or a
+    results.json) defining the `teacher`'s systems; what to annotate — a
+    registered `split` ("ID:SPLIT") or a `text` file with the `dataset`
+    whose labels and language apply — its first `limit` sentences or a
+    seeded `sample`; where to write (`output`) and whose earlier answers to
+    reuse (`reuse`, default `output`'s)."""
+
+    source: Path
+    teacher: str
+    output: Path
+    split: str | None = None
+    text: Path | None = None
+    dataset: str | None = None
+    limit: int | None = None
+    sample: int | None = None
+    seed: int = 0
+    reuse: Path | None = None
+
+
+def annotate_as(spec: AnnotationSpec, registry: Registry, cache_path: Path, progress: bool = True
+                ) -> tuple[Annotation, list[Path], dict[str, Any]]:
+    """`nerbench annotate` as a library call: resolve the teacher, choose
+    the sentences, reuse what the output folder already holds, ask the rest,
+    write the silver and its exports. Returns the annotation, the files
+    written and `annotation.json`'s content."""
+    config, results = load_source(spec.source)
+    register_config_datasets(config, registry)
+    try:
+        teacher = resolve_teacher(spec.teacher, config, results)
+    except NerbenchError as exc:
+        raise NerbenchError(f"--teacher: {exc}") from None
+    if (spec.split is None) == (spec.text is None):
+        raise NerbenchError("give --split ID:SPLIT or --text FILE (with --dataset ID), not both or neither")
+    if spec.text is not None:
+        if not spec.dataset:
+            raise NerbenchError("--text needs --dataset ID (whose labels and language the teacher uses)")
+        try:
+            dataset = registry.get("datasets", spec.dataset)
+        except NerbenchError as exc:
+            raise NerbenchError(f"--dataset: {exc}") from None
+        split, candidates = TEXT_SPLIT, text_sentences(spec.text)
+    else:
+        try:
+            dataset, split = dataset_split(registry, spec.split or "")
+        except NerbenchError as exc:
+            raise NerbenchError(f"--split {spec.split}: {exc}") from None
+        candidates = first(dataset, split, None)
+    drawn = draw(candidates, None, spec.sample, spec.seed)
+    # A piece of a sample (--limit) keeps the whole sample out of the demonstrations: it is asked as the whole is.
+    sentences = drawn[:spec.limit]
+    earlier = earlier_answers(spec.reuse or spec.output, config, teacher, dataset, split, candidates)
+    result = annotate(config, registry, teacher, dataset, split, sentences, cache_path, progress,
+                      drawn if spec.sample else (), earlier)
+    files, summary = write_annotation(result, spec.output, config.sha256, {
+        "source": str(spec.source), "sample": spec.sample, "seed": spec.seed, "limit": spec.limit})
+    return result, files, summary

@@ -21,18 +21,21 @@ import random
 import resource
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nerbench import __version__
-from nerbench.bases import Student
+from nerbench.bases import Dataset, Student
+from nerbench.data.sample import draw, first
 from nerbench.data.readers import sentence_lines
 from nerbench.distil.silver import SilverSentence
 from nerbench.errors import NerbenchError
 from nerbench.files.results import write_results
 from nerbench.parse.alignment import TokenIndex
+from nerbench.plugin_system.factory import Where, check_options, dataset_split
+from nerbench.plugin_system.manager import Registry
 from nerbench.records import Example, Sentence
 from nerbench.students import META, student_id
 
@@ -166,3 +169,111 @@ def train_student(cls: type[Student], name: str, options: dict[str, Any], data: 
     }
     write_results(out_dir / META, meta)
     return meta
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """What `nerbench train` is asked: the `student` kind and its `options`;
+    the labelled corpus `gold` ("ID:SPLIT", its labels and language); what
+    to learn from — `silver` (silver.jsonl) alone or with a gold `budget`
+    picked by `pick` and spent as `use`, the gold of the sentences `like`
+    holds, or the gold itself (its first `limit` or a `sample`); the `dev`
+    split's first `dev_limit` sentences for early stopping; the `seeds`;
+    where the models go (`output`)."""
+
+    student: str
+    gold: str
+    dev: str
+    output: Path
+    silver: Path | None = None
+    like: Path | None = None
+    budget: int | None = None
+    pick: str = "disagreement"
+    use: str = "mixed"
+    unlabelled: str = "O"
+    limit: int | None = None
+    sample: int | None = None
+    dev_limit: int = 200
+    seeds: tuple[int, ...] = (0,)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def training_data(spec: TrainSpec, gold: Sequence[Sentence], seed: int) -> TrainingData:
+    """What one seed of `spec` learns from (a random budget is redrawn per seed)."""
+    about: dict[str, Any] = {"gold": spec.gold}
+    if spec.silver is None and spec.like is None:
+        return gold_data(draw(gold, spec.limit, spec.sample, 0), {**about, "limit": spec.limit,
+                                                                   "sample": spec.sample})
+    if spec.like is not None:
+        by_id = {s.id: s for s in gold}
+        wanted = [s.sentence.id for s in read_silver(spec.like)]
+        lacking = [i for i in wanted if i not in by_id]
+        if lacking:
+            raise NerbenchError(f"{spec.like}: sentence {lacking[0]!r} is not in {spec.gold}")
+        return gold_data([by_id[i] for i in wanted], {**about, "like": str(spec.like)})
+    silver = read_silver(spec.silver) if spec.silver is not None else []
+    about["silver"] = str(spec.silver)
+    if spec.budget:
+        return budget_data(silver, {s.id: s for s in gold}, spec.budget, spec.pick, spec.use, spec.unlabelled,
+                           seed if spec.pick == "random" else 0, about)
+    return silver_data(silver, spec.unlabelled, about)
+
+
+def train_students(spec: TrainSpec, registry: Registry, say: Callable[[str], None] = lambda line: None
+                   ) -> list[dict[str, Any]]:
+    """`nerbench train` as a library call: one model per seed in
+    `spec.output`/seed-N and `train.json` beside them; returns each model's
+    `student.json`. `say` is told what is being trained."""
+    check_spec(spec)
+    try:
+        student_cls = registry.get("students", spec.student)
+    except NerbenchError as exc:
+        raise NerbenchError(f"student {spec.student!r}: {exc}") from None
+    check_options(student_cls, spec.options, Where("nerbench train", "--option"), f"student {spec.student!r}")
+    missing = student_cls.missing()
+    if missing:
+        raise NerbenchError(f"student {spec.student!r} needs {missing}, which is not installed; "
+                            f"run: {student_cls.install}")
+    dataset, gold_split = _split(registry, spec.gold, "--gold")
+    dev_dataset, dev_split = _split(registry, spec.dev, "--dev")
+    if dev_dataset.id != dataset.id:
+        raise NerbenchError(f"--dev {spec.dev}: another dataset than --gold {spec.gold}")
+    gold = first(dataset, gold_split, None)
+    dev_sample = first(dev_dataset, dev_split, spec.dev_limit)
+    labels = [label.name for label in dataset.labels]
+    runs = []
+    for seed in spec.seeds:
+        data = training_data(spec, gold, seed)
+        # Early stopping must not look at what it learns from: a dev sentence whose text is trained on
+        # (LeNER-Br repeats short ones across splits: "É o relatório .") is left out of the dev sample.
+        taught = {e.sentence.text for phase in data.phases for e in phase}
+        dev = [s for s in dev_sample if s.text not in taught]
+        if not dev:
+            raise NerbenchError(f"--dev {spec.dev}: every dev sentence is among the training sentences")
+        dev_note = f"{spec.dev} (first {len(dev_sample)}, {len(dev_sample) - len(dev)} also trained on left out)"
+        say(f"training {spec.student} (seed {seed}) on {data.about}")
+        runs.append(train_student(student_cls, spec.student, spec.options, data, dev, labels, dataset.language,
+                                  spec.output / f"seed-{seed}", seed, dev_note))
+    write_results(spec.output / "train.json", {"student": spec.student,
+                                               "models": [f"seed-{m['seed']}" for m in runs], "runs": runs})
+    return runs
+
+
+def check_spec(spec: TrainSpec) -> None:
+    """Options that clash are refused before anything is read or trained."""
+    if spec.budget is not None and spec.silver is None:
+        raise NerbenchError("--budget buys the gold of silver sentences: give --silver")
+    if spec.silver is not None and spec.like is not None:
+        raise NerbenchError("give --silver or --like, not both")
+    if (spec.limit is not None or spec.sample is not None) and (spec.silver or spec.like):
+        raise NerbenchError("--limit and --sample choose gold to train on alone; not with --silver or --like")
+    repeated = sorted({s for s in spec.seeds if spec.seeds.count(s) > 1})
+    if repeated:
+        raise NerbenchError(f"--seed {repeated[0]} is given twice")
+
+
+def _split(registry: Registry, ref: str, option: str) -> tuple[Dataset, str]:
+    try:
+        return dataset_split(registry, ref)
+    except NerbenchError as exc:
+        raise NerbenchError(f"{option} {ref}: {exc}") from None

@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from nerbench.bases import Backend
-from nerbench.config.settings import RunConfig
+from nerbench.config.options import BACKEND_OPTIONS
+from nerbench.config.settings import BackendEntry, RunConfig
 from nerbench.infer.pool import BackendPool
 from nerbench.infer.ray_cluster import Cluster, Placement, RayBackend
+from nerbench.plugin_system.factory import Where, make
 from nerbench.plugin_system.manager import Registry
 from nerbench.redaction import notice
 
@@ -27,22 +29,24 @@ def make_backends(config: RunConfig, registry: Registry) -> dict[str, Backend]:
             notice('[run] executor = "ray": no backend here starts servers of its own to place on the cluster; '
                    "its requests go to the urls configured")
 
-    def build(name: str, cls: type[Backend], options: dict[str, Any]) -> Backend:
-        backend = cls(name, options)
-        backend.base_dir = base_dir
-        return backend
-
     for entry in config.backends:
         cls = registry.get("backends", entry.kind)
         options = dict(entry.options)
         name = entry.name
+
+        def build(options: dict[str, Any], entry: BackendEntry = entry) -> Backend:
+            backend = make(registry, "backends", entry.kind, options, Where(str(config.path), entry.field),
+                           instance=entry.name, core=BACKEND_OPTIONS)
+            backend.base_dir = base_dir
+            return backend
+
         if cluster is not None and cls.serves():
             backends[name] = RayBackend(name, cls, options, [ref.id for ref in entry.models],
                                         Placement.of(entry), cluster, base_dir)
         elif entry.urls:
-            backends[name] = BackendPool(name, [build(name, cls, {**options, "url": url}) for url in entry.urls])
+            backends[name] = BackendPool(name, [build({**options, "url": url}) for url in entry.urls])
         else:
-            backends[name] = build(name, cls, options)
+            backends[name] = build(options)
     return backends
 
 

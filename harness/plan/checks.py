@@ -5,21 +5,20 @@ a model, found when the plan is made — before the first request, and by
 from __future__ import annotations
 
 import importlib.util
-from typing import Any
 
-from nerbench.bases import Backend, JudgedCombiner
-from nerbench.config.options import BACKEND_OPTIONS, check_options
+from nerbench.bases import Backend, Dataset, JudgedCombiner
+from nerbench.config.options import BACKEND_OPTIONS
 from nerbench.config.settings import BackendEntry, RunConfig
 from nerbench.errors import NerbenchError
-from nerbench.plan.combiners import make_combiner
+from nerbench.plugin_system.factory import Where, make
 from nerbench.plugin_system.manager import Registry
 from nerbench.redaction import notice
 
 
-def lookup(config: RunConfig, registry: Registry, kind: str, name: str, field: str) -> Any:
-    """A registered plugin, or an error naming the config and the field."""
+def find_dataset(config: RunConfig, registry: Registry, name: str, field: str) -> Dataset:
+    """A registered dataset, or an error naming the config and the field."""
     try:
-        return registry.get(kind, name)
+        return registry.get("datasets", name)
     except NerbenchError as exc:
         raise NerbenchError(f"{config.path}: field {field}: {exc}") from None
 
@@ -28,18 +27,18 @@ def check_backend_entries(config: RunConfig, registry: Registry) -> None:
     """Kinds, their options (every url of a pool) and, offline, their models."""
     for entry in config.backends:
         field = entry.field
-        cls: type[Backend] = lookup(config, registry, "backends", entry.kind, f"{field}.kind")
+        try:
+            cls = registry.get("backends", entry.kind)
+        except NerbenchError as exc:
+            raise NerbenchError(f"{config.path}: field {field}.kind: {exc}") from None
         options = dict(entry.options)
-        what = f"backend kind {entry.kind!r}"
-        urls: tuple[str | None, ...] = entry.urls or (None,)
-        for url in urls:
-            check_options(cls, {**options, "url": url} if url else options, str(config.path), field, what,
-                          BACKEND_OPTIONS)
         fixed, most = options.get("concurrency"), options.get("max_concurrency")
         if isinstance(fixed, int) and most is not None:
             raise NerbenchError(f"{config.path}: field {field}.max_concurrency: bounds adaptive concurrency, but "
                                 f"concurrency = {fixed} is fixed; give one of them")
-        replicas = [cls(entry.name, {**options, "url": url} if url else options) for url in urls]
+        urls: tuple[str | None, ...] = entry.urls or (None,)
+        replicas = [make(registry, "backends", entry.kind, {**options, "url": url} if url else options,
+                         Where(str(config.path), field), instance=entry.name, core=BACKEND_OPTIONS) for url in urls]
         if len({r.endpoint for r in replicas}) < len(replicas):
             raise NerbenchError(f"{config.path}: field {field}.urls: two urls name the same endpoint")
         check_placement(config, entry, cls, field)
@@ -78,7 +77,7 @@ def check_executor(config: RunConfig) -> None:
 
 def check_reporters(config: RunConfig, registry: Registry) -> None:
     for i, name in enumerate(config.run.reporters):
-        lookup(config, registry, "reporters", name, f"run.reporters[{i}]")
+        make(registry, "reporters", name, {}, Where(str(config.path), f"run.reporters[{i}]"))
 
 
 def check_ensemble(config: RunConfig, registry: Registry) -> None:
@@ -88,17 +87,12 @@ def check_ensemble(config: RunConfig, registry: Registry) -> None:
     models = {name: {ref.name for ref in refs} | {ref.id for ref in refs} for name, refs in config.models.items()}
     labels: dict[str, int] = {}
     for i, spec in enumerate(config.ensemble.combiners):
-        field = f"ensemble.combiners[{i}]"
+        field = spec.field
         if spec.label in labels:
             raise NerbenchError(f"{config.path}: field {field}: combiner {spec.label!r} is already "
                                 f"ensemble.combiners[{labels[spec.label]}]; give one an alias")
         labels[spec.label] = i
-        cls = lookup(config, registry, "combiners", spec.name, field)
-        check_options(cls, dict(spec.options), str(config.path), field, f"combiner {spec.name!r}")
-        try:
-            combiner = make_combiner(registry, spec.name, dict(spec.options))
-        except NerbenchError as exc:
-            raise NerbenchError(f"{config.path}: field {field}: {exc}") from None
+        combiner = make(registry, "combiners", spec.name, dict(spec.options), Where(str(config.path), field))
         note = combiner.note(sum(len(b.models) for b in config.backends) * len(config.formats))
         if note:
             notice(f"{config.path}: field {field}: {note}")

@@ -23,7 +23,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 
 import pluggy
 
@@ -215,8 +215,23 @@ class Registry:
     def names(self, kind: str) -> list[str]:
         return sorted(self._items[kind])
 
+    @overload
+    def get(self, kind: Literal["backends"], name: str) -> type[bases.Backend]: ...
+    @overload
+    def get(self, kind: Literal["datasets"], name: str) -> bases.Dataset: ...
+    @overload
+    def get(self, kind: Literal["prompt_formats"], name: str) -> type[bases.PromptFormat]: ...
+    @overload
+    def get(self, kind: Literal["combiners"], name: str) -> type[bases.Combiner]: ...
+    @overload
+    def get(self, kind: Literal["reporters"], name: str) -> type[bases.Reporter]: ...
+    @overload
+    def get(self, kind: Literal["students"], name: str) -> type[bases.Student]: ...
+    @overload
+    def get(self, kind: str, name: str) -> Any: ...  # a kind named at run time (`nerbench.api.lookup`)
     def get(self, kind: str, name: str) -> Any:
-        """The item registered as `name`, or an error suggesting close names."""
+        """The item registered as `name` (a dataset instance; for the other
+        kinds, the class), or an error suggesting close names."""
         try:
             return self._items[kind][name][0]
         except KeyError:

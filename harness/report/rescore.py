@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from nerbench import __version__
 from nerbench.errors import NerbenchError
 from nerbench.files.predictions import checked_predictions
-from nerbench.plan.matrix import race_order
+from nerbench.files.results import read_results, write_results
+from nerbench.data.sample import evaluated, first, recorded_sample
 from nerbench.plugin_system.manager import Registry
 from nerbench.report.results import RESULTS_FORMAT_VERSION, analysis, scored
 from nerbench.score.details import sentence_table
@@ -23,33 +23,14 @@ from nerbench.score.strict import check_rule
 from nerbench.records import Prediction, Sentence
 
 
-def _raced_over(results: dict[str, Any], dataset_id: str, split: str) -> int | None:
-    """How many sentences a raced split was raced over: recorded since the
-    race was; before that, the limit its config gave (`run --limit` was not
-    recorded then, so such a run is re-scored on what its config says)."""
-    race = results["race"]
-    recorded = race.get("sentences", {}).get(f"{dataset_id}:{split}")
-    if recorded is not None:
-        return int(recorded)
-    content = results.get("config", {}).get("content", {})
-    limit = next((d.get("limit") for d in content.get("dataset", []) if d.get("id") == dataset_id), None)
-    return limit or content.get("run", {}).get("limit")
-
-
 def _sentences(registry: Registry, results: dict[str, Any], dataset_id: str, split: str, n: int) -> list[Sentence]:
-    """The first `n` sentences of `dataset_id:split` as the run scored them:
-    in the split's order, or a raced split's seeded order (a raced system was
-    scored on the first sentences of that order). When the manifest changed
-    since the run (a split added, say), the gold the run recorded (format 2)
-    must be what the corpus gives now."""
+    """The `n` sentences of `dataset_id:split` the run scored an entry on:
+    the first of its recorded sample (a raced split's in the race's order).
+    When the manifest changed since the run (a split added, say), the gold
+    the run recorded (format 2) must be what the corpus gives now."""
     dataset = registry.get("datasets", dataset_id)
-    if split not in dataset.splits:
-        raise NerbenchError(f"dataset {dataset_id!r} has no split {split!r}; splits: {', '.join(dataset.splits)}")
-    if f"{dataset_id}:{split}" in results.get("race", {}).get("splits", []):
-        raced = list(islice(dataset.sentences(split), _raced_over(results, dataset_id, split)))
-        sentences = race_order(raced, results["race"]["settings"]["seed"], dataset_id, split)[:n]
-    else:
-        sentences = list(islice(dataset.sentences(split), n))
+    limit, seed = recorded_sample(results, dataset_id, split)
+    sentences = evaluated(dataset, split, limit if seed is not None else n, seed)[:n]
     recorded = results.get("datasets", {}).get(dataset_id, {}).get("manifest_sha256")
     if recorded and recorded != dataset.fingerprint:
         then = results.get("sentences", {}).get(f"{dataset_id}:{split}")
@@ -72,9 +53,7 @@ def rescore(results: dict[str, Any], predictions: Path, registry: Registry, rule
         key = (entry["dataset"], entry["split"])
         if key not in gold:
             dataset = registry.get("datasets", key[0])
-            if key[1] not in dataset.splits:
-                raise NerbenchError(f"dataset {key[0]!r} has no split {key[1]!r}; splits: {', '.join(dataset.splits)}")
-            gold[key] = ({s.id: s for s in dataset.sentences(key[1])}, {label.name for label in dataset.labels})
+            gold[key] = ({s.id: s for s in first(dataset, key[1], None)}, {label.name for label in dataset.labels})
     stored: dict[tuple[str, str, str], list[Prediction]] = defaultdict(list)
     for (dataset_id, split), answers in checked_predictions([predictions], gold).items():
         for system, rows in answers.items():
@@ -114,3 +93,15 @@ def rescore(results: dict[str, Any], predictions: Path, registry: Registry, rule
                        "nerbench_version": __version__, "rule": rule,
                        "from_format_version": results.get("format_version")}
     return out
+
+
+def rescore_run(run_dir: Path, registry: Registry, rule: str, output: Path | None = None) -> Path:
+    """The run in `run_dir` (its results.json and predictions.jsonl) scored
+    again under `rule`, written to `output` (default: its results.json,
+    replaced); returns where it was written."""
+    if not (run_dir / "results.json").is_file():
+        raise NerbenchError(f"{run_dir}: no results.json to re-score")
+    doc = rescore(read_results(run_dir / "results.json"), run_dir / "predictions.jsonl", registry, rule)
+    target = output or run_dir / "results.json"
+    write_results(target, doc)
+    return target

@@ -10,6 +10,7 @@ from typing import Any
 
 from nerbench import __version__
 from nerbench.config.settings import RunConfig
+from nerbench.data.sample import answered, common
 from nerbench.plan.matrix import Plan
 from nerbench.plugin_system.manager import Registry
 from nerbench.index.candidates import build_index
@@ -53,7 +54,7 @@ def build_results(
     for outcome in outcomes:
         job = outcome.job
         # A raced system is scored on its own sample: the sentences it answered before it stopped.
-        sentences = answered(plan.sentences[(job.dataset, job.split)], outcome)
+        sentences = answered(plan.sentences[(job.dataset, job.split)], race_count(outcome))
         spec = plan.formats[job.format]
         systems.append(
             {
@@ -106,20 +107,18 @@ def build_results(
                      # how many sentences each split raced over: its seeded order is of them (rescore redraws it)
                      "sentences": {f"{d}:{s}": len(plan.sentences[(d, s)]) for d, s in plan.raced}}}
            if plan.race is not None else {}),
-        **analysis({key: shared(plan.sentences[key], [o for o in outcomes if (o.job.dataset, o.job.split) == key])
+        # the sample each split was taken with: `rescore` redraws it from this record
+        "samples": {f"{d}:{s}": {"limit": n} for (d, s), n in sorted(plan.limits.items())},
+        **analysis({key: common(plan.sentences[key], [race_count(o) for o in outcomes
+                                                      if (o.job.dataset, o.job.split) == key])
                     for key in splits},
                    [(o.job.dataset, o.job.split, o.job.system, o.predictions) for o in outcomes]),
     }
 
 
-def answered(sentences: list[Sentence], outcome: JobOutcome) -> list[Sentence]:
-    """The sentences a job was scored on: all, or a raced job's first ones."""
-    return sentences if outcome.race is None else sentences[:outcome.race["sentences"]]
-
-
-def shared(sentences: list[Sentence], outcomes: list[JobOutcome]) -> list[Sentence]:
-    """The sentences every system of a split answered (all of them, unless it was raced)."""
-    return min((answered(sentences, o) for o in outcomes), key=len, default=sentences)
+def race_count(outcome: JobOutcome) -> int | None:
+    """How many sentences a raced job answered (None: not raced, all of them)."""
+    return None if outcome.race is None else int(outcome.race["sentences"])
 
 
 def scored(sentences: list[Sentence], predictions: list[Prediction], rule: str) -> dict[str, Any]:

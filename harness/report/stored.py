@@ -1,0 +1,36 @@
+"""`nerbench score`: stored predictions files scored against a split's gold,
+without any backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nerbench.data.sample import first
+from nerbench.errors import NerbenchError
+from nerbench.files.predictions import group_by_system
+from nerbench.plugin_system.factory import dataset_split
+from nerbench.plugin_system.manager import Registry
+from nerbench.score.strict import score
+
+
+def score_files(registry: Registry, gold: str, files: list[Path], limit: int | None, rule: str
+                ) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Each system's scores in `files` against `gold` ("ID:SPLIT"), on its
+    first `limit` sentences (a sentence with no prediction counts as
+    predicting nothing); and notes for the user."""
+    try:
+        dataset, split = dataset_split(registry, gold)
+    except NerbenchError as exc:
+        raise NerbenchError(f"--gold {gold}: {exc}") from None
+    sentences = first(dataset, split, None)
+    systems = group_by_system(files, dataset.id, split, {s.id: s for s in sentences},
+                              {label.name for label in dataset.labels})
+    notes = []
+    if limit is not None and limit < len(sentences):
+        scored_ids = {s.id for s in sentences[:limit]}
+        later = sum(sid not in scored_ids for preds in systems.values() for sid in preds)
+        if later:
+            notes.append(f"--limit {limit}: {later} prediction lines about later sentences of {gold} are not scored")
+    sentences = sentences[:limit]
+    return {name: score(sentences, preds, rule) for name, preds in sorted(systems.items())}, notes
