@@ -36,7 +36,7 @@ from nerbench.distil.train import read_silver
 from nerbench.files.predictions import group_by_system
 from nerbench.index.candidates import build_index
 from nerbench.index.search import run_ensemble
-from nerbench.plan.combiners import make_combiner
+from nerbench.plugin_system.factory import Where, make
 from nerbench.plugin_system.manager import get_registry
 from nerbench.score.bootstrap import f1_interval, paired_p_value
 from nerbench.score.prf import prf
@@ -88,7 +88,7 @@ def teachers(n: int = 100) -> list[dict[str, Any]]:
     index = build_index(sentences, {m: systems[m] for m in MEMBERS}, key=f"lener_br:test:{n}")
     out = [{"system": BEST, "per_sentence": per_sentence(sentences, systems[BEST])}]
     for name in ("union", "majority"):
-        result, _ = run_ensemble(name, make_combiner(registry, name, {}), index, None, "none")
+        result, _ = run_ensemble(name, make(registry, "combiners", name, {}, Where("analyse.py", name)), index, None, "none")
         out.append({"system": result["system"], "per_sentence": result["per_sentence"]})
     return out
 

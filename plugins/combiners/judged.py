@@ -114,9 +114,10 @@ class _Judged(api.JudgedCombiner):
             if self.example_split == evaluated:
                 raise api.NerbenchError(f"{self._name}: example_split {self.example_split!r} is the split being "
                                         "evaluated; take examples from another split")
-            if self.example_split not in dataset.splits:
-                raise api.NerbenchError(f"{self._name}: dataset {dataset.id!r} has no split "
-                                        f"{self.example_split!r} for examples; splits: {', '.join(dataset.splits)}")
+            try:
+                dataset.check_split(self.example_split)
+            except api.NerbenchError as exc:
+                raise api.NerbenchError(f"{self._name}: example_split: {exc}") from None
             examples = Examples(dataset.sentences(self.example_split), self.examples)
         return Questions(dataset.language, dataset.labels, examples, index.key)
 
