@@ -38,7 +38,7 @@ from nerbench.parse.alignment import (
     normalise,
 )
 from nerbench.students import STUDENT_FORMAT, StudentBackend, StudentFormat
-from nerbench.templates import choose_language, fill, labels_block
+from nerbench.prompt_templates import choose_language, fill, labels_block
 from nerbench.plugin_system.hookspecs import hookimpl
 from nerbench.board import Board, Row, Split, failure_rates, flat_row, slug
 from nerbench.board import build as build_board

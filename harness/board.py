@@ -16,17 +16,17 @@ from nerbench.score.bootstrap import f1_interval, paired_p_value
 @dataclass
 class Row:
     rank: int
-    system: dict[str, Any]  # the results entry (a system or an ensemble)
+    entry: dict[str, Any]  # the results entry (a system or an ensemble)
     interval: tuple[float, float] | None
     p_value: float | None = None  # ensembles: paired bootstrap against the best single system
 
     @property
     def name(self) -> str:
-        return self.system["system"]
+        return self.entry["system"]
 
     @property
     def is_ensemble(self) -> bool:
-        return "combiner" in self.system
+        return "combiner" in self.entry
 
 
 @dataclass
@@ -57,7 +57,7 @@ class Split:
 
     @property
     def labels(self) -> list[str]:
-        return sorted({label for row in self.rows for label in row.system["metrics"]["per_type"]})
+        return sorted({label for row in self.rows for label in row.entry["metrics"]["per_type"]})
 
 
 @dataclass
@@ -134,7 +134,7 @@ def failure_rates(entry: dict[str, Any]) -> dict[str, float | None]:
 
 def flat_row(split: Split, row: Row) -> dict[str, Any]:
     """One row as plain values (the JSON and CSV reporters' shape)."""
-    entry, m = row.system, row.system["metrics"]
+    entry, m = row.entry, row.entry["metrics"]
     counts = entry.get("counts", {})
     out: dict[str, Any] = {
         "dataset": split.dataset,

@@ -19,7 +19,7 @@ from nerbench.errors import NerbenchError
 from nerbench.plan.matrix import Plan, make_plan, register_config_datasets
 from nerbench.plugin_system.manager import Registry
 from nerbench.files.predictions import write_predictions
-from nerbench.files.results import read_results_files, write_results
+from nerbench.files.results import read_results_files, write_document
 from nerbench.report.results import build_results
 from nerbench.infer.backends import execution
 from nerbench.infer.runner import JobOutcome, Runner
@@ -120,7 +120,7 @@ def execute(
     make_dir(out_dir)
     files = [out_dir / "predictions.jsonl", out_dir / "results.json"]
     write_predictions(files[0], itertools.chain((p for o in outcomes for p in o.predictions), extra))
-    write_results(files[1], results)
+    write_document(files[1], results)
     files += render_reports(reporters, [results], out_dir)
     return RunOutput(results, files)
 

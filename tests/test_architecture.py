@@ -13,15 +13,30 @@ PUBLIC = {"nerbench.api"}
 FOR_TESTS = {"nerbench.api", "nerbench.testing"}
 
 
-def imports(source: str) -> list[str]:
-    """Absolute module names a Python source imports (`from x import y` → x, x.y)."""
+def imports(source: str, module: str = "", package: bool = False) -> list[str]:
+    """Absolute module names a Python source imports (`from x import y` → x,
+    x.y): relative imports resolved against `module` (a package's
+    `__init__` when `package`), and modules named by a string literal to
+    `importlib.import_module` / `__import__`."""
     names = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.append(node.module)
-            names += [f"{node.module}.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = module.split(".")
+                anchor = parts if package else parts[:-1]
+                anchor = anchor[:len(anchor) - (node.level - 1)] if node.level > 1 else anchor
+                base = ".".join([*anchor, *([base] if base else [])])
+            if base:
+                names.append(base)
+                names += [f"{base}.{alias.name}" for alias in node.names]
+        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+              and isinstance(node.args[0].value, str)
+              and ((isinstance(node.func, ast.Attribute) and node.func.attr == "import_module")
+                   or (isinstance(node.func, ast.Name) and node.func.id in ("import_module", "__import__")))):
+            names.append(node.args[0].value)
     return names
 
 
@@ -86,12 +101,16 @@ def test_the_core_never_imports_plugins_and_no_plugin_imports_another():
 LAYERS = [
     "nerbench", "errors", "records", "redaction", "userdirs",  # foundation
     "files", "parse", "score", "index",  # libraries
-    "bases", "data", "templates", "llama", "students", "board", "plugin_system",  # what plugins build on
+    "bases", "data", "prompt_templates", "llama", "students", "board", "plugin_system",  # what plugins build on
     "config", "plan", "infer", "combine", "report", "distil",  # the stages, in data-flow order
     "pipeline", "testing", "api", "cli", "__main__",  # entry points
 ]
 #: What `nerbench.api` may re-export from: below the stages.
 PUBLIC_LAYERS = set(LAYERS[: LAYERS.index("plugin_system") + 1])
+
+
+#: The modules of the package that are packages (their `__init__`): relative imports resolve inside them.
+PACKAGES: set[str] = set()
 
 
 def harness_modules(root: Path = REPO / "harness") -> dict[str, str]:
@@ -101,6 +120,7 @@ def harness_modules(root: Path = REPO / "harness") -> dict[str, str]:
         parts = list(path.relative_to(root).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts = parts[:-1]
+            PACKAGES.add(".".join(["nerbench", *parts]))
         out[".".join(["nerbench", *parts])] = path.read_text(encoding="utf-8")
     return out
 
@@ -112,7 +132,7 @@ def module_imports(sources: dict[str, str]) -> dict[str, set[str]]:
     graph = {}
     for name, source in sources.items():
         reached = set()
-        for target in imports(source):
+        for target in imports(source, name, name in PACKAGES):
             while target not in sources and "." in target:
                 target = target.rsplit(".", 1)[0]
             if target in sources and target != name:
@@ -194,6 +214,17 @@ def test_the_layer_check_fails_on_a_planted_upward_import_and_cycle():
     planted = dict(sources)
     planted["nerbench.files.atomic"] += "\ndef f():\n    from nerbench.files import results\n"
     assert ["nerbench.files.atomic", "nerbench.files.results"] in cycles(module_imports(planted))
+    planted = dict(sources)
+    planted["nerbench.plan.demos"] += "\nfrom ..combine.stage import run_combiners\n"
+    assert "nerbench.plan.demos imports nerbench.combine.stage, a layer above it" in upward_imports(
+        module_imports(planted))
+    planted = dict(sources)
+    planted["nerbench.score.strict"] += "\nimport importlib\nx = importlib.import_module('nerbench.report.results')\n"
+    assert "nerbench.score.strict imports nerbench.report.results, a layer above it" in upward_imports(
+        module_imports(planted))
+    planted = dict(sources)
+    planted["nerbench.files"] += "\nfrom .. import pipeline\n"
+    assert "nerbench.files imports nerbench.pipeline, a layer above it" in upward_imports(module_imports(planted))
 
 
 def test_the_public_api_re_exports_only_from_the_public_layers():

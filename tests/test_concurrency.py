@@ -17,7 +17,7 @@ from collections import deque
 import pytest
 
 from nerbench.errors import BackendError
-from nerbench.infer.concurrency import AdaptiveLimit, Controller, FixedLimit, Measure, make_limit
+from nerbench.infer.concurrency import AdaptiveCap, Controller, FixedCap, Measure, make_cap
 from nerbench.plugin_system.manager import get_registry
 from nerbench_plugins.openai_compat.vllm import waiting_requests
 from nerbench.cli import cli
@@ -129,15 +129,15 @@ def backend(kind: str, **options):
 
 
 def test_which_endpoints_adapt():
-    assert isinstance(make_limit(backend("openai")), AdaptiveLimit)  # capacity unknown
-    assert isinstance(make_limit(backend("vllm")), AdaptiveLimit)
-    assert isinstance(make_limit(backend("ollama")), AdaptiveLimit)
-    fixed = make_limit(backend("openai", concurrency=6))  # the user said: off
-    assert isinstance(fixed, FixedLimit) and fixed.limit == 6
-    assert isinstance(make_limit(backend("embedded")), FixedLimit)  # its own n_parallel
-    forced = make_limit(backend("embedded", concurrency="adaptive", max_concurrency=8))
-    assert isinstance(forced, AdaptiveLimit) and forced.controller.maximum == 8
-    assert make_limit(backend("vllm")).limit == 4  # where it starts: the kind's default
+    assert isinstance(make_cap(backend("openai")), AdaptiveCap)  # capacity unknown
+    assert isinstance(make_cap(backend("vllm")), AdaptiveCap)
+    assert isinstance(make_cap(backend("ollama")), AdaptiveCap)
+    fixed = make_cap(backend("openai", concurrency=6))  # the user said: off
+    assert isinstance(fixed, FixedCap) and fixed.limit == 6
+    assert isinstance(make_cap(backend("embedded")), FixedCap)  # its own n_parallel
+    forced = make_cap(backend("embedded", concurrency="adaptive", max_concurrency=8))
+    assert isinstance(forced, AdaptiveCap) and forced.controller.maximum == 8
+    assert make_cap(backend("vllm")).limit == 4  # where it starts: the kind's default
 
 
 def test_the_adaptive_limit_never_lets_more_in_flight_than_it_allows():
@@ -145,7 +145,7 @@ def test_the_adaptive_limit_never_lets_more_in_flight_than_it_allows():
         def __init__(self) -> None:
             self.in_flight = self.most = 0
 
-        async def answer(self, limit: AdaptiveLimit, seen: list[tuple[int, int]]) -> None:
+        async def answer(self, limit: AdaptiveCap, seen: list[tuple[int, int]]) -> None:
             async with limit:
                 self.in_flight += 1
                 self.most = max(self.most, self.in_flight)
@@ -155,9 +155,9 @@ def test_the_adaptive_limit_never_lets_more_in_flight_than_it_allows():
                 finally:
                     self.in_flight -= 1
 
-    async def run() -> tuple[Server, AdaptiveLimit, list[tuple[int, int]]]:
+    async def run() -> tuple[Server, AdaptiveCap, list[tuple[int, int]]]:
         server, seen = Server(), []
-        limit = AdaptiveLimit(Controller(start=1, maximum=6, start_samples=2, min_samples=4))
+        limit = AdaptiveCap(Controller(start=1, maximum=6, start_samples=2, min_samples=4))
         await asyncio.gather(*(server.answer(limit, seen) for _ in range(400)))
         return server, limit, seen
 
@@ -171,8 +171,8 @@ def test_the_adaptive_limit_never_lets_more_in_flight_than_it_allows():
 
 
 def test_an_overloaded_answer_cuts_the_limit_and_is_still_raised():
-    async def run() -> AdaptiveLimit:
-        limit = AdaptiveLimit(Controller(start=8))
+    async def run() -> AdaptiveCap:
+        limit = AdaptiveCap(Controller(start=8))
 
         async def busy() -> None:
             raise BackendError("HTTP 429: slow down", transient=True, cause="http_429")

@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from nerbench.api import Prediction, Sentence, Span, Token
-from nerbench.files.results import write_results
+from nerbench.files.results import write_document
 from nerbench.report.results import analysis, scored
 from nerbench.score.strict import SPAN_SET
 from nerbench_plugins.reporters import explorer
@@ -111,7 +111,7 @@ def choose(driver, control: str, text: str) -> None:
 
 def test_explorer_filters_and_escapes_in_a_real_browser(tmp_path, browser):
     doc = results_doc()
-    write_results(tmp_path / "results.json", doc)  # the interchange file, as a run writes it
+    write_document(tmp_path / "results.json", doc)  # the interchange file, as a run writes it
     doc = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     page = explorer.write([doc], tmp_path / "board")
     browser.get(page.as_uri() + "#split=toy-test")

@@ -37,8 +37,8 @@ def test_translated_templates_reach_the_model_and_nfc_answers_ground(lang, datas
     assert {job.system for job in plan.jobs} == {"embedded/smollm2-135m/json", f"embedded/smollm2-135m/json-{lang}"}
     dataset = plan.datasets[dataset_id]
     sentences = plan.sentences[(dataset_id, "test")]
-    (job,) = [j for j in plan.jobs if j.format == f"json-{lang}"]
-    fmt = plan.formats[job.format].instance
+    (job,) = [j for j in plan.jobs if j.format_label == f"json-{lang}"]
+    fmt = plan.formats[job.format_label].instance
     grounded = 0
     for sentence in sentences:
         (prompt,) = plan.prompts(job, sentence)

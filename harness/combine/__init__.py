@@ -1,1 +1,3 @@
-"""Combine: candidate index, combiners' stage, subset search, transfer."""
+"""Combine: the run's combine stage (ensembles chosen on dev, the transfer
+matrix, the judges LLM-judged combiners ask) and `nerbench ensemble` over
+stored files. The candidate index and subset search are libraries (`index/`)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from nerbench.bases import JudgedCombiner
 from nerbench.data.sample import first
 from nerbench.errors import NerbenchError
 from nerbench.files.predictions import group_by_system, write_predictions
@@ -40,6 +41,9 @@ def ensemble(registry: Registry, gold: str, files: list[Path], combiner_name: st
     the best single system) and notes for the user."""
     combiner = make(registry, "combiners", combiner_name, options, Where("nerbench ensemble", "--option"),
                     "--combiner")
+    if isinstance(combiner, JudgedCombiner):
+        raise NerbenchError(f"--combiner {combiner_name}: it asks models, so it runs inside `nerbench run` "
+                            "(an [ensemble] combiner) or `nerbench annotate` (a teacher), not over stored files")
     test = load_index(registry, gold, files, None, "--gold")
     notes = [f"--combiner {combiner_name}: {note}" for note in [combiner.note(len(test.systems))] if note]
     dev_index = None

@@ -28,7 +28,7 @@ from nerbench.data.sample import draw, first
 from nerbench.distil.teachers import Teacher, load_source, resolve_teacher
 from nerbench.errors import NerbenchError
 from nerbench.files.predictions import checked_predictions, write_predictions
-from nerbench.files.results import write_results
+from nerbench.files.results import write_document
 from nerbench.files.text import read_json
 from nerbench.infer.runner import JobOutcome, Runner
 from nerbench.infer.session import model_session
@@ -229,7 +229,7 @@ def write_annotation(annotation: Annotation, out_dir: Path, config_sha256: str,
     }
     if a.judging is not None:
         summary["judging"] = a.judging
-    write_results(out_dir / "annotation.json", summary)
+    write_document(out_dir / "annotation.json", summary)
     files.append(out_dir / "annotation.json")
     return files, summary
 

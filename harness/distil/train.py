@@ -32,7 +32,7 @@ from nerbench.data.sample import draw, first
 from nerbench.data.readers import sentence_lines
 from nerbench.distil.silver import SilverSentence
 from nerbench.errors import NerbenchError
-from nerbench.files.results import write_results
+from nerbench.files.results import write_document
 from nerbench.parse.alignment import TokenIndex
 from nerbench.plugin_system.factory import Where, check_options, dataset_split
 from nerbench.plugin_system.manager import Registry
@@ -167,7 +167,7 @@ def train_student(cls: type[Student], name: str, options: dict[str, Any], data: 
         "nerbench_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    write_results(out_dir / META, meta)
+    write_document(out_dir / META, meta)
     return meta
 
 
@@ -254,7 +254,7 @@ def train_students(spec: TrainSpec, registry: Registry, say: Callable[[str], Non
         say(f"training {spec.student} (seed {seed}) on {data.about}")
         runs.append(train_student(student_cls, spec.student, spec.options, data, dev, labels, dataset.language,
                                   spec.output / f"seed-{seed}", seed, dev_note))
-    write_results(spec.output / "train.json", {"student": spec.student,
+    write_document(spec.output / "train.json", {"student": spec.student,
                                                "models": [f"seed-{m['seed']}" for m in runs], "runs": runs})
     return runs
 

@@ -49,7 +49,10 @@ def dumps(data: Any, indent: str = "") -> str:
     return "[\n" + ",\n".join(inner + dumps(v, inner) for v in data) + "\n" + indent + "]"
 
 
-def write_results(path: Path, data: Any) -> None:
+def write_document(path: Path, data: Any) -> None:
+    """Any of nerbench's JSON documents — results.json, and annotation.json,
+    train.json, student.json beside what they describe — written whole, in
+    the layout `dumps` gives."""
     with atomic_write(path) as out:
         out.write(dumps(data) + "\n")
 

@@ -258,7 +258,7 @@ def _combined(a: Measure, b: Measure) -> float:
     return (a.error ** 2 + b.error ** 2) ** 0.5
 
 
-class FixedLimit(asyncio.Semaphore):
+class FixedCap(asyncio.Semaphore):
     """`limit` requests in flight, no more."""
 
     def __init__(self, limit: int) -> None:
@@ -272,7 +272,7 @@ class FixedLimit(asyncio.Semaphore):
         return {"mode": "fixed", "limit": self.limit}
 
 
-class AdaptiveLimit:
+class AdaptiveCap:
     """An async context manager like a semaphore whose size a `Controller`
     sets; `observe(call)` times one request (every attempt, retries too) and
     reads overload signals from its failure. `queued()`, where given, asks the
@@ -291,7 +291,7 @@ class AdaptiveLimit:
     def limit(self) -> int:
         return self.controller.limit
 
-    async def __aenter__(self) -> AdaptiveLimit:
+    async def __aenter__(self) -> AdaptiveCap:
         if self.in_flight < self.limit and not self._waiters:
             self.in_flight += 1
             return self
@@ -356,7 +356,8 @@ class AdaptiveLimit:
                 "last_changes": [[round(t, 3), n] for t, n in c.changes[-REPORTED_CHANGES:]]}
 
 
-Limit = FixedLimit | AdaptiveLimit
+#: What caps the requests in flight to one endpoint (not a sentence `limit`).
+InFlightCap = FixedCap | AdaptiveCap
 
 
 def bound(backend: Backend) -> int:
@@ -366,9 +367,9 @@ def bound(backend: Backend) -> int:
     return backend.concurrency
 
 
-def make_limit(backend: Backend) -> Limit:
-    """The limit of one endpoint: adaptive where `backend.adaptive`, starting
+def make_cap(backend: Backend) -> InFlightCap:
+    """The in-flight cap of one endpoint: adaptive where `backend.adaptive`, starting
     at its concurrency (the kind's default) — else fixed at it."""
     if not backend.adaptive:
-        return FixedLimit(backend.concurrency)
-    return AdaptiveLimit(Controller(start=backend.concurrency, maximum=bound(backend)), backend.queued)
+        return FixedCap(backend.concurrency)
+    return AdaptiveCap(Controller(start=backend.concurrency, maximum=bound(backend)), backend.queued)

@@ -16,7 +16,7 @@ from typing import Any
 from nerbench.bases import Backend
 from nerbench.errors import BackendError, NerbenchError
 from nerbench.redaction import notice
-from nerbench.infer.concurrency import Limit, bound, make_limit
+from nerbench.infer.concurrency import InFlightCap, bound, make_cap
 from nerbench.records import Generation, Request
 
 
@@ -30,7 +30,7 @@ class BackendPool(Backend):
         self.replicas = list(replicas)
         self.lost: dict[str, str] = {}
         self._busy = [0] * len(replicas)
-        self._slots: list[Limit] = []
+        self._slots: list[InFlightCap] = []
 
     @property
     def endpoint(self) -> str:
@@ -60,7 +60,7 @@ class BackendPool(Backend):
                 raise failure
         if not self._live():
             raise self._all_gone()
-        self._slots = [make_limit(r) for r in self.replicas]
+        self._slots = [make_cap(r) for r in self.replicas]
 
     async def aclose(self) -> None:
         await asyncio.gather(*(r.aclose() for r in self.replicas), return_exceptions=True)

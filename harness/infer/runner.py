@@ -17,7 +17,7 @@ from nerbench.config.settings import RunConfig
 from nerbench.errors import BackendError, NerbenchError
 from nerbench.infer.breaker import CIRCUIT_OPEN, PROBE, REFUSE, Breaker
 from nerbench.infer.cache import PredictionCache, cache_key
-from nerbench.infer.concurrency import Limit, make_limit
+from nerbench.infer.concurrency import InFlightCap, make_cap
 from nerbench.infer.pool import BackendPool
 from nerbench.infer.race import race_split
 from nerbench.infer.retry import with_retries
@@ -168,7 +168,7 @@ class Runner:
         self.cache = cache
         self.progress = progress
         self.describes: dict[tuple[str, str], dict[str, Any]] = {}
-        self._limits: dict[str, Limit] = {}
+        self._caps: dict[str, InFlightCap] = {}
         self._breakers: dict[str, Breaker] = {}
         #: cache key → the answer of the identical request on its way
         self._in_flight: dict[str, asyncio.Future[Generation | Failure]] = {}
@@ -198,10 +198,10 @@ class Runner:
             await backend.aclose()
         self._started.clear()
 
-    def _limit(self, backend: Backend) -> Limit:
-        if backend.endpoint not in self._limits:
-            self._limits[backend.endpoint] = make_limit(backend)
-        return self._limits[backend.endpoint]
+    def _cap(self, backend: Backend) -> InFlightCap:
+        if backend.endpoint not in self._caps:
+            self._caps[backend.endpoint] = make_cap(backend)
+        return self._caps[backend.endpoint]
 
     def _breaker(self, backend: Backend) -> Breaker:
         if backend.endpoint not in self._breakers:
@@ -213,8 +213,8 @@ class Runner:
         found), with a pool's per replica."""
         report = {}
         for backend in self.backends.values():
-            if backend.endpoint in self._limits:
-                report[backend.endpoint] = self._limits[backend.endpoint].report()
+            if backend.endpoint in self._caps:
+                report[backend.endpoint] = self._caps[backend.endpoint].report()
                 if isinstance(backend, BackendPool):
                     report[backend.endpoint]["replicas"] = backend.limits()
         return dict(sorted(report.items()))
@@ -238,7 +238,7 @@ class Runner:
         return identity
 
     def _caller(self, job: Job) -> Caller:
-        spec = self.plan.formats[job.format]
+        spec = self.plan.formats[job.format_label]
         # The format's own name, not its alias, so renaming a system keeps its cache.
         return Caller(job.backend, job.kind, job.model_id, spec.name, spec.instance.version, spec.options)
 
@@ -291,8 +291,8 @@ class Runner:
     async def _send(self, backend: Backend, model: str, request: Request, stats: SystemStats) -> Generation | Failure:
         """Ask `backend`, with retries, unless its endpoint's breaker is open;
         every call and retry is counted by outcome."""
-        limit = self._limit(backend)
-        async with limit:
+        cap = self._cap(backend)
+        async with cap:
             breaker = self._breaker(backend)
             admitted = await breaker.admit(model)
             if admitted == REFUSE:
@@ -300,7 +300,7 @@ class Runner:
 
             async def attempt() -> Generation:
                 try:
-                    generation = await limit.observe(backend.generate(request))
+                    generation = await cap.observe(backend.generate(request))
                 except BackendError as exc:
                     stats.attempts[exc.cause] += 1
                     raise
@@ -347,7 +347,7 @@ class Runner:
 
     async def _sentence(self, job: Job, sentence: Sentence, stats: SystemStats, bar: tqdm) -> Prediction:
         dataset = self.plan.datasets[job.dataset]
-        fmt = self.plan.formats[job.format].instance
+        fmt = self.plan.formats[job.format_label].instance
         caller = self._caller(job)
         about = f"{job.dataset}:{job.split}:{sentence.id}"
         requests = [self.request(job.model_id, prompt, about) for prompt in self.plan.prompts(job, sentence)]
@@ -359,7 +359,7 @@ class Runner:
             return Prediction(job.system, job.dataset, job.split, sentence.id, (), STATUS_ERROR,
                               error=failures[0].message)
         generations = [a for a in answers if isinstance(a, Generation)]
-        parsed = self._parse(fmt, job.format, generations, requests, sentence, dataset.labels)
+        parsed = self._parse(fmt, job.format_label, generations, requests, sentence, dataset.labels)
         stats.statuses[parsed.status] += 1
         stats.issues.update(parsed.issues)
         return Prediction(

@@ -16,7 +16,7 @@ from nerbench.data.sample import dev_sample_size, evaluated, first, sample_limit
 from nerbench.errors import NerbenchError
 from nerbench.plan.checks import check_config, find_dataset
 from nerbench.plan.demos import DemoPool
-from nerbench.templates import load_templates
+from nerbench.prompt_templates import load_templates
 from nerbench.plugin_system.factory import Where, make
 from nerbench.plugin_system.manager import Registry
 from nerbench.records import Prompt, Sentence
@@ -30,11 +30,11 @@ class Job:
     model_id: str  # what the backend is asked for
     dataset: str
     split: str
-    format: str
+    format_label: str  # the format's alias, else its plugin name: what systems carry
 
     @property
     def system(self) -> str:
-        return f"{self.backend}/{self.model}/{self.format}"
+        return f"{self.backend}/{self.model}/{self.format_label}"
 
 
 @dataclass
@@ -66,7 +66,7 @@ class Plan:
     limits: dict[tuple[str, str], int | None] = field(default_factory=dict)
 
     def prompts(self, job: Job, sentence: Sentence) -> list[Prompt]:
-        spec = self.formats[job.format]
+        spec = self.formats[job.format_label]
         dataset = self.datasets[job.dataset]
         demos = []
         if spec.shots:
@@ -225,7 +225,7 @@ def member_plan(config: RunConfig, registry: Registry, systems: Sequence[str], d
     check_config(config, registry)
     formats = make_formats(config, registry)
     jobs = make_jobs(config, registry, formats, [(dataset.id, split)], systems)
-    used = {job.format for job in jobs}
+    used = {job.format_label for job in jobs}
     formats = {label: spec for label, spec in formats.items() if label in used}
     pools, removed = demo_pools({dataset.id: dataset}, formats, frozenset(s.text for s in [*sentences, *exclude]))
     withheld = [replace(s, spans=()) for s in sentences]

@@ -13,6 +13,7 @@ from typing import Any, Literal, overload
 from nerbench.bases import Backend, Combiner, Configurable, Dataset, PromptFormat, Reporter, Student
 from nerbench.errors import NerbenchError
 from nerbench.files.schema import validate
+from nerbench.plugin_system.hookspecs import singular
 from nerbench.plugin_system.manager import Registry
 
 
@@ -28,9 +29,6 @@ class Where:
         return f"{self.source}: field {self.field}"
 
 
-#: What a kind's plugins are called in messages.
-NOUNS = {"backends": "backend kind", "prompt_formats": "prompt format", "combiners": "combiner",
-         "students": "student", "reporters": "reporter"}
 
 
 def check_options(cls: type[Configurable], options: dict[str, Any], where: Where, what: str,
@@ -83,7 +81,7 @@ def make(registry: Registry, kind: str, name: str, options: dict[str, Any], wher
         cls = registry.get(kind, name)
     except NerbenchError as exc:
         raise NerbenchError(f"{name_at or where}: {exc}") from None
-    what = f"{NOUNS[kind]} {name!r}"
+    what = f"{singular(kind)}{' kind' if kind == 'backends' else ''} {name!r}"
     if issubclass(cls, Configurable):
         check_options(cls, options, where, what, core)
     try:

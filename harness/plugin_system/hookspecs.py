@@ -110,3 +110,9 @@ KINDS: dict[str, str] = {
     "students": "register_students",
 }
 
+
+def singular(kind: str, sep: str = " ") -> str:
+    """One plugin of a kind, by the kind's one name: "prompt_formats" →
+    "prompt format" in messages, "prompt-format" (`sep="-"`) for
+    `nerbench plugin new --kind`."""
+    return kind[:-1].replace("_", sep)

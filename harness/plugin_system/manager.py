@@ -29,6 +29,7 @@ import pluggy
 
 from nerbench import bases
 from nerbench.plugin_system import hookspecs
+from nerbench.plugin_system.hookspecs import singular
 from nerbench.errors import NerbenchError, UnknownNameError
 
 ENTRY_POINT_GROUP = "nerbench"
@@ -201,11 +202,11 @@ class Registry:
         base = _BASES[kind]
         ok = isinstance(item, base) if kind == "datasets" else isinstance(item, type) and issubclass(item, base)
         if not ok:
-            raise TypeError(f"{kind[:-1].replace('_', ' ')} {item_name!r} is not a nerbench.api.{base.__name__}")
+            raise TypeError(f"{singular(kind)} {item_name!r} is not a nerbench.api.{base.__name__}")
         existing = self._items[kind].get(item_name)
         if existing is not None:
             raise ValueError(
-                f"{kind[:-1].replace('_', ' ')} {item_name!r} is already registered by plugin "
+                f"{singular(kind)} {item_name!r} is already registered by plugin "
                 f"{existing[1]!r}; plugin {info.name!r} cannot register it again"
             )
         self._items[kind][item_name] = (item, info.name)
@@ -237,7 +238,7 @@ class Registry:
         except KeyError:
             pass
         known = self.names(kind)
-        label = kind[:-1].replace("_", " ")
+        label = singular(kind)
         close = difflib.get_close_matches(name, known, n=3)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         available = ", ".join(known) if known else "none"

@@ -11,8 +11,11 @@ from string import Template
 
 from nerbench import __version__
 from nerbench.errors import NerbenchError
+from nerbench.plugin_system import hookspecs
+from nerbench.plugin_system.hookspecs import singular
 
-KINDS = ("backend", "dataset", "prompt-format", "combiner", "reporter", "student")
+#: `--kind` choices: the registry's kinds (`hookspecs.KINDS`), one plugin each.
+KINDS = tuple(singular(kind, "-") for kind in hookspecs.KINDS)
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 _USAGE = {

@@ -14,7 +14,7 @@ from typing import Any
 from nerbench import __version__
 from nerbench.errors import NerbenchError
 from nerbench.files.predictions import checked_predictions
-from nerbench.files.results import read_results, write_results
+from nerbench.files.results import read_results, write_document
 from nerbench.data.sample import evaluated, first, recorded_sample
 from nerbench.plugin_system.manager import Registry
 from nerbench.report.results import RESULTS_FORMAT_VERSION, analysis, scored
@@ -103,5 +103,5 @@ def rescore_run(run_dir: Path, registry: Registry, rule: str, output: Path | Non
         raise NerbenchError(f"{run_dir}: no results.json to re-score")
     doc = rescore(read_results(run_dir / "results.json"), run_dir / "predictions.jsonl", registry, rule)
     target = output or run_dir / "results.json"
-    write_results(target, doc)
+    write_document(target, doc)
     return target

@@ -55,7 +55,7 @@ def build_results(
         job = outcome.job
         # A raced system is scored on its own sample: the sentences it answered before it stopped.
         sentences = answered(plan.sentences[(job.dataset, job.split)], race_count(outcome))
-        spec = plan.formats[job.format]
+        spec = plan.formats[job.format_label]
         systems.append(
             {
                 "system": job.system,

@@ -20,7 +20,7 @@ def _pct(x: float | None) -> str:
 def _systems(split: Split) -> str:
     rows = []
     for row in split.rows:
-        m, counts = row.system["metrics"], row.system.get("counts", {})
+        m, counts = row.entry["metrics"], row.entry.get("counts", {})
         ci = "–" if row.interval is None else f"{_pct(row.interval[0])}–{_pct(row.interval[1])}"
         statuses = ", ".join(f"{k} {v}" for k, v in counts.get("statuses", {}).items()) if counts else "ensemble"
         rows.append([row.rank, one_line(row.name), _pct(m["precision"]), _pct(m["recall"]), _pct(m["f1"]), ci,
@@ -33,7 +33,7 @@ def _ensembles(split: Split) -> str | None:
     for row in split.rows:
         if not row.is_ensemble:
             continue
-        e, best = row.system, row.system.get("best_single", {})
+        e, best = row.entry, row.entry.get("best_single", {})
         best_f1 = best.get("metrics", {}).get("f1")
         rows.append([one_line(e["combiner"]), len(e["systems"]), one_line(e.get("chosen_on", "–")),
                      _pct(e.get("dev_f1")), _pct(e["metrics"]["f1"]), one_line(best.get("system", "–")),
@@ -49,9 +49,9 @@ def _per_type(split: Split) -> str | None:
     labels = split.labels
     if not labels:
         return None
-    support = {label: next((r.system["metrics"]["per_type"][label]["support"] for r in split.rows
-                            if label in r.system["metrics"]["per_type"]), 0) for label in labels}
-    rows = [[one_line(row.name)] + [_pct(row.system["metrics"]["per_type"].get(label, {}).get("f1"))
+    support = {label: next((r.entry["metrics"]["per_type"][label]["support"] for r in split.rows
+                            if label in r.entry["metrics"]["per_type"]), 0) for label in labels}
+    rows = [[one_line(row.name)] + [_pct(row.entry["metrics"]["per_type"].get(label, {}).get("f1"))
                                      for label in labels] for row in split.rows]
     return tabulate(rows, headers=["F1 per type (gold)"] + [f"{one_line(label)} ({support[label]})"
                                                             for label in labels])

@@ -88,7 +88,8 @@ def teachers(n: int = 100) -> list[dict[str, Any]]:
     index = build_index(sentences, {m: systems[m] for m in MEMBERS}, key=f"lener_br:test:{n}")
     out = [{"system": BEST, "per_sentence": per_sentence(sentences, systems[BEST])}]
     for name in ("union", "majority"):
-        result, _ = run_ensemble(name, make(registry, "combiners", name, {}, Where("analyse.py", name)), index, None, "none")
+        result, _ = run_ensemble(name, make(registry, "combiners", name, {},
+                                                    Where("analyse.py", name)), index, None, "none")
         out.append({"system": result["system"], "per_sentence": result["per_sentence"]})
     return out
 

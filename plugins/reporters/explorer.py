@@ -22,17 +22,17 @@ _SCRIPT_SAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u20
 
 
 def _spans(row: Row, i: int) -> list[tuple[int, int, str]]:
-    return [(int(s), int(e), str(label)) for s, e, label in row.system["spans"][i]]
+    return [(int(s), int(e), str(label)) for s, e, label in row.entry["spans"][i]]
 
 
 def _split_data(split: Split) -> dict[str, Any] | None:
     texts = split.texts or []
     # A raced split's texts are the sentences every system answered; a system that answered more is shown on those.
-    rows = [row for row in split.rows if len(row.system.get("spans", ())) >= len(texts)]
+    rows = [row for row in split.rows if len(row.entry.get("spans", ())) >= len(texts)]
     if not texts or not rows:
         return None
     singles = {row.name: row for row in rows if not row.is_ensemble}
-    labels = sorted({g[2] for t in texts for g in t["gold"]} | {s[2] for row in rows for sent in row.system["spans"]
+    labels = sorted({g[2] for t in texts for g in t["gold"]} | {s[2] for row in rows for sent in row.entry["spans"]
                                                                 for s in sent})
     sentences = []
     for i, text in enumerate(texts):
@@ -52,10 +52,10 @@ def _split_data(split: Split) -> dict[str, Any] | None:
             pred_classes, gold_classes = classify(gold, predicted)
             cell: dict[str, Any] = {"p": [[s, e, label, CODES[c]] for (s, e, label), c in zip(predicted, pred_classes)],
                                     "g": [CODES[c] for c in gold_classes]}
-            status = row.system.get("sentence_status", {}).get(str(i))
+            status = row.entry.get("sentence_status", {}).get(str(i))
             if status:
                 cell["status"] = status
-            best = singles.get(row.system.get("best_single", {}).get("system", "")) if row.is_ensemble else None
+            best = singles.get(row.entry.get("best_single", {}).get("system", "")) if row.is_ensemble else None
             if best is not None:
                 cell["fix"] = sorted(exact(row) - exact(best))
                 cell["brk"] = sorted(exact(best) - exact(row))

@@ -110,14 +110,14 @@ def _megabytes(entry: dict[str, Any]) -> str:
 def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> str:
     ranked = ("seqeval, strict, every distinct predicted span counts: docs/scoring.md" if split.scoring == "span-set"
               else "seqeval, strict IOB2")
-    lines = [f"# {escape(split.ref)}", "", *_partial_note([row.system for row in split.rows]),
+    lines = [f"# {escape(split.ref)}", "", *_partial_note([row.entry for row in split.rows]),
              f"{split.sentences} sentences, language {code(split.language)}. Ranked by micro F1 ({ranked}); "
              "95% interval: percentile bootstrap over sentences (2,000 resamples, seed 0). "
              "Failure rates: share of sentences (unparseable, truncated, error) or of mentions "
              "(ungrounded, unknown label).", ""]
-    raced = [row for row in split.rows if "race" in row.system]
+    raced = [row for row in split.rows if "race" in row.entry]
     # Only where a system reports its size (a trained student): pages of LLM-only runs stay as they were.
-    sized = any("size_bytes" in row.system.get("backend", {}) for row in split.rows)
+    sized = any("size_bytes" in row.entry.get("backend", {}) for row in split.rows)
     if raced:
         lines += ["**Raced** (docs/racing.md): systems answered the split in rounds over a seeded order of its "
                   "sentences and a system worse than the leader with confidence stopped being asked, so each "
@@ -126,7 +126,7 @@ def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> s
                   "sentences both sides answered. Where each stopped and why: the Racing section.", ""]
     rows: list[list[Any]] = []
     for row in split.rows:
-        m, rates, counts = row.system["metrics"], failure_rates(row.system), row.system.get("counts", {})
+        m, rates, counts = row.entry["metrics"], failure_rates(row.entry), row.entry.get("counts", {})
         interval = "–" if row.interval is None else f"{pct(row.interval[0])}–{pct(row.interval[1])}"
         tokens = (counts.get("prompt_tokens") or 0) + (counts.get("completion_tokens") or 0) if counts else None
         rows.append([row.rank, escape(row.name), pct(m["precision"]), pct(m["recall"]), pct(m["f1"]), interval,
@@ -134,8 +134,8 @@ def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> s
                      pct(rates["ungrounded"]), pct(rates["unknown_label"]),
                      _number(counts.get("mean_latency_s")), _number(counts.get("tokens_per_s"), 1),
                      "–" if tokens is None else str(tokens)]
-                    + ([str(row.system["sentences"])] if raced else [])
-                    + ([_number(sentences_per_s(row.system), 1), _megabytes(row.system)] if sized else []))
+                    + ([str(row.entry["sentences"])] if raced else [])
+                    + ([_number(sentences_per_s(row.entry), 1), _megabytes(row.entry)] if sized else []))
     lines += [_table(rows, ["#", "system", "P", "R", "F1", "F1 95% CI", "macro F1", "unparseable %", "truncated %",
                             "error %", "ungrounded %", "unknown label %", "latency s", "tokens/s", "tokens"]
                      + (["sentences"] if raced else []) + (["sentences/s", "size MB"] if sized else [])), ""]
@@ -146,7 +146,7 @@ def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> s
                   "in which the ensemble does not beat the best single system.", ""]
         rows = []
         for row in ensembles:
-            e = row.system
+            e = row.entry
             best = e.get("best_single", {})
             best_f1 = best.get("metrics", {}).get("f1")
             params = ", ".join(f"{k}={v}" for k, v in sorted(e.get("params", {}).items()))
@@ -160,18 +160,18 @@ def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> s
     labels = split.labels
     if labels:
         lines += ["## F1 per entity type", ""]
-        rows = [[escape(row.name)] + [pct(row.system["metrics"]["per_type"].get(lb, {}).get("f1")) for lb in labels]
+        rows = [[escape(row.name)] + [pct(row.entry["metrics"]["per_type"].get(lb, {}).get("f1")) for lb in labels]
                 for row in split.rows]
-        support = {lb: next((r.system["metrics"]["per_type"][lb]["support"] for r in split.rows
-                             if lb in r.system["metrics"]["per_type"]), 0) for lb in labels}
+        support = {lb: next((r.entry["metrics"]["per_type"][lb]["support"] for r in split.rows
+                             if lb in r.entry["metrics"]["per_type"]), 0) for lb in labels}
         lines += [_table(rows, ["system"] + [f"{escape(lb)} ({support[lb]})" for lb in labels]), ""]
     if raced:
         lines += ["## Racing", "", "Where each raced system stopped: dropped against the leader named, with the "
                   "p-value of that look, or finished with the race.", ""]
-        lines += [_table([[escape(row.name), escape(row.system["race"].get("status", "–")),
-                           str(row.system["race"].get("round", "–")), str(row.system["race"]["sentences"]),
-                           escape(row.system["race"].get("against", "–")), _number(row.system["race"].get("p"), 4),
-                           escape(row.system["race"].get("why", "–"))] for row in raced],
+        lines += [_table([[escape(row.name), escape(row.entry["race"].get("status", "–")),
+                           str(row.entry["race"].get("round", "–")), str(row.entry["race"]["sentences"]),
+                           escape(row.entry["race"].get("against", "–")), _number(row.entry["race"].get("p"), 4),
+                           escape(row.entry["race"].get("why", "–"))] for row in raced],
                          ["system", "status", "round", "sentences", "against", "p", "why"]), ""]
     lines += _partial_section(split) + _errors_section(split) + _headroom_section(split, figures)
     lines += ["## Plots", ""]
@@ -193,7 +193,7 @@ SCHEMES = (("strict", "strict"), ("exact", "exact"), ("partial", "partial"), ("e
 
 
 def _partial_section(split: Split) -> list[str]:
-    rows = [row for row in split.rows if "partial" in row.system]
+    rows = [row for row in split.rows if "partial" in row.entry]
     if not rows:
         return []
     lines = ["## Partial matches", "",
@@ -203,16 +203,16 @@ def _partial_section(split: Split) -> list[str]:
              "system's predictions overlap (docs/scoring.md).", ""]
     table = []
     for row in rows:
-        overall = row.system["partial"]["overall"]
+        overall = row.entry["partial"]["overall"]
         counts = ("correct", "incorrect", "partial", "missed", "spurious")
         table.append([escape(row.name)] + [pct(overall[key]["f1"]) for key, _ in SCHEMES]
                      + ["/".join(str(overall[key][c]) for c in counts) for key, _ in SCHEMES])
     lines += [_table(table, ["system"] + [f"{name} F1" for _, name in SCHEMES]
                      + [f"{name} C/I/P/M/S" for _, name in SCHEMES]), ""]
-    labels = sorted({label for row in rows for label in row.system["partial"]["per_type"]})
+    labels = sorted({label for row in rows for label in row.entry["partial"]["per_type"]})
     if labels:
         lines += ["### Partial F1 per entity type", ""]
-        per_type = [row.system["partial"]["per_type"] for row in rows]
+        per_type = [row.entry["partial"]["per_type"] for row in rows]
         table = [[escape(row.name)] + [pct(types.get(lb, {}).get("partial", {}).get("f1")) for lb in labels]
                  for row, types in zip(rows, per_type)]
         lines += [_table(table, ["system"] + [escape(lb) for lb in labels]), ""]
@@ -220,7 +220,7 @@ def _partial_section(split: Split) -> list[str]:
 
 
 def _errors_section(split: Split) -> list[str]:
-    rows = [row for row in split.rows if "errors" in row.system]
+    rows = [row for row in split.rows if "errors" in row.entry]
     if not rows:
         return []
     lines = ["## Errors", "",
@@ -231,21 +231,21 @@ def _errors_section(split: Split) -> list[str]:
              "a token with another prediction of the same system (all of them scored).", ""]
     table = []
     for row in rows:
-        errors, overlaps = row.system["errors"], row.system.get("overlaps", {})
+        errors, overlaps = row.entry["errors"], row.entry.get("overlaps", {})
         p, g = errors["predicted"], errors["gold"]
         table.append([escape(row.name), sum(p.values()), overlaps.get("predictions", "–"), p["exact"], p["type"],
                       p["boundary"], p["boundary_type"], p["spurious"], sum(g.values()), g["type"], g["boundary"],
                       g["boundary_type"], g["missed"]])
     lines += [_table(table, ["system", "predictions", "overlapping", "exact", "type (P)", "boundary (P)", "both (P)",
                              "spurious", "gold", "type (G)", "boundary (G)", "both (G)", "missed"]), ""]
-    labels = sorted({label for row in rows for label in row.system["errors"]["per_type"]})
+    labels = sorted({label for row in rows for label in row.entry["errors"]["per_type"]})
     if labels:
         lines += ["### Errors per entity type", "",
                   "Gold entities of the type by class, and the system's spurious predictions of the type.", ""]
         table = []
         for label in labels:
             for row in rows:
-                per = row.system["errors"]["per_type"].get(label, {})
+                per = row.entry["errors"]["per_type"].get(label, {})
                 g, p = per.get("gold", {}), per.get("predicted", {})
                 table.append([escape(label), escape(row.name), sum(g.values()), g.get("exact", 0), g.get("type", 0),
                               g.get("boundary", 0), g.get("boundary_type", 0), g.get("missed", 0),
@@ -259,8 +259,8 @@ def _headroom_section(split: Split, figures: dict[str, str] | None) -> list[str]
     room = split.headroom
     if not room or not room["systems"]:
         return []
-    singles = {row.name: row.system["metrics"] for row in split.rows if not row.is_ensemble}
-    ensembles = [row.system["metrics"] for row in split.rows if row.is_ensemble]
+    singles = {row.name: row.entry["metrics"] for row in split.rows if not row.is_ensemble}
+    ensembles = [row.entry["metrics"] for row in split.rows if row.is_ensemble]
 
     def best(metrics: list[dict[str, Any]], label: str | None) -> float | None:
         values = [m["recall"] if label is None else m["per_type"].get(label, {}).get("recall", 0.0) for m in metrics]
@@ -296,13 +296,13 @@ def _headroom_section(split: Split, figures: dict[str, str] | None) -> list[str]
 
 def _language_page(board: Board, language: str) -> str:
     splits = [s for s in board.splits if s.base_language == language]
-    lines = [f"# Leaderboards in {code(language)}", "", *_partial_note([r.system for s in splits for r in s.rows])]
+    lines = [f"# Leaderboards in {code(language)}", "", *_partial_note([r.entry for s in splits for r in s.rows])]
     rows = []
     for split in splits:
         top = split.rows[0]
         interval = "–" if top.interval is None else f"{pct(top.interval[0])}–{pct(top.interval[1])}"
         rows.append([f"[{escape(split.ref)}]({split.slug}.md)", split.sentences, len(split.rows),
-                     escape(top.name), pct(top.system["metrics"]["f1"]), interval])
+                     escape(top.name), pct(top.entry["metrics"]["f1"]), interval])
     lines += [_table(rows, ["dataset split", "sentences", "systems", "best", "F1", "F1 95% CI"]), "",
               "[All leaderboards](leaderboard.md)", ""]
     return "\n".join(lines)
@@ -327,10 +327,10 @@ def _transfer_page(board: Board, figures: dict[str, str] | None) -> str:
 
 def _index(board: Board) -> str:
     lines = ["# nerbench leaderboard", "",
-             *_partial_note([r.system for s in board.splits for r in s.rows], board.documents)]
+             *_partial_note([r.entry for s in board.splits for r in s.rows], board.documents)]
     for language in board.languages:
         lines += [f"## [{code(language)}](lang-{slug(language)}.md)", ""]
-        rows = [[f"[{escape(s.ref)}]({s.slug}.md)", escape(s.rows[0].name), pct(s.rows[0].system["metrics"]["f1"])]
+        rows = [[f"[{escape(s.ref)}]({s.slug}.md)", escape(s.rows[0].name), pct(s.rows[0].entry["metrics"]["f1"])]
                 for s in board.splits if s.base_language == language]
         lines += [_table(rows, ["dataset split", "best", "F1"]), ""]
     if board.transfer:

@@ -57,7 +57,7 @@ def _split_plots(plt: Any, split: Split, out: Path) -> dict[str, str]:
     figures = {}
     labels = split.labels
     if labels:
-        values = [[100 * row.system["metrics"]["per_type"].get(lb, {}).get("f1", 0.0) for lb in labels]
+        values = [[100 * row.entry["metrics"]["per_type"].get(lb, {}).get("f1", 0.0) for lb in labels]
                   for row in split.rows]
         path = out / f"{split.slug}-per-type.svg"
         _heatmap(plt, values, [row.name for row in split.rows], labels, f"{split.ref}: F1 per type", path)
@@ -70,11 +70,11 @@ def _split_plots(plt: Any, split: Split, out: Path) -> dict[str, str]:
                  f"{split.ref}: gold entities the row finds and the column misses", path,
                  vmax=max(1, max(max(r) for r in room["only"])), label="gold entities", digits=0)
         figures["complementarity"] = f"plots/{path.name}"
-    timed = [row for row in split.rows if row.system.get("counts", {}).get("mean_latency_s") is not None]
+    timed = [row for row in split.rows if row.entry.get("counts", {}).get("mean_latency_s") is not None]
     if timed:
         fig, ax = plt.subplots(figsize=(6, 4))
         for row in timed:
-            x, y = row.system["counts"]["mean_latency_s"], 100 * row.system["metrics"]["f1"]
+            x, y = row.entry["counts"]["mean_latency_s"], 100 * row.entry["metrics"]["f1"]
             ax.scatter([x], [y])
             ax.annotate(_text(row.name), (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
         ax.set_xlabel("mean latency per request (s)")
