@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 import resource
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +34,7 @@ from nerbench.data.readers import sentence_lines
 from nerbench.distil.silver import SilverSentence
 from nerbench.errors import NerbenchError
 from nerbench.files.results import write_document
+from nerbench.files.text import read_json
 from nerbench.parse.alignment import TokenIndex
 from nerbench.plugin_system.factory import Where, check_options, dataset_split
 from nerbench.plugin_system.manager import Registry
@@ -134,7 +136,9 @@ def train_student(cls: type[Student], name: str, options: dict[str, Any], data: 
                   dev: Sequence[Sentence], labels: Sequence[str], language: str, out_dir: Path, seed: int,
                   dev_ref: str) -> dict[str, Any]:
     """Train one seed into `out_dir` (each phase after the first continues
-    from the model the one before wrote) and write `student.json`."""
+    from the model the one before wrote) and write `student.json`. The model
+    is trained beside it and moved in whole once `student.json` is written:
+    an interruption or a full disk never leaves half a model in `out_dir`."""
     if not data.phases or not any(data.phases):
         raise NerbenchError("nothing to train on")
     if len(data.phases) > 1 and not cls.continues:  # refused before the first phase is paid for
@@ -142,17 +146,31 @@ def train_student(cls: type[Student], name: str, options: dict[str, Any], data: 
     started = time.perf_counter()
     reports = []
     previous: Path | None = None
-    # Earlier phases are written aside: the model folder ships the final model alone.
-    with tempfile.TemporaryDirectory(prefix="nerbench-phase-") as scratch:
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    # Earlier phases are written aside too: the model folder ships the final model alone.
+    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}.training-") as scratch:
+        model = Path(scratch) / "model"
         for i, phase in enumerate(data.phases):
-            target = out_dir if i == len(data.phases) - 1 else Path(scratch) / f"phase-{i + 1}"
+            target = model if i == len(data.phases) - 1 else Path(scratch) / f"phase-{i + 1}"
             target.mkdir(parents=True, exist_ok=True)
             student = cls(**options)
             if previous is not None:
                 student.load(previous)
             reports.append(student.train(phase, dev, labels, language, target, seed))
             previous = target
-    meta = {
+        meta = _meta(cls, name, options, seed, data, dev, dev_ref, labels, language, reports, started)
+        write_document(model / META, meta)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        model.rename(out_dir)
+    return meta
+
+
+def _meta(cls: type[Student], name: str, options: dict[str, Any], seed: int, data: TrainingData,
+          dev: Sequence[Sentence], dev_ref: str, labels: Sequence[str], language: str, reports: list[Any],
+          started: float) -> dict[str, Any]:
+    """`student.json`: what was trained, on what, how, and what it cost."""
+    return {
         "student": student_id(cls),
         "name": name,
         "labels": sorted(labels),
@@ -167,8 +185,6 @@ def train_student(cls: type[Student], name: str, options: dict[str, Any], data: 
         "nerbench_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    write_document(out_dir / META, meta)
-    return meta
 
 
 @dataclass(frozen=True)
@@ -225,6 +241,7 @@ def train_students(spec: TrainSpec, registry: Registry, say: Callable[[str], Non
     `spec.output`/seed-N and `train.json` beside them; returns each model's
     `student.json`. `say` is told what is being trained."""
     check_spec(spec)
+    _own_folder(spec)
     try:
         student_cls = registry.get("students", spec.student)
     except NerbenchError as exc:
@@ -270,6 +287,19 @@ def check_spec(spec: TrainSpec) -> None:
     repeated = sorted({s for s in spec.seeds if spec.seeds.count(s) > 1})
     if repeated:
         raise NerbenchError(f"--seed {repeated[0]} is given twice")
+
+
+def _own_folder(spec: TrainSpec) -> None:
+    """An output folder holds the models of one student kind: training
+    another kind into it is refused, not mixed."""
+    record = spec.output / "train.json"
+    if not record.is_file():
+        return
+    then = read_json(record, "train.json")
+    student = then.get("student") if isinstance(then, dict) else None
+    if student != spec.student:
+        raise NerbenchError(f"{spec.output}: holds the models of student {student!r}, not {spec.student!r}; "
+                            "give another -o or remove it")
 
 
 def _split(registry: Registry, ref: str, option: str) -> tuple[Dataset, str]:
