@@ -22,6 +22,7 @@ from nerbench.infer.cache import default_cache_path
 from nerbench.config.load import default_config_path, load_config
 from nerbench.config.settings import RaceSettings
 from nerbench.config.options import check_options
+from nerbench.data.check import check_dataset, read_available
 from nerbench.data.manifest import ManifestDataset, default_data_dir
 from nerbench.errors import EXIT_PARTIAL, NerbenchError, Terminated
 from nerbench.distil.annotate import (TEXT_SPLIT, choose_sentences, earlier_answers, text_sentences,
@@ -32,6 +33,7 @@ from nerbench.distil.train import (PICKS, UNLABELLED, USES, budget_data, gold_da
                                    train_student)
 from nerbench.pipeline import describe_plan, execute, prepare, register_config_datasets, render_reports, unanswered
 from nerbench.redaction import one_line
+from nerbench.files.atomic import atomic_write
 from nerbench.files.paths import contained
 from nerbench.files.predictions import group_by_system, write_predictions
 from nerbench.files.results import read_results, read_results_files, write_results
@@ -579,6 +581,8 @@ def datasets_list(ctx, as_json):
     items = []
     for name in registry.names("datasets"):
         ds = registry.get("datasets", name)
+        if as_json:  # the repairs and mappings of every split that is here, counted in full
+            read_available(ds)
         info = {"id": name, "language": ds.language, "labels": [label.name for label in ds.labels],
                 "splits": list(ds.splits), **ds.describe(), "plugin": registry.provider("datasets", name)}
         items.append(info)
@@ -592,16 +596,41 @@ def datasets_list(ctx, as_json):
     click.echo(f"\ndata dir: {default_data_dir()}")
 
 
+@datasets.command("check")
+@click.argument("dataset_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: split → counts.")
+@click.pass_context
+def datasets_check(ctx, dataset_id, as_json):
+    """Read every split of ID whole: sentences, tokens, spans per label, and
+    what the manifest's format.repair and label_map did (exit 2 on bad data)."""
+    with naming(dataset_id):
+        checked = check_dataset(registry_from(ctx).get("datasets", dataset_id))
+    if as_json:
+        click.echo(json.dumps(checked, indent=2, ensure_ascii=False))
+        return
+    counts = lambda found: ", ".join(f"{k} {v}" for k, v in found.items()) or "–"  # noqa: E731
+    click.echo(tabulate([[split, c["sentences"], c["tokens"], counts(c["spans"]), counts(c["repairs"]),
+                          counts(c["mappings"])] for split, c in checked.items()],
+                        headers=["split", "sentences", "tokens", "spans", "repairs", "mappings"]))
+
+
 @datasets.command("export")
 @click.argument("ref", metavar="ID:SPLIT")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N sentences.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to FILE (whole or not at all) instead of stdout.")
 @click.pass_context
-def datasets_export(ctx, ref, limit):
-    """Write ID:SPLIT as sentence JSONL on stdout."""
+def datasets_export(ctx, ref, limit, output):
+    """Write ID:SPLIT as sentence JSONL on stdout (or -o FILE). The whole
+    split is read and checked before a line is written."""
     with naming(ref):
         dataset, split = dataset_split(registry_from(ctx), ref)
-    for sentence in islice(dataset.sentences(split), limit):
-        click.echo(json.dumps(sentence.to_json(), ensure_ascii=False))
+    lines = [json.dumps(s.to_json(), ensure_ascii=False) + "\n" for s in list(dataset.sentences(split))[:limit]]
+    if output is None:
+        click.echo("".join(lines), nl=False)
+        return
+    with atomic_write(output) as out:
+        out.writelines(lines)
 
 
 @datasets.command("fetch")
