@@ -5,6 +5,7 @@ and refused in one line that names the remedy and the count when it does not."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections import Counter
@@ -122,3 +123,32 @@ def test_an_unrepairable_tag_is_refused_even_when_lenient(tmp_path):
     with pytest.raises(NerbenchError, match=r"x\.txt:1: 'X-PER' is not an IOB2 tag.*1 bad tags \(not_a_tag 1\); "
                                             r"no repair reads the others"):
         repairs.refuse()
+
+
+def test_a_manifest_names_a_plugin_format_and_its_reader_repairs_too(tmp_path):
+    class SlashTagged(ManifestDataset):
+        FORMAT = "slash-tagged-test"
+
+        def read(self, path, split, repairs):
+            for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                words, tags = zip(*(item.rsplit("/", 1) for item in line.split()))
+                yield self.from_tags(f"{split}-{lineno}", list(words), list(tags), repairs,
+                                     wheres=[f"{path}:{lineno}"] * len(tags))
+
+    data = b"Maria/-PER Silva/I-PER mora/O em/O Londres/B-GPE ./-\n"
+    (tmp_path / "d.txt").write_bytes(data)
+    manifest = json.loads((DIRTY / "dirty.json").read_text(encoding="utf-8"))
+    manifest.update(format={"type": "slash-tagged-test", "repair": "lenient"},
+                    splits={"test": [{"path": "x/d.txt", "bundled": "d.txt",
+                                      "sha256": hashlib.sha256(data).hexdigest()}]})
+    dataset = ManifestDataset.from_file(write(tmp_path / "m.json", json.dumps(manifest)))
+    assert type(dataset) is SlashTagged
+    (sentence,) = dataset.sentences("test")
+    assert [(sentence.text[s.start:s.end], s.label) for s in sentence.spans] == [("Maria Silva", "PER"),
+                                                                                 ("Londres", "LOC")]
+    assert dataset.describe()["repairs"] == {"test": {"bare_dash": 1, "missing_prefix": 1}}
+    assert dataset.describe()["mappings"] == {"test": {"GPE->LOC": 1}}
+    with pytest.raises(TypeError, match="format 'slash-tagged-test' of .* is already read by .*SlashTagged"):
+        type("Other", (ManifestDataset,), {"FORMAT": "slash-tagged-test"})
+    with pytest.raises(TypeError, match="format 'conll' .* is already read by .*ManifestDataset"):
+        type("Conll", (ManifestDataset,), {"FORMAT": "conll"})
