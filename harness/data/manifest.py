@@ -17,6 +17,7 @@ from tqdm import tqdm
 from nerbench.bases import Dataset
 from nerbench.errors import NerbenchError
 from nerbench.files.atomic import atomic_write
+from nerbench.data.direction import text_direction
 from nerbench.data.labels import map_labels
 from nerbench.data.readers import READERS, sentence_from_spans, sentence_from_tags
 from nerbench.data.tags import Repairs
@@ -139,6 +140,7 @@ class ManifestDataset(Dataset):
     def describe(self) -> dict[str, Any]:
         keys = ("name", "language", "license", "citation", "homepage", "notes")
         info = {k: self.manifest[k] for k in keys if k in self.manifest}
+        info["direction"] = text_direction(self.language, self.manifest.get("direction"))
         info["labels"] = [label.name for label in self.labels]
         info["splits"] = list(self.splits)
         info["available"] = {split: self._missing(split) == [] for split in self.splits}
