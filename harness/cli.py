@@ -44,6 +44,7 @@ from nerbench.plugin_system.scaffold import KINDS as PLUGIN_KINDS
 from nerbench.plugin_system.scaffold import new_plugin
 from nerbench.report.rescore import rescore
 from nerbench.report.summary import summary
+from nerbench.score.coverage import covered
 from nerbench.score.strict import RULES, SPAN_SET, score
 from nerbench.index.search import SEARCHES, run_ensemble
 from nerbench.records import Prediction
@@ -236,11 +237,14 @@ def models(ctx, config, as_json):
 @click.option("--scoring", type=click.Choice(RULES), default=SPAN_SET, show_default=True,
               help="span-set: every distinct predicted span counts; longest-first: the old IOB2 rule.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: system → scores.")
+@click.option("--all", "score_all", is_flag=True, help="Score every sentence: one no system answered predicts nothing.")
 @click.pass_context
-def score_cmd(ctx, gold, predictions, limit, scoring, as_json):
+def score_cmd(ctx, gold, predictions, limit, scoring, as_json, score_all):
     """Score PREDICTIONS (predictions JSONL files) against ID:SPLIT with seqeval
-    (strict, entity level, every distinct predicted span). A sentence with no
-    prediction counts as predicting nothing. Needs no backend."""
+    (strict, entity level, every distinct predicted span), on the sentences
+    they answer (a sample of the split is scored as a sample; --all: on every
+    sentence). Where a system lacks a sentence another answered, it predicts
+    nothing there. Needs no backend."""
     with naming(f"--gold {gold}"):
         dataset, split = dataset_split(registry_from(ctx), gold)
     dataset_id = dataset.id
@@ -253,8 +257,10 @@ def score_cmd(ctx, gold, predictions, limit, scoring, as_json):
         if later:
             click.echo(f"note: --limit {limit}: {later} prediction lines about later sentences of {gold} "
                        "are not scored", err=True)
-    sentences = sentences[:limit]
-    scores = {name: score(sentences, preds, scoring) for name, preds in sorted(systems.items())}
+    coverage = covered(sentences[:limit], systems, score_all)
+    if coverage.note(gold, score_all):
+        click.echo(f"note: {coverage.note(gold, score_all)}", err=True)
+    scores = {name: score(coverage.sentences, preds, scoring) for name, preds in sorted(systems.items())}
     if as_json:
         click.echo(json.dumps(scores, indent=2))
         return
@@ -281,9 +287,10 @@ def score_cmd(ctx, gold, predictions, limit, scoring, as_json):
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the combined predictions (JSONL).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--all", "score_all", is_flag=True, help="Use every sentence: one no system answered predicts nothing.")
 @click.pass_context
 def ensemble(ctx, gold, predictions, combiner_name, options, dev_ref, dev_predictions, dev_limit, search, output,
-             as_json):
+             as_json, score_all):
     """Combine stored PREDICTIONS for ID:SPLIT (no backend needed), optionally
     choosing the systems on a dev sample, and score the ensemble."""
     registry = registry_from(ctx)
@@ -295,7 +302,9 @@ def ensemble(ctx, gold, predictions, combiner_name, options, dev_ref, dev_predic
     with naming(f"--gold {gold}"):
         test_ds, test_split = split_ref(gold)
         dataset_split(registry, gold)  # named here, not deep in load_index
-    test = load_index(registry, test_ds, test_split, list(predictions), None)
+    test, coverage = load_index(registry, test_ds, test_split, list(predictions), None, score_all)
+    if coverage.note(gold, score_all):
+        click.echo(f"note: {coverage.note(gold, score_all)}", err=True)
     note = combiner.note(len(test.systems))
     if note:
         click.echo(f"note: --combiner {combiner_name}: {note}", err=True)
@@ -306,7 +315,7 @@ def ensemble(ctx, gold, predictions, combiner_name, options, dev_ref, dev_predic
         with naming(f"--dev {dev_ref}"):
             dev_ds, dev_split = split_ref(dev_ref)
             dataset_split(registry, dev_ref)  # named here, not deep in load_index
-        dev = load_index(registry, dev_ds, dev_split, list(dev_predictions), dev_limit)
+        dev, _ = load_index(registry, dev_ds, dev_split, list(dev_predictions), dev_limit, score_all)
     result, combined = run_ensemble(combiner_name, combiner, test, dev, search)
     result.update(dataset=test_ds, split=test_split, dev=dev_ref)
     if output:

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import json
 
+from nerbench.cli import cli
 from nerbench.plugin_system.manager import get_registry
 from nerbench.records import Prediction
 from nerbench.score.coverage import covered
+from nerbench.score.strict import SPAN_SET, score
 from nerbench.files.predictions import write_predictions
 
 
@@ -32,3 +35,30 @@ def test_covered_is_the_answered_subset_in_split_order(tmp_path):
     everything = covered(sentences, systems, everything=True)
     assert everything.sentences == sentences and "count as predicting nothing" in everything.note("x", True)
     assert covered(sentences[:1], {"a": {sentences[0].id: ()}}).note("x", False) is None
+
+
+def test_score_on_a_sample_scores_the_sample_and_says_so(tmp_path, cli_runner):
+    sentences = lener_test()
+    path, picked = sample_predictions(tmp_path, sentences)
+    result = cli_runner.invoke(cli, ["score", "--gold", "lener_br:test", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["s/m/json"]["f1"] == 1.0  # perfect on what it answered
+    assert f"scored on {len(picked)} of {len(sentences)} sentences of lener_br:test" in result.stderr
+    everything = cli_runner.invoke(cli, ["score", "--gold", "lener_br:test", str(path), "--json", "--all"])
+    expected = score(sentences, {s.id: s.spans for s in picked}, SPAN_SET)
+    assert json.loads(everything.stdout)["s/m/json"] == json.loads(json.dumps(expected))
+    assert expected["recall"] < 0.5 and "count as predicting nothing" in everything.stderr
+
+
+def test_ensemble_on_a_sample_scores_the_sample_and_says_so(tmp_path, cli_runner):
+    sentences = lener_test()
+    a, picked = sample_predictions(tmp_path, sentences, "a/m/json")
+    b, _ = sample_predictions(tmp_path, sentences, "b/m/json")
+    result = cli_runner.invoke(cli, ["ensemble", "--gold", "lener_br:test", str(a), str(b), "--combiner", "union",
+                                     "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["metrics"]["f1"] == 1.0
+    assert f"scored on {len(picked)} of {len(sentences)} sentences of lener_br:test" in result.stderr
+    everything = cli_runner.invoke(cli, ["ensemble", "--gold", "lener_br:test", str(a), str(b), "--combiner",
+                                         "union", "--json", "--all"])
+    assert json.loads(everything.stdout)["metrics"]["recall"] < 0.5

@@ -4,7 +4,6 @@ candidate indexes from predictions files."""
 from __future__ import annotations
 
 import json
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from nerbench.index.candidates import CandidateIndex, build_index
 from nerbench.errors import NerbenchError
 from nerbench.files.predictions import group_by_system
 from nerbench.plugin_system.manager import Registry
+from nerbench.score.coverage import Coverage, covered
 
 
 def parse_options(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
@@ -28,12 +28,15 @@ def parse_options(pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
 
 
 def load_index(
-    registry: Registry, dataset_id: str, split: str, files: list[Path], limit: int | None
-) -> CandidateIndex:
+    registry: Registry, dataset_id: str, split: str, files: list[Path], limit: int | None, everything: bool = True
+) -> tuple[CandidateIndex, Coverage]:
+    """The candidate index of the predictions for `dataset_id:split`, over
+    the sentences they answer (all of the first `limit` when `everything`)."""
     dataset = registry.get("datasets", dataset_id)
     if split not in dataset.splits:
         raise NerbenchError(f"dataset {dataset_id!r} has no split {split!r}; splits: {', '.join(dataset.splits)}")
     sentences = list(dataset.sentences(split))
     systems = group_by_system(files, dataset_id, split, {s.id: s for s in sentences},
                               {label.name for label in dataset.labels})
-    return build_index(list(islice(sentences, limit)), systems, key=f"{dataset_id}:{split}")
+    coverage = covered(sentences[:limit], systems, everything)
+    return build_index(coverage.sentences, systems, key=f"{dataset_id}:{split}"), coverage
