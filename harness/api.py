@@ -26,6 +26,7 @@ from nerbench.index.candidates import CandidateIndex, build_index, count, materi
 from nerbench.files.paths import contained
 from nerbench.index.search import choose, evaluate
 from nerbench.data.manifest import ManifestDataset, bundled_manifests, checked_sha256
+from nerbench.data.tags import Repairs
 from nerbench.errors import BackendError, NerbenchError
 from nerbench.llama import PACKAGED_MODELS, LlamaServer
 from nerbench.llama import start as start_llama_server
@@ -100,6 +101,7 @@ __all__ = [
     "Prediction",
     "Prompt",
     "PromptFormat",
+    "Repairs",
     "Reporter",
     "Request",
     "Row",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nerbench.data.sample import shared_prefix
+from nerbench.data.direction import text_direction
 from nerbench.score.bootstrap import f1_interval, paired_p_value
 
 
@@ -42,6 +43,8 @@ class Split:
     scoring: str = "longest-first"
     #: the sentences (id, text, gold) when the results carry them
     texts: list[dict[str, Any]] | None = None
+    #: "ltr" or "rtl" where the results record it (else "rtl" for a right-to-left language, else None)
+    direction: str | None = None
 
     @property
     def base_language(self) -> str:
@@ -86,11 +89,15 @@ def build(results: list[dict[str, Any]]) -> Board:
     (ties by name, so the order is stable)."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     languages: dict[str, str] = {}
+    directions: dict[str, str | None] = {}
     transfer: dict[str, dict[str, dict[str, float]]] = {}
     extras: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
     for doc in results:
         for dataset_id, info in doc.get("datasets", {}).items():
             languages.setdefault(dataset_id, info.get("language", "und"))
+            # Results before directions were recorded: a right-to-left language still shows as one.
+            rtl = text_direction(languages[dataset_id]) == "rtl"
+            directions.setdefault(dataset_id, info.get("direction") or ("rtl" if rtl else None))
         for entry in doc.get("systems", []) + doc.get("ensembles", []):
             groups[(entry["dataset"], entry["split"])].append(entry)
             # Results before format 2 wrote tags longest first (the old rule).
@@ -114,7 +121,7 @@ def build(results: list[dict[str, Any]]) -> Board:
                 row.p_value = paired_p_value(*shared_prefix(entry["per_sentence"], best["per_sentence"]))
             rows.append(row)
         splits.append(Split(dataset, split, languages.get(dataset, "und"), entries[0]["sentences"], rows,
-                            **extras[(dataset, split)]))
+                            direction=directions.get(dataset), **extras[(dataset, split)]))
     return Board(splits, transfer, results)
 
 

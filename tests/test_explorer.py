@@ -173,3 +173,33 @@ def test_explorer_filters_and_escapes_in_a_real_browser(tmp_path, browser):
     assert browser.save_screenshot(str(screenshot))
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 10_000
     print(f"screenshot: {screenshot}")
+
+
+def test_right_to_left_text_runs_right_to_left_in_a_real_browser(tmp_path, browser):
+    """An Arabic split (the manifest says nothing of direction: the language
+    code does): the sentence text is laid out right to left, in its language."""
+    arabic = [sentence("r0", ["زار", "محمد", "القاهرة", "أمس", "."], [(1, 2, "PER"), (2, 3, "LOC")]),
+              sentence("r1", ["لا", "شيء", "هنا", "."], [])]
+    preds = [Prediction("a/m/json", "toy_ar", "test", s.id, s.spans[:1]) for s in arabic]
+    doc = {"format_version": 2, "datasets": {"toy_ar": {"language": "ar"}}, "scoring": {"rule": SPAN_SET},
+           "systems": [{"system": "a/m/json", "dataset": "toy_ar", "split": "test", "sentences": len(arabic),
+                        **scored(arabic, preds, SPAN_SET)}],
+           **analysis({("toy_ar", "test"): arabic}, [("toy_ar", "test", "a/m/json", preds)])}
+    write_document(tmp_path / "results.json", doc)
+    page = explorer.write([json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))], tmp_path / "board")
+    browser.get(page.as_uri() + "#split=toy_ar-test")
+    assert shown(browser) == ["r0", "r1"]
+    texts = browser.find_elements("css selector", 'section[data-id="r0"] .text')
+    assert len(texts) == 2  # gold and the system
+    for text in texts:
+        assert browser.execute_script("return getComputedStyle(arguments[0]).direction", text) == "rtl"
+        assert text.get_attribute("lang") == "ar"
+    # The first word (زار) is drawn at the right: its mark-free start lies right of the entity's mark.
+    mark = texts[0].find_element("css selector", "mark")
+    assert mark.location["x"] + mark.size["width"] < texts[0].location["x"] + texts[0].size["width"]
+    # A system's name is not text of the dataset: it stays left to right.
+    who = browser.find_element("css selector", 'section[data-id="r0"] .who')
+    assert browser.execute_script("return getComputedStyle(arguments[0]).direction", who) == "ltr"
+    screenshot = tmp_path / "explorer-rtl.png"
+    assert browser.save_screenshot(str(screenshot)) and screenshot.stat().st_size > 5_000
+    print(f"screenshot: {screenshot}")

@@ -117,3 +117,14 @@ def test_repairs_are_counted_per_split_and_described(shared_datasets):
     dataset = get_registry().get("datasets", "masakhaner2_yor")
     assert sum(1 for _ in dataset.sentences("test")) == 1964
     assert dataset.describe()["repairs"] == {"test": {"stray_inside_tag": 1}}
+
+
+@pytest.mark.parametrize(("language", "declared", "direction"), [
+    ("ar", None, "rtl"), ("fa-IR", None, "rtl"), ("he", None, "rtl"), ("ur", None, "rtl"),
+    ("pa-Arab", None, "rtl"), ("ar-Latn", None, "ltr"), ("pt", None, "ltr"), ("yo", None, "ltr"),
+    ("hi", None, "ltr"), ("pt", "rtl", "rtl"), ("ar", "ltr", "ltr"),
+])
+def test_text_direction_from_the_manifest_else_the_language_codes_script(language, declared, direction):
+    from nerbench.data.direction import text_direction
+
+    assert text_direction(language, declared) == direction

@@ -123,7 +123,7 @@ def test_crf_trains_loads_and_predicts_on_tokens(crf_model, data):
     report = meta["report"]
     assert report["sentences"] == N_TRAIN and report["left_out"] == 0
     assert len(report["dev_f1"]) == 1 and 0.0 <= report["best_dev_f1"] <= 1.0
-    assert report["features"]["version"] == "1" and "shape" in report["features"]["set"]
+    assert report["features"]["version"] == "2" and "shape" in report["features"]["set"]
     predicted = loaded(CrfStudent, crf_model).predict(data.test)
     assert_on_tokens(predicted, data.test, data.names)
     assert any(predicted), "150 sentences teach the CRF something"
@@ -280,3 +280,20 @@ def test_a_student_backend_answers_through_the_student_format_exactly_its_predic
     assert [r.spans for r in results] == expected
     assert all(r.status == api.STATUS_OK and not r.issues.get("ungrounded") for r in results)
     assert any(expected)
+
+
+def test_a_student_named_by_an_absolute_path_is_called_by_its_folder(tmp_path):
+    from nerbench.config.load import model_refs
+
+    (ref,) = model_refs(tmp_path / "c.toml", 0, {"models": [str(tmp_path / "run" / "seed-0")]})
+    assert (ref.name, ref.id) == ("seed-0", str(tmp_path / "run" / "seed-0"))
+    (relative,) = model_refs(tmp_path / "c.toml", 0, {"models": ["run/seed-0"]})
+    assert relative.name == "run/seed-0"  # as before: names of existing results do not change
+
+
+def test_crf_shape_of_a_caseless_word_is_its_kind_not_the_word():
+    from nerbench_plugins.students.crf_student import shape
+
+    assert shape("محمد") == shape("القاهرة") == "LL"  # Arabic: letters without case
+    assert set(shape("दिल्ली")) == {"L", "m"}  # Devanagari: letters and vowel signs (combining marks)
+    assert (shape("Supremo"), shape("12/03/2010")) == ("Xxx", "dd/dd/dd")  # cased scripts as before

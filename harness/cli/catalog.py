@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from itertools import islice
 from pathlib import Path
 
 import click
@@ -11,10 +10,11 @@ from tabulate import tabulate
 
 from nerbench.cli.app import cli, naming, registry_from
 from nerbench.data.manifest import default_data_dir
-from nerbench.plugin_system.factory import dataset_split
+from nerbench.data.check import check_dataset
+from nerbench.files.atomic import atomic_write
 from nerbench.plugin_system.scaffold import KINDS as PLUGIN_KINDS
 from nerbench.plugin_system.scaffold import new_plugin
-from nerbench.report.catalog import dataset_infos, plugin_infos
+from nerbench.report.catalog import dataset_infos, export_lines, plugin_infos
 
 
 @cli.command()
@@ -64,7 +64,7 @@ def datasets():
 @click.pass_context
 def datasets_list(ctx, as_json):
     """The registered datasets, their splits and whether the files are here."""
-    items = dataset_infos(registry_from(ctx))
+    items = dataset_infos(registry_from(ctx), read=as_json)
     if as_json:
         click.echo(json.dumps(items, indent=2, ensure_ascii=False))
         return
@@ -75,16 +75,43 @@ def datasets_list(ctx, as_json):
     click.echo(f"\ndata dir: {default_data_dir()}")
 
 
+@datasets.command("check")
+@click.argument("dataset_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: split → counts.")
+@click.pass_context
+def datasets_check(ctx, dataset_id, as_json):
+    """Read every split of ID whole: sentences, tokens, spans per label, and
+    what the manifest's format.repair and label_map did (exit 2 on bad data)."""
+    with naming(dataset_id):
+        checked = check_dataset(registry_from(ctx).get("datasets", dataset_id))
+    if as_json:
+        click.echo(json.dumps(checked, indent=2, ensure_ascii=False))
+        return
+
+    def counts(found: dict[str, int]) -> str:
+        return ", ".join(f"{k} {v}" for k, v in found.items()) or "–"
+
+    click.echo(tabulate([[split, c["sentences"], c["tokens"], counts(c["spans"]), counts(c["repairs"]),
+                          counts(c["mappings"])] for split, c in checked.items()],
+                        headers=["split", "sentences", "tokens", "spans", "repairs", "mappings"]))
+
+
 @datasets.command("export")
 @click.argument("ref", metavar="ID:SPLIT")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N sentences.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to FILE (whole or not at all) instead of stdout.")
 @click.pass_context
-def datasets_export(ctx, ref, limit):
-    """Write ID:SPLIT as sentence JSONL on stdout."""
+def datasets_export(ctx, ref, limit, output):
+    """Write ID:SPLIT as sentence JSONL on stdout (or -o FILE). The whole
+    split is read and checked before a line is written."""
     with naming(ref):
-        dataset, split = dataset_split(registry_from(ctx), ref)
-    for sentence in islice(dataset.sentences(split), limit):
-        click.echo(json.dumps(sentence.to_json(), ensure_ascii=False))
+        lines = export_lines(registry_from(ctx), ref, limit)
+    if output is None:
+        click.echo("".join(lines), nl=False)
+        return
+    with atomic_write(output) as out:
+        out.writelines(lines)
 
 
 @datasets.command("fetch")

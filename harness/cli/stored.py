@@ -27,12 +27,15 @@ def _pct(metrics: dict, *keys: str) -> list[str]:
 @click.option("--limit", type=click.IntRange(min=1), help="Score on the first N sentences only (as `run --limit`).")
 @click.option("--scoring", type=click.Choice(RULES), default=SPAN_SET, show_default=True, help=SCORING_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: system → scores.")
+@click.option("--all", "score_all", is_flag=True, help="Score every sentence: one no system answered predicts nothing.")
 @click.pass_context
-def score_cmd(ctx, gold, predictions, limit, scoring, as_json):
+def score_cmd(ctx, gold, predictions, limit, scoring, as_json, score_all):
     """Score PREDICTIONS (predictions JSONL files) against ID:SPLIT with seqeval
-    (strict, entity level, every distinct predicted span). A sentence with no
-    prediction counts as predicting nothing. Needs no backend."""
-    scores, notes = score_files(registry_from(ctx), gold, list(predictions), limit, scoring)
+    (strict, entity level, every distinct predicted span), on the sentences
+    they answer (a sample of the split is scored as a sample; --all: on every
+    sentence). Where a system lacks a sentence another answered, it predicts
+    nothing there. Needs no backend."""
+    scores, notes = score_files(registry_from(ctx), gold, list(predictions), limit, scoring, score_all)
     for note in notes:
         click.echo(f"note: {note}", err=True)
     if as_json:
@@ -60,13 +63,15 @@ def score_cmd(ctx, gold, predictions, limit, scoring, as_json):
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the combined predictions (JSONL).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--all", "score_all", is_flag=True, help="Use every sentence: one no system answered predicts nothing.")
 @click.pass_context
 def ensemble(ctx, gold, predictions, combiner_name, options, dev_ref, dev_predictions, dev_limit, search, output,
-             as_json):
+             as_json, score_all):
     """Combine stored PREDICTIONS for ID:SPLIT (no backend needed), optionally
     choosing the systems on a dev sample, and score the ensemble."""
     result, notes = ensemble_files(registry_from(ctx), gold, list(predictions), combiner_name,
-                                   parse_options(options), dev_ref, list(dev_predictions), dev_limit, search, output)
+                                   parse_options(options), dev_ref, list(dev_predictions), dev_limit, search, output,
+                                   score_all)
     for note in notes:
         click.echo(f"note: {note}", err=True)
     if as_json:

@@ -19,13 +19,17 @@ from nerbench.files.schema import load_schema, validate
 
 def model_refs(path: Path, index: int, entry: dict[str, Any]) -> tuple[ModelRef, ...]:
     """A backend entry's models: "id", or {name = "...", model = "id"}; a
-    path to a .gguf file is called by its file stem."""
+    path to a .gguf file is called by its file stem, an absolute path (a
+    student's folder) by its folder name: a system name is no place for a
+    machine's directory layout (`students//home/.../seed-0/student`)."""
     refs = []
     for item in entry["models"]:
         if isinstance(item, dict):
             refs.append(ModelRef(item["name"], item["model"]))
         elif item.lower().endswith(".gguf"):
             refs.append(ModelRef(Path(item).stem, item))
+        elif Path(item).expanduser().is_absolute() and Path(item).name:
+            refs.append(ModelRef(Path(item).name, item))
         else:
             refs.append(ModelRef(item, item))
     names = [ref.name for ref in refs]

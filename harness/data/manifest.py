@@ -6,10 +6,10 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from tqdm import tqdm
@@ -17,8 +17,11 @@ from tqdm import tqdm
 from nerbench.bases import Dataset
 from nerbench.errors import NerbenchError
 from nerbench.files.atomic import atomic_write
-from nerbench.data.readers import READERS, DataFormatError
-from nerbench.records import Label, Sentence
+from nerbench.data.direction import text_direction
+from nerbench.data.labels import map_labels
+from nerbench.data.readers import READERS, sentence_from_spans, sentence_from_tags
+from nerbench.data.tags import Repairs
+from nerbench.records import Label, Sentence, Span
 from nerbench.userdirs import user_cache_dir
 from nerbench.files.paths import contained, relative_parts
 from nerbench.files.text import read_json
@@ -58,6 +61,11 @@ def checked_sha256(path: Path) -> str:
 def load_manifest(path: Path) -> dict[str, Any]:
     manifest = read_json(path, "manifest")
     validate(manifest, load_schema(REGISTRY_PACKAGE, "manifest.schema.json"), str(path))
+    labels = {label["name"] for label in manifest["labels"]}
+    for source, target in manifest.get("label_map", {}).items():
+        if target is not None and target not in labels:
+            raise NerbenchError(f"{path}: field label_map.{source}: {target!r} is not a label of the manifest "
+                                f"({', '.join(sorted(labels))}); map to one of them, or to null to drop it")
     for split, entries in manifest["splits"].items():
         for i, entry in enumerate(entries):
             for key in ("path", "bundled"):
@@ -67,7 +75,26 @@ def load_manifest(path: Path) -> dict[str, Any]:
 
 
 class ManifestDataset(Dataset):
-    """A dataset read from the files a manifest names, checked by sha256."""
+    """A dataset read from the files a manifest names, checked by sha256.
+
+    A plugin adds a file format by subclassing it with `FORMAT = "name"` and
+    overriding `read`; a manifest whose `format.type` is that name is then
+    read by the subclass (`from_file`)."""
+
+    #: the `format.type` a subclass reads; "" for the built-in readers
+    FORMAT: ClassVar[str] = ""
+    #: format.type → the subclass that reads it (filled as plugins define them)
+    formats: ClassVar[dict[str, type[ManifestDataset]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.FORMAT:
+            return
+        taken = cls.formats.get(cls.FORMAT) or (ManifestDataset if cls.FORMAT in READERS else None)
+        if taken is not None and taken.__qualname__ != cls.__qualname__:
+            raise TypeError(f"format {cls.FORMAT!r} of {cls.__module__}.{cls.__qualname__} is already read by "
+                            f"{taken.__module__}.{taken.__qualname__}")
+        cls.formats[cls.FORMAT] = cls
 
     def __init__(self, manifest: dict[str, Any], manifest_dir: Path, data_dir: Path | None = None) -> None:
         self.manifest = manifest
@@ -76,13 +103,26 @@ class ManifestDataset(Dataset):
         self.id = manifest["id"]
         self.language = manifest["language"]
         self.labels = tuple(Label(item["name"], dict(item["descriptions"])) for item in manifest["labels"])
-        #: split → what was repaired reading it (e.g. "stray_inside_tag": an I- read as B-)
+        #: split → what was repaired reading it, by kind (e.g. "stray_inside_tag": an I- read as B-)
         self.repairs: dict[str, Counter[str]] = {}
+        #: split → the gold labels `label_map` renamed or dropped ("SRC->DST", "SRC->O")
+        self.mappings: dict[str, Counter[str]] = {}
+        self._read: dict[str, tuple[list[Path], list[Sentence]]] = {}
 
     @classmethod
     def from_file(cls, path: Path, data_dir: Path | None = None) -> ManifestDataset:
+        """The dataset a manifest describes, read by the class its
+        `format.type` names (a built-in reader or a plugin's format)."""
         path = Path(path)
-        return cls(load_manifest(path), path.parent, data_dir)
+        manifest = load_manifest(path)
+        kind = manifest["format"]["type"]
+        reader = cls if kind in READERS and not cls.FORMAT else cls.formats.get(kind)
+        if reader is None:
+            plugins = ", ".join(sorted(cls.formats)) or "none installed"
+            raise NerbenchError(f"{path}: field format.type: {kind!r} is no format nerbench reads (built-in: "
+                                f"{', '.join(READERS)}; from plugins: {plugins}); a dataset plugin adds one "
+                                "(CONTRIBUTING.md)")
+        return reader(manifest, path.parent, data_dir)
 
     @property
     def data_dir(self) -> Path:
@@ -100,12 +140,14 @@ class ManifestDataset(Dataset):
     def describe(self) -> dict[str, Any]:
         keys = ("name", "language", "license", "citation", "homepage", "notes")
         info = {k: self.manifest[k] for k in keys if k in self.manifest}
+        info["direction"] = text_direction(self.language, self.manifest.get("direction"))
         info["labels"] = [label.name for label in self.labels]
         info["splits"] = list(self.splits)
         info["available"] = {split: self._missing(split) == [] for split in self.splits}
-        repairs = {split: dict(sorted(n.items())) for split, n in sorted(self.repairs.items()) if n}
-        if repairs:
-            info["repairs"] = repairs
+        for key, counts in (("repairs", self.repairs), ("mappings", self.mappings)):
+            found = {split: dict(sorted(n.items())) for split, n in sorted(counts.items()) if n}
+            if found:
+                info[key] = found
         return info
 
     def _field(self, entry: dict[str, Any], key: str) -> str:
@@ -152,20 +194,44 @@ class ManifestDataset(Dataset):
             paths.append(path)
         return paths
 
+    def read(self, path: Path, split: str, repairs: Repairs) -> Iterable[Sentence]:
+        """One file of `split` as sentences (the built-in readers by
+        `format.type`). A plugin's format overrides this: build each sentence
+        with `from_tags` or `from_spans`, count what you repair in `repairs`."""
+        options = {k: v for k, v in self.manifest["format"].items() if k not in ("type", "repair")}
+        return READERS[self.manifest["format"]["type"]](path, options, split, repairs)
+
+    def from_tags(self, sentence_id: str, words: list[str], tags: list[str], repairs: Repairs,
+                  text: str | None = None, wheres: list[str] | None = None) -> Sentence:
+        """A sentence from words and tags in the manifest's `format.tag_scheme`
+        (repairs as `format.repair` says); `text` when the corpus has it."""
+        scheme = self.manifest["format"].get("tag_scheme", "iob2")
+        return sentence_from_tags(sentence_id, words, tags, text, scheme, repairs, wheres)
+
+    @staticmethod
+    def from_spans(sentence_id: str, text: str, spans: Iterable[Span], where: str) -> Sentence:
+        """A sentence from its text and character spans, tokenised as nerbench
+        tokenises raw text (cut at every span boundary); `where` names it in an error."""
+        return sentence_from_spans(sentence_id, text, spans, where)
+
     def sentences(self, split: str) -> Iterator[Sentence]:
-        """The split's sentences; a gold label the manifest does not list is
-        an error naming the file and the sentence."""
-        fmt = dict(self.manifest["format"])
-        reader = READERS[fmt.pop("type")]
-        labels = {label.name for label in self.labels}
-        repairs = self.repairs[split] = Counter()
-        for path in self.files(split):
-            for sentence in reader(path, fmt, split, repairs):
-                for span in sentence.spans:
-                    if span.label not in labels:
-                        raise DataFormatError(f"{path}: sentence {sentence.id}: label {span.label!r} is not in the "
-                                              f"{self.id!r} manifest ({', '.join(sorted(labels))})")
-                yield sentence
+        """The split's sentences. The whole split is read (and cached) before
+        the first is yielded, so its repairs and mappings are counted in full
+        and bad tags or unknown labels are refused once, with their count."""
+        paths = self.files(split)
+        cached = self._read.get(split)
+        if cached is None or cached[0] != paths:
+            cached = self._read[split] = (paths, self._read_split(split, paths))
+        yield from cached[1]
+
+    def _read_split(self, split: str, paths: list[Path]) -> list[Sentence]:
+        repairs = Repairs(self.manifest["format"].get("repair", "none") == "lenient")
+        files = [(str(path), list(self.read(path, split, repairs))) for path in paths]
+        repairs.refuse()
+        mapped, mappings = map_labels(files, self.manifest.get("label_map", {}), {label.name for label in self.labels},
+                                      self.id)
+        self.repairs[split], self.mappings[split] = repairs, mappings
+        return mapped
 
     def fetch(self, data_dir: Path | None = None, progress: bool = True) -> list[Path]:
         """Download every file not present yet (in `data_dir` or bundled) and

@@ -7,19 +7,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from nerbench.errors import NerbenchError
+from nerbench.data.tags import DataFormatError, Repairs, to_iob2
 from nerbench.files.text import json_value, read_json, utf8_lines
 from nerbench.parse.alignment import tags_to_token_spans
 from nerbench.records import Sentence, Span, Token
-
-
-class DataFormatError(NerbenchError):
-    pass
 
 
 def check_sentence(sentence: Sentence, where: str) -> None:
@@ -66,22 +61,46 @@ def tokens_joined(words: list[str]) -> tuple[str, tuple[Token, ...]]:
     return " ".join(words), tuple(tokens)
 
 
-def _tag_spans(tokens: tuple[Token, ...], tags: list[str]) -> tuple[Span, ...]:
-    return tuple(
-        Span(tokens[first].start, tokens[last - 1].end, label)
-        for first, last, label in tags_to_token_spans(tags)
-    )
+def sentence_from_tags(sentence_id: str, words: list[str], tags: list[str], text: str | None = None,
+                       scheme: str = "iob2", repairs: Repairs | None = None,
+                       wheres: list[str] | None = None) -> Sentence:
+    """A sentence from its words and their tags in `scheme`: the words are
+    found in `text` when it holds them (else joined by spaces); tags are read
+    as IOB2 with `repairs` counted (`wheres[i]` names tag i in an error)."""
+    tokens = tokens_from_text(text, words) if text is not None else None
+    if text is None or tokens is None:
+        text, tokens = tokens_joined(words)
+    repairs = Repairs() if repairs is None else repairs
+    iob2 = to_iob2(tags, scheme, repairs, wheres or [f"sentence {sentence_id}: tag {i + 1}" for i in range(len(tags))])
+    spans = tuple(Span(tokens[first].start, tokens[last - 1].end, label)
+                  for first, last, label in tags_to_token_spans(iob2))
+    return Sentence(sentence_id, text, tokens, spans)
 
 
-def read_conll(path: Path, options: dict[str, Any], split: str, repairs: Counter[str] | None = None
+def sentence_from_spans(sentence_id: str, text: str, spans: Iterable[Span], where: str) -> Sentence:
+    """A sentence from its text and character spans, tokenised as raw text
+    is (`tokenise_text`) but also cut at every span boundary; spans are
+    checked (`where` names the sentence in an error)."""
+    spans = tuple(spans)
+    cuts = {offset for span in spans for offset in (span.start, span.end)}
+    tokens = tuple(Token(text[a:b], a, b) for a, b in _tokenise(text, cuts))
+    sentence = Sentence(sentence_id, text, tokens, spans)
+    check_sentence(sentence, where)
+    return sentence
+
+
+def read_conll(path: Path, options: dict[str, Any], split: str, repairs: Repairs | None = None
                ) -> Iterator[Sentence]:
     """CoNLL-style files: one token per line, blank line between sentences.
 
     options: `separator` ("whitespace" or "tab"), `token_column`,
-    `tag_column` (Python indices, -1 = last); comment lines start with "#",
-    and `# text = ...` / `# sent_id = ...` comments are used when present.
-    An I- tag that continues no entity of its type starts one (as seqeval
-    reads it); each is counted in `repairs` as "stray_inside_tag".
+    `tag_column` (Python indices, -1 = last), `tag_scheme` (TAG_SCHEMES);
+    comment lines start with "#", and `# text = ...` / `# sent_id = ...`
+    comments are used when present. An I- tag that continues no entity of
+    its type starts one (as seqeval reads it), counted as "stray_inside_tag";
+    the other repairs are made when `repairs.lenient`. Bad tags are counted
+    to the end: without a `repairs` of the caller's (who refuses once the
+    whole split is read), the file is refused at its end.
     """
     sep = "\t" if options.get("separator") == "tab" else None
     token_col = int(options.get("token_column", 0))
@@ -91,25 +110,23 @@ def read_conll(path: Path, options: dict[str, Any], split: str, repairs: Counter
     tags: list[str] = []
     text: str | None = None
     sent_id: str | None = None
+    wheres: list[str] = []
     count = 0
+    scheme = str(options.get("tag_scheme", "iob2"))
+    found = Repairs() if repairs is None else repairs
 
     def flush() -> Sentence:
         nonlocal count
-        tokens = tokens_from_text(text, words) if text is not None else None
-        if text is None or tokens is None:
-            joined, tokens = tokens_joined(words)
-        else:
-            joined = text
         sid = sent_id or f"{split}-{count:05d}"
         count += 1
-        return Sentence(sid, joined, tokens, _tag_spans(tokens, tags))
+        return sentence_from_tags(sid, words, tags, text, scheme, found, wheres)
 
     for lineno, raw in utf8_lines(path, "dataset"):
         line = raw.rstrip("\n").rstrip("\r")
         if not line.strip():
             if words:
                 yield flush()
-            words, tags, text, sent_id = [], [], None, None
+            words, tags, text, sent_id, wheres = [], [], None, None, []
             continue
         if line.startswith("#") and not words:
             key, _, value = line[1:].partition("=")
@@ -123,15 +140,13 @@ def read_conll(path: Path, options: dict[str, Any], split: str, repairs: Counter
             raise DataFormatError(
                 f"{path}:{lineno}: expected at least {min_cols} columns, got {len(cols)}: {line[:60]!r}"
             )
-        tag = cols[tag_col].strip()
-        if tag != "O" and not re.fullmatch(r"[BI]-\S+", tag):
-            raise DataFormatError(f"{path}:{lineno}: {tag!r} is not an IOB2 tag (O, B-X or I-X)")
-        if repairs is not None and tag.startswith("I-") and (not tags or tags[-1][2:] != tag[2:]):
-            repairs["stray_inside_tag"] += 1
         words.append(cols[token_col].strip())
-        tags.append(tag)
+        tags.append(cols[tag_col].strip())
+        wheres.append(f"{path}:{lineno}")
     if words:
         yield flush()
+    if repairs is None:
+        found.refuse()
 
 
 _TOKEN_RE = re.compile(r"\w+|[^\w\s]")
@@ -200,7 +215,7 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def read_harem_json(path: Path, options: dict[str, Any], split: str, repairs: Counter[str] | None = None
+def read_harem_json(path: Path, options: dict[str, Any], split: str, repairs: Repairs | None = None
                     ) -> Iterator[Sentence]:
     """HAREM as converted to JSON (documents with character-offset entities),
     split into sentences without ever cutting an entity."""
@@ -268,7 +283,7 @@ def sentence_lines(path: Path, what: str = "dataset") -> Iterator[tuple[str, dic
         yield where, obj, sentence
 
 
-def read_sentence_jsonl(path: Path, options: dict[str, Any], split: str, repairs: Counter[str] | None = None
+def read_sentence_jsonl(path: Path, options: dict[str, Any], split: str, repairs: Repairs | None = None
                         ) -> Iterator[Sentence]:
     """The project's own sentence JSONL interchange format; offsets are checked."""
     for _, _, sentence in sentence_lines(path):

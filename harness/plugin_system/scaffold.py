@@ -44,27 +44,26 @@ def _template(name: str) -> Template:
     return Template(resources.files("nerbench.plugin_system").joinpath("templates", name).read_text(encoding="utf-8"))
 
 
-def _sentence(i: int, text: str, entities: list[tuple[int, int, str]]) -> dict:
-    tokens, pos = [], 0
-    for word in text.split(" "):
-        tokens.append({"text": word, "start": pos, "end": pos + len(word)})
-        pos += len(word) + 1
-    spans = [{"start": tokens[a]["start"], "end": tokens[b - 1]["end"], "label": lab} for a, b, lab in entities]
-    return {"id": f"test-{i:05d}", "text": text, "tokens": tokens, "spans": spans}
+def _slash_tagged(text: str, entities: list[tuple[int, int, str]]) -> str:
+    """A starter sentence in the template reader's format: WORD/TAG tokens (IOB2)."""
+    words = text.split(" ")
+    tags = ["O"] * len(words)
+    for first, last, label in entities:
+        tags[first:last] = [f"B-{label}"] + [f"I-{label}"] * (last - first - 1)
+    return " ".join(f"{word}/{tag}" for word, tag in zip(words, tags))
 
 
 def _starter_dataset(name: str, package: Path) -> list[Path]:
-    data = package / "data" / "test.jsonl"
+    data = package / "data" / "test.txt"
     data.parent.mkdir()
-    data.write_text("".join(json.dumps(_sentence(i, t, e)) + "\n" for i, (t, e) in enumerate(_STARTER)),
-                    encoding="utf-8")
+    data.write_text("".join(_slash_tagged(t, e) + "\n" for t, e in _STARTER), encoding="utf-8")
     manifest = {
         "id": name,
         "name": f"{name} (starter corpus: replace it)",
         "language": "en",
         "license": "CC0-1.0",
         "citation": f"nerbench-{name} starter corpus",
-        "format": {"type": "sentence-jsonl"},
+        "format": {"type": name, "tag_scheme": "iob2", "repair": "none"},
         "labels": [
             {"name": "PER", "descriptions": {"en": "people"}},
             {"name": "ORG", "descriptions": {"en": "organisations"}},
@@ -72,10 +71,10 @@ def _starter_dataset(name: str, package: Path) -> list[Path]:
         ],
         "splits": {
             "test": [{
-                "path": f"{name}/test.jsonl",
+                "path": f"{name}/test.txt",
                 "sha256": hashlib.sha256(data.read_bytes()).hexdigest(),
                 "bytes": data.stat().st_size,
-                "bundled": "data/test.jsonl",
+                "bundled": "data/test.txt",
             }]
         },
     }

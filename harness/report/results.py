@@ -95,7 +95,8 @@ def build_results(
                 "manifest_sha256": ds.fingerprint,
                 "language": ds.language,
                 "plugin": registry.provider("datasets", ds.id),
-                **{k: v for k, v in ds.describe().items() if k in ("name", "license", "repairs")},
+                **{k: v for k, v in ds.describe().items()
+                   if k in ("name", "license", "direction", "repairs", "mappings")},
             }
             for ds in plan.datasets.values()
         },

@@ -11,14 +11,16 @@ from nerbench.errors import NerbenchError
 from nerbench.files.predictions import group_by_system
 from nerbench.plugin_system.factory import dataset_split
 from nerbench.plugin_system.manager import Registry
+from nerbench.score.coverage import covered
 from nerbench.score.strict import score
 
 
-def score_files(registry: Registry, gold: str, files: list[Path], limit: int | None, rule: str
-                ) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Each system's scores in `files` against `gold` ("ID:SPLIT"), on its
-    first `limit` sentences (a sentence with no prediction counts as
-    predicting nothing); and notes for the user."""
+def score_files(registry: Registry, gold: str, files: list[Path], limit: int | None, rule: str,
+                everything: bool = False) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Each system's scores in `files` against `gold` ("ID:SPLIT"), on the
+    sentences of its first `limit` that the files answer (all of them with
+    `everything`; where a system lacks a sentence another answered, it
+    predicts nothing there); and notes for the user."""
     try:
         dataset, split = dataset_split(registry, gold)
     except NerbenchError as exc:
@@ -32,5 +34,6 @@ def score_files(registry: Registry, gold: str, files: list[Path], limit: int | N
         later = sum(sid not in scored_ids for preds in systems.values() for sid in preds)
         if later:
             notes.append(f"--limit {limit}: {later} prediction lines about later sentences of {gold} are not scored")
-    sentences = sentences[:limit]
-    return {name: score(sentences, preds, rule) for name, preds in sorted(systems.items())}, notes
+    coverage = covered(sentences[:limit], systems, everything)
+    notes += [note for note in [coverage.note(gold, everything)] if note]
+    return {name: score(coverage.sentences, preds, rule) for name, preds in sorted(systems.items())}, notes

@@ -61,14 +61,17 @@ def _split_data(split: Split) -> dict[str, Any] | None:
                 cell["brk"] = sorted(exact(best) - exact(row))
             cells.append(cell)
         sentences.append({"id": text["id"], "text": text["text"], "gold": [list(g) for g in gold], "rows": cells})
-    return {"slug": split.slug, "ref": split.ref, "labels": labels,
+    # lang and dir where the results say how the text runs (older results of left-to-right text say nothing)
+    where = {"lang": split.language, "dir": split.direction} if split.direction else {}
+    return {"slug": split.slug, "ref": split.ref, **where, "labels": labels,
             "systems": [{"name": row.name, "ensemble": row.is_ensemble} for row in rows], "sentences": sentences}
 
 
 def payload(results: list[dict[str, Any]]) -> dict[str, Any]:
     """What the page shows, as data: per split its sentences, and per system
     and sentence its spans with their error class (`CODES`), the class of
-    each gold entity for it, its status when not ok, and for an ensemble the
+    each gold entity for it, its status when not ok, the text's `lang` and
+    `dir` where the results record them, and for an ensemble the
     gold entities it finds and its best single system misses (`fix`) and the
     reverse (`brk`)."""
     splits = [data for data in map(_split_data, build(results).splits) if data is not None]

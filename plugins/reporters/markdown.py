@@ -111,7 +111,9 @@ def _split_page(board: Board, split: Split, figures: dict[str, str] | None) -> s
     ranked = ("seqeval, strict, every distinct predicted span counts: docs/scoring.md" if split.scoring == "span-set"
               else "seqeval, strict IOB2")
     lines = [f"# {escape(split.ref)}", "", *_partial_note([row.entry for row in split.rows]),
-             f"{split.sentences} sentences, language {code(split.language)}. Ranked by micro F1 ({ranked}); "
+             f"{split.sentences} sentences, language {code(split.language)}"
+             # (said only of right-to-left text, so the pages of other splits render as they always have)
+             f"{', written right to left' if split.direction == 'rtl' else ''}. Ranked by micro F1 ({ranked}); "
              "95% interval: percentile bootstrap over sentences (2,000 resamples, seed 0). "
              "Failure rates: share of sentences (unparseable, truncated, error) or of mentions "
              "(ungrounded, unknown label).", ""]

@@ -2,12 +2,13 @@
 elastic-net regularisation, every transition between labels allowed) over
 BIO tags on nerbench's tokens.
 
-Features of token i (FEATURES_VERSION "1"; the report lists them):
+Features of token i (FEATURES_VERSION "2"; the report lists them):
 
 - for the token itself and for each neighbour at -2, -1, +1, +2 (prefixed
   "-2:", "-1:", "+1:", "+2:"): the lower-cased word, its last 2 and last 3
-  characters, its first 3, its shape (upper → X, lower → x, digit → d, any
-  other character itself, runs cut at 2: "Supremo" → "Xxx", "2010" → "dd",
+  characters, its first 3, its shape (upper → X, lower → x, digit → d, a
+  letter of a script without case → L, a combining mark → m, any other
+  character itself, runs cut at 2: "Supremo" → "Xxx", "2010" → "dd",
   "12/03/2010" → "dd/dd/dd"), whether it is title-case, upper-case, all
   digits, all punctuation, and its length bucket (1, 2-3, 4-6, 7+);
 - a bias; BOS on the first token and EOS on the last (a neighbour beyond the
@@ -55,7 +56,7 @@ from .common import bio_spans, strict_f1, token_ranges
 
 MODEL = "model.crfsuite"
 FEATURES_FILE = "features.json"
-FEATURES_VERSION = "1"
+FEATURES_VERSION = "2"
 FEATURES = ["bias", "BOS", "EOS", "lower", "suffix2", "suffix3", "prefix3", "shape", "title", "upper", "digit",
             "punct", "length", "the same for the tokens at -2, -1, +1, +2"]
 DEFAULTS: dict[str, Any] = {"c1": 0.1, "c2": 0.1, "max_iterations": 100}
@@ -69,7 +70,10 @@ Features = dict[str, str | bool]
 def shape(word: str) -> str:
     out: list[str] = []
     for ch in word:
-        c = "X" if ch.isupper() else "x" if ch.islower() else "d" if ch.isdigit() else ch
+        # A letter of a script without case (Arabic, Devanagari, CJK, ...) is "L" and a combining
+        # mark "m": else a caseless word's shape would be the word itself, a second `lower`.
+        c = ("X" if ch.isupper() else "x" if ch.islower() else "d" if ch.isdigit() else "L" if ch.isalpha()
+             else "m" if unicodedata.category(ch).startswith("M") else ch)
         # Runs cut at 2: "Xxx" tells a capitalised word from "Xx" (two letters) and no more.
         if len(out) < 2 or not (out[-1] == c and out[-2] == c):
             out.append(c)
