@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -47,6 +48,27 @@ class Configurable:
 
     OPTIONS: ClassVar[dict[str, Any] | None] = None
     REQUIRED_OPTIONS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, **options: Any) -> None:
+        """The declaration is the constructor: each declared option, as
+        given or else its schema's ``"default"`` (None without one), becomes
+        an attribute of its name, and all of them `self.options`. A plugin
+        with more to set up calls this first. With `OPTIONS = None` what is
+        given is kept in `self.options` alone. (A backend is made with its
+        entry's name and options instead: `Backend.__init__`.)"""
+        declared = type(self).OPTIONS
+        if declared is None:
+            self.options = dict(options)
+            return
+        unknown = sorted(set(options) - set(declared))
+        if unknown:
+            raise TypeError(f"unexpected option {unknown[0]!r}")
+        self.options = {name: options[name] if name in options else copy.deepcopy(schema.get("default"))
+                        for name, schema in declared.items()}
+        for name, value in self.options.items():
+            if callable(getattr(type(self), name, None)):
+                raise TypeError(f"option {name!r} would hide the method of that name")
+            setattr(self, name, value)
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> None:

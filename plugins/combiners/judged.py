@@ -81,19 +81,21 @@ class _Judged(api.JudgedCombiner):
     `example_split`; 0 = none)."""
 
     OPTIONS: ClassVar[dict[str, Any]] = {
-        "judges": {"type": "array", "items": {"type": "string", "pattern": "^[^/]+/.+$"}, "minItems": 1},
-        "examples": {"type": "integer", "minimum": 0},
-        "example_split": {"type": "string", "minLength": 1},
-        "batch": {"type": "boolean", "description": "one yes/no question per sentence listing all its candidates "
-                                                    "(no few-shot examples) instead of one per candidate"},
+        "judges": {"type": "array", "items": {"type": "string", "pattern": "^[^/]+/.+$"}, "minItems": 1,
+                   "default": []},
+        "examples": {"type": "integer", "minimum": 0, "default": 0},
+        "example_split": {"type": "string", "minLength": 1, "default": "train"},
+        "batch": {"type": "boolean", "default": False,
+                  "description": "one yes/no question per sentence listing all its candidates "
+                                 "(no few-shot examples) instead of one per candidate"},
     }
+    judges: list[str]
+    examples: int
+    example_split: str
+    batch: bool
 
-    def __init__(self, judges: list[str] | None = None, examples: int = 0, example_split: str = "train",
-                 batch: bool = False) -> None:
-        self.judges = list(judges or [])
-        self.examples = examples
-        self.example_split = example_split
-        self.batch = batch
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
         #: (index key, its sentences) → (keep, priority) per candidate; a raced split's ensembles are
         #: evaluated on its first sentences, an index of its own under the same key
         self.decided: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
@@ -181,16 +183,14 @@ class LlmJudgeCombiner(_Judged):
         **_Judged.OPTIONS,
         "voters": _Judged.OPTIONS["judges"],
         "disambiguators": _Judged.OPTIONS["judges"],
-        "choices": {"type": "integer", "minimum": 1},
+        "choices": {"type": "integer", "minimum": 1, "default": 4},
     }
+    choices: int
 
-    def __init__(self, judges: list[str] | None = None, voters: list[str] | None = None,
-                 disambiguators: list[str] | None = None, choices: int = 4, examples: int = 0,
-                 example_split: str = "train", batch: bool = False) -> None:
-        super().__init__(judges, examples, example_split, batch)
-        self.voters = self._who("voters", voters)
-        self.disambiguators = self._who("disambiguators", disambiguators)
-        self.choices = choices
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.voters: list[str] = self._who("voters", options.get("voters"))
+        self.disambiguators: list[str] = self._who("disambiguators", options.get("disambiguators"))
 
     def asks(self) -> list[str]:
         return list(dict.fromkeys([*self.voters, *self.disambiguators]))
@@ -243,9 +243,8 @@ class El4nerCombiner(_Judged):
     _name = "el4ner"
     retypes = True
 
-    def __init__(self, judges: list[str] | None = None, examples: int = 0, example_split: str = "train",
-                 batch: bool = False) -> None:
-        super().__init__(judges, examples, example_split, batch)
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
         self._who("judges", None)
 
     async def judge(self, index: CandidateIndex, dataset: api.Dataset, judges: api.Judges) -> None:

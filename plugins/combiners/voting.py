@@ -20,10 +20,9 @@ class VoteCombiner(api.Combiner):
     combined systems. Without `k`, subset search tries every k from 1 to n.
     Overlapping survivors: more votes, then the longer span, win."""
 
-    OPTIONS: ClassVar[dict[str, Any]] = {"k": {"type": "integer", "minimum": 1}}
-
-    def __init__(self, k: int | None = None) -> None:
-        self.k = k
+    OPTIONS: ClassVar[dict[str, Any]] = {"k": {"type": "integer", "minimum": 1,
+                                               "description": "votes an entity needs (default: chosen on dev)"}}
+    k: int | None = None  # (the kinds below declare no k: theirs is fixed by `threshold`)
 
     def note(self, systems: int) -> str | None:
         if self.k is not None and self.k > systems:
@@ -51,9 +50,6 @@ class MajorityCombiner(VoteCombiner):
 
     OPTIONS: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self) -> None:
-        super().__init__()
-
     def threshold(self, size: int) -> list[int]:
         return [size // 2 + 1]
 
@@ -61,18 +57,12 @@ class MajorityCombiner(VoteCombiner):
 class UnionCombiner(VoteCombiner):
     OPTIONS: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self) -> None:
-        super().__init__()
-
     def threshold(self, size: int) -> list[int]:
         return [1]
 
 
 class IntersectionCombiner(VoteCombiner):
     OPTIONS: ClassVar[dict[str, Any]] = {}
-
-    def __init__(self) -> None:
-        super().__init__()
 
     def threshold(self, size: int) -> list[int]:
         return [size]
@@ -88,7 +78,8 @@ def system_scores(dev: CandidateIndex) -> tuple[np.ndarray, np.ndarray]:
 class _Fitted(api.Combiner):
     needs_dev = True
 
-    def __init__(self) -> None:
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
         self.systems: list[str] | None = None
         self.labels: list[str] | None = None
         self.micro: np.ndarray | None = None
@@ -119,13 +110,10 @@ class WeightedCombiner(_Fitted):
     reaches `threshold` × the subset's total weight (fitted on dev unless given)."""
 
     GRID = (0.5, 0.3, 0.4, 0.6, 0.7, 0.2, 0.8, 0.1, 0.9)
-    OPTIONS: ClassVar[dict[str, Any]] = {"per_type": {"type": "boolean"},
+    OPTIONS: ClassVar[dict[str, Any]] = {"per_type": {"type": "boolean", "default": False},
                                          "threshold": {"type": "number", "minimum": 0, "maximum": 1}}
-
-    def __init__(self, per_type: bool = False, threshold: float | None = None) -> None:
-        super().__init__()
-        self.per_type = per_type
-        self.threshold = threshold
+    per_type: bool
+    threshold: float | None
 
     def settings(self, size: int) -> list[dict[str, Any]]:
         return [{"threshold": t} for t in ([self.threshold] if self.threshold is not None else self.GRID)]

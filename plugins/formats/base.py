@@ -22,19 +22,19 @@ class TemplatedFormat(api.PromptFormat):
     #: language → {"system": ..., "user": ...}
     TEMPLATES: dict[str, dict[str, str]] = {}
     OPTIONS: ClassVar[dict[str, Any]] = {
-        "occurrence": {"enum": list(OCCURRENCE_POLICIES)},
+        "occurrence": {"enum": list(OCCURRENCE_POLICIES), "default": "all"},
         "system_template": {"type": "string"},
         "user_template": {"type": "string"},
     }
+    occurrence: str
 
-    def __init__(self, occurrence: str = "all", system_template: str | None = None,
-                 user_template: str | None = None) -> None:
-        if occurrence not in OCCURRENCE_POLICIES:
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if self.occurrence not in OCCURRENCE_POLICIES:
             raise api.NerbenchError(
-                f"format option occurrence: {occurrence!r} is not one of {', '.join(OCCURRENCE_POLICIES)}"
+                f"format option occurrence: {self.occurrence!r} is not one of {', '.join(OCCURRENCE_POLICIES)}"
             )
-        self.occurrence = occurrence
-        self.overrides = {"system": system_template, "user": user_template}
+        self.overrides = {"system": options.get("system_template"), "user": options.get("user_template")}
 
     def template(self, part: str, language: str) -> str:
         return self.overrides[part] or self.TEMPLATES[choose_language(language, self.TEMPLATES)][part]

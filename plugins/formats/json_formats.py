@@ -48,14 +48,11 @@ class JsonFormat(TemplatedFormat):
 
     OPTIONS: ClassVar[dict[str, Any]] = {
         **TemplatedFormat.OPTIONS,
-        "max_entities": {"type": "integer", "minimum": 1},
-        "max_mention_chars": {"type": "integer", "minimum": 1},
+        "max_entities": {"type": "integer", "minimum": 1, "default": 20},
+        "max_mention_chars": {"type": "integer", "minimum": 1, "default": 120},
     }
-
-    def __init__(self, max_entities: int = 20, max_mention_chars: int = 120, **options: Any) -> None:
-        super().__init__(**options)
-        self.max_entities = max_entities
-        self.max_mention_chars = max_mention_chars
+    max_entities: int
+    max_mention_chars: int
 
     def _mention_schema(self, sentence: Sentence) -> dict[str, Any]:
         return {"type": "string", "minLength": 1,

@@ -59,7 +59,6 @@ FEATURES_FILE = "features.json"
 FEATURES_VERSION = "2"
 FEATURES = ["bias", "BOS", "EOS", "lower", "suffix2", "suffix3", "prefix3", "shape", "title", "upper", "digit",
             "punct", "length", "the same for the tokens at -2, -1, +1, +2"]
-DEFAULTS: dict[str, Any] = {"c1": 0.1, "c2": 0.1, "max_iterations": 100}
 MISSING_RULE = ("sentences with missing tokens and no entity are left out (a silent teacher's sentence taught "
                 "as all O is the main damage); in the others, missing tokens are taught as O (CRFsuite has no "
                 "partial labels)")
@@ -161,7 +160,7 @@ class CrfStudent(api.Student):
     }
 
     def __init__(self, **options: Any) -> None:
-        self.options = {**DEFAULTS, **options}
+        super().__init__(**options)
         self._crf: Any = None
 
     @classmethod

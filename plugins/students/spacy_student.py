@@ -68,7 +68,6 @@ if TYPE_CHECKING:
     from spacy.training import Example as SpacyExample
 
 MODEL = "model"
-DEFAULTS: dict[str, Any] = {"max_epochs": 15, "patience": 3, "batch_size": 16, "dropout": 0.1}
 RUNS = re.compile(r"\s+|\S+")
 
 
@@ -187,7 +186,7 @@ class SpacyStudent(api.Student):
     }
 
     def __init__(self, **options: Any) -> None:
-        self.options = {**DEFAULTS, **options}
+        super().__init__(**options)
         self._nlp: Language | None = None
 
     @classmethod
