@@ -18,6 +18,7 @@ from nerbench.config.settings import RunConfig
 from nerbench.errors import NerbenchError
 from nerbench.plan.matrix import Plan, make_plan, register_config_datasets
 from nerbench.plugin_system.manager import Registry
+from nerbench.files.folders import owned_folder
 from nerbench.files.predictions import write_predictions
 from nerbench.files.results import read_results_files, write_document
 from nerbench.report.results import build_results
@@ -105,9 +106,16 @@ def execute(
     progress: bool = True,
 ) -> RunOutput:
     """`nerbench run` as a library call: infer, combine, score, write the
-    predictions, the results and what the reporters make."""
+    predictions, the results and what the reporters make. `out_dir` is
+    this run's while it works (`files.folders.owned_folder`)."""
     reporters = [(name, make(registry, "reporters", name, {}, Where(str(config.path), f"run.reporters[{i}]")))
                  for i, name in enumerate(config.run.reporters)]
+    with owned_folder(out_dir, "run"):
+        return _execute(config, plan, registry, out_dir, cache_path, progress, reporters)
+
+
+def _execute(config: RunConfig, plan: Plan, registry: Registry, out_dir: Path, cache_path: Path, progress: bool,
+             reporters: list[tuple[str, Reporter]]) -> RunOutput:
     inferred = infer_and_combine(config, plan, registry, cache_path, progress)
     outcomes, combined = inferred.outcomes, inferred.combined
     results = build_results(config, plan, outcomes, inferred.describes, registry, inferred.wall_s, inferred.execution)
@@ -117,7 +125,6 @@ def execute(
         if combined.judging["requests"] or combined.judging["errors"]:
             results["judging"] = combined.judging
     results["partial"] = bool(unanswered(results))
-    make_dir(out_dir)
     files = [out_dir / "predictions.jsonl", out_dir / "results.json"]
     write_predictions(files[0], itertools.chain((p for o in outcomes for p in o.predictions), extra))
     write_document(files[1], results)

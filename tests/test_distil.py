@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from nerbench.cli import cli
+from nerbench.files.folders import owned_folder
 from nerbench.distil.silver import SilverSentence, token_spans, write_conll
 from nerbench.distil.train import example, pick_gold, read_silver
 from nerbench.plugin_system.manager import get_registry
@@ -276,13 +277,55 @@ def test_a_sample_annotated_in_pieces_resumes_from_its_output_and_asks_what_the_
         # Another draw in the same folder would mix demonstrations: refused before any request.
         other, asked = annotate(fake, "pieces", "c3.sqlite", "--seed", "4")
     assert other.exit_code == 2 and not asked and other.stderr.count("\n") == 1, other.output
-    assert "left other demonstrations out" in other.stderr
+    assert "asked with another seed (3, now 4)" in other.stderr
     # Another config (here its server's address) is refused as well.
     cfg.write_text(teacher_config("http://127.0.0.1:9", shots=2))
     result = cli_runner.invoke(cli, ["annotate", str(cfg), "--teacher", "union[t/a/json+t/b/json]", "--split",
                                      "lener_br:train", "--sample", "12", "--seed", "3", "-o", str(tmp_path / "pieces"),
                                      "--no-progress"])
     assert result.exit_code == 2 and "an annotation of another config" in result.stderr, result.output
+
+
+def test_an_output_folder_belongs_to_one_job(tmp_path, cli_runner):
+    """annotate -o continues only what was asked identically and refuses the
+    rest (another draw, another text of as many lines, a smaller --limit, a
+    run's folder); run -o refuses an annotation's; a folder being written is
+    refused to a second command. Nothing is replaced."""
+    sentences = train_sentences()
+    text, other_text = tmp_path / "a.txt", tmp_path / "b.txt"
+    text.write_text("O Supremo Tribunal Federal julgou.\nMaria recorreu.\n")
+    other_text.write_text("A Câmara votou.\nJoão recorreu.\n")
+    with FakeOpenAI(models=("a", "b"), answer=gold_teacher({s.text: s for s in sentences})) as fake:
+        cfg = write(tmp_path / "t.toml", teacher_config(fake.url))
+
+        def annotate(out: str, *args: str):
+            return cli_runner.invoke(cli, ["annotate", str(cfg), "--teacher", "t/a/json", *args, "-o",
+                                           str(tmp_path / out), "--no-progress"])
+
+        assert annotate("s", "--split", "lener_br:train", "--sample", "6", "--seed", "1").exit_code == 0
+        silver = (tmp_path / "s" / "silver.jsonl").read_text()
+        refusals = [
+            (annotate("s", "--split", "lener_br:train", "--sample", "6", "--seed", "2"), "another seed"),
+            (annotate("s", "--split", "lener_br:train", "--sample", "7", "--seed", "1"), "another sample"),
+            (annotate("s", "--split", "lener_br:train", "--sample", "6", "--seed", "1", "--limit", "2"),
+             "holds 6 annotated sentences and this would write 2"),
+        ]
+        assert annotate("t", "--text", str(text), "--dataset", "lener_br").exit_code == 0
+        refusals.append((annotate("t", "--text", str(other_text), "--dataset", "lener_br"), "another text sha256"))
+        run = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "r"), "--limit", "2", "--no-progress"])
+        assert run.exit_code == 0, run.output
+        predictions = (tmp_path / "r" / "predictions.jsonl").read_text()
+        refusals.append((annotate("r", "--split", "lener_br:train", "--limit", "2"), "(results.json: run)"))
+        refusals.append((cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "s"), "--limit", "2",
+                                                 "--no-progress"]), "(annotation.json: annotation)"))
+        with owned_folder(tmp_path / "s", "annotation"):  # another command is writing into it
+            refusals.append((annotate("s", "--split", "lener_br:train", "--sample", "6", "--seed", "1"),
+                             "another nerbench command is writing into it"))
+    for result, says in refusals:
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+        assert says in result.stderr, result.stderr
+    assert (tmp_path / "s" / "silver.jsonl").read_text() == silver
+    assert (tmp_path / "r" / "predictions.jsonl").read_text() == predictions
 
 
 def files_of(folder: Path) -> set[str]:

@@ -24,9 +24,11 @@ from nerbench.files.text import utf8_lines
 from nerbench.distil.train import read_silver
 from nerbench.distil.silver import (silver_sentences, write_conll, write_docbin, write_silver_jsonl,
                                     write_span_jsonl)
+from nerbench.data.manifest import sha256_file
 from nerbench.data.sample import draw, first
 from nerbench.distil.teachers import Teacher, load_source, resolve_teacher
 from nerbench.errors import NerbenchError
+from nerbench.files.folders import owned_folder
 from nerbench.files.predictions import checked_predictions, write_predictions
 from nerbench.files.results import write_document
 from nerbench.files.text import read_json
@@ -286,9 +288,34 @@ def annotate_as(spec: AnnotationSpec, registry: Registry, cache_path: Path, prog
     drawn = draw(candidates, None, spec.sample, spec.seed)
     # A piece of a sample (--limit) keeps the whole sample out of the demonstrations: it is asked as the whole is.
     sentences = drawn[:spec.limit]
-    earlier = earlier_answers(spec.reuse or spec.output, config, teacher, dataset, split, candidates)
-    result = annotate(config, registry, teacher, dataset, split, sentences, cache_path, progress,
-                      drawn if spec.sample else (), earlier)
-    files, summary = write_annotation(result, spec.output, config.sha256, {
-        "source": str(spec.source), "sample": spec.sample, "seed": spec.seed, "limit": spec.limit})
+    asked = {"source": str(spec.source), "sample": spec.sample, "seed": spec.seed, "limit": spec.limit,
+             **({"text_sha256": sha256_file(spec.text)} if spec.text is not None else {})}
+    with owned_folder(spec.output, "annotation"):
+        same_annotation(spec.output, teacher, asked, len(sentences))
+        earlier = earlier_answers(spec.reuse or spec.output, config, teacher, dataset, split, candidates)
+        result = annotate(config, registry, teacher, dataset, split, sentences, cache_path, progress,
+                          drawn if spec.sample else (), earlier)
+        files, summary = write_annotation(result, spec.output, config.sha256, asked)
     return result, files, summary
+
+
+def same_annotation(out_dir: Path, teacher: Teacher, asked: dict[str, Any], sentences: int) -> None:
+    """An annotation already in `out_dir` is continued only when asked
+    identically — the same teacher, the same text, the same sample — and
+    never shrunk: anything else is refused, not replaced."""
+    path = out_dir / "annotation.json"
+    if not path.is_file():
+        return
+    then = read_json(path, "annotation")
+    if not isinstance(then, dict):
+        raise NerbenchError(f"{path}: not an annotation.json (expected a JSON object)")
+    was = {"teacher": (then.get("teacher") or {}).get("name"),
+           **{k: then.get(k) for k in ("sample", "seed", "text_sha256")}}
+    now = {"teacher": teacher.name, **{k: asked.get(k) for k in ("sample", "seed", "text_sha256")}}
+    for key in was:
+        if was[key] != now[key]:
+            raise NerbenchError(f"{path}: an annotation asked with another {key.replace('_', ' ')} "
+                                f"({was[key]!r}, now {now[key]!r}); give another -o or remove it")
+    if isinstance(then.get("sentences"), int) and then["sentences"] > sentences:
+        raise NerbenchError(f"{path}: holds {then['sentences']} annotated sentences and this would write "
+                            f"{sentences}; give --limit {then['sentences']} or more, or another -o")
