@@ -20,6 +20,9 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 
+#: A CRF model folder: CRFsuite's file, and the features version it was trained on.
+MODEL = "model.crfsuite"
+FEATURES_FILE = "features.json"
 FEATURES_VERSION = "1"
 FEATURES = ["bias", "BOS", "EOS", "lower", "suffix2", "suffix3", "prefix3", "shape", "title", "upper", "digit",
             "punct", "length", "the same for the tokens at -2, -1, +1, +2"]

@@ -43,10 +43,8 @@ from typing import Any, ClassVar
 from nerbench import api
 
 from .common import strict_f1, to_span, token_ranges
-from .crf_features import FEATURES, FEATURES_VERSION, bio_ranges, sentence_features
+from .crf_features import FEATURES, FEATURES_FILE, FEATURES_VERSION, MODEL, bio_ranges, sentence_features
 
-MODEL = "model.crfsuite"
-FEATURES_FILE = "features.json"
 DEFAULTS: dict[str, Any] = {"c1": 0.1, "c2": 0.1, "max_iterations": 100}
 MISSING_RULE = ("sentences with missing tokens and no entity are left out (a silent teacher's sentence taught "
                 "as all O is the main damage); in the others, missing tokens are taught as O (CRFsuite has no "
@@ -105,6 +103,7 @@ class CrfStudent(api.Student):
     def __init__(self, **options: Any) -> None:
         self.options = {**DEFAULTS, **options}
         self._crf: Any = None
+        self._dir: Path | None = None
 
     @classmethod
     def missing(cls) -> str | None:
@@ -172,9 +171,29 @@ class CrfStudent(api.Student):
             raise api.NerbenchError(f"{model_dir}: a crf model of features version {meta.get('version')!r}; "
                                     f"this nerbench computes version {FEATURES_VERSION!r}: train it again")
         self._crf = sklearn_crfsuite.CRF(model_filename=str(model_dir / MODEL))
+        self._dir = model_dir
 
     def predict(self, sentences: Sequence[api.Sentence]) -> list[list[api.Span]]:
         if self._crf is None:
             raise api.NerbenchError("the crf student has no model: train or load one first")
         tags = self._crf.predict([sentence_features(words(s)) for s in sentences])
         return [bio_spans(s, t) for s, t in zip(sentences, tags)]
+
+    def to_spacy(self, out_dir: Path, language: str) -> tuple[list[Path], list[str]]:
+        """A blank pipeline of the language with the `nerbench_crf`
+        component (crf_pipeline.py) holding this CRFsuite model; its code and
+        the features travel in the package, python-crfsuite is its requirement."""
+        import spacy
+
+        from . import crf_pipeline
+        from .spacy_student import spacy_language
+
+        if self._dir is None:
+            raise api.NerbenchError("the crf student has no model to ship: load one first")
+        nlp = spacy.blank(spacy_language(language)[0])
+        component = nlp.add_pipe(crf_pipeline.FACTORY)
+        assert isinstance(component, crf_pipeline.CrfComponent)
+        component.from_disk(self._dir)
+        nlp.to_disk(out_dir)
+        here = Path(__file__).parent
+        return [here / "crf_features.py", here / "crf_pipeline.py"], ["python-crfsuite>=0.9.7"]
