@@ -45,6 +45,7 @@ from nerbench.report.summary import summary
 from nerbench.score.strict import RULES, SPAN_SET, score
 from nerbench.index.search import SEARCHES, run_ensemble
 from nerbench.records import Prediction
+from nerbench.cli_review import add_review_commands
 
 
 def _terminate(signum: int, frame: Any) -> None:
@@ -631,6 +632,9 @@ def leaderboard(ctx, results, output, reporters):
         click.echo(f"note: {note}", err=True)
     for path in render_reports(chosen, docs, output):
         click.echo(f"wrote {path}")
+
+
+add_review_commands(cli, registry_from)
 
 
 def main() -> None:

@@ -88,7 +88,7 @@ LAYERS = [
     "files", "parse", "score", "index",  # libraries
     "bases", "data", "templates", "llama", "students", "board", "plugin_system",  # what plugins build on
     "config", "plan", "infer", "combine", "report", "distil",  # the stages, in data-flow order
-    "pipeline", "testing", "api", "cli", "__main__",  # entry points
+    "pipeline", "testing", "api", "cli_review", "cli", "__main__",  # entry points
 ]
 #: What `nerbench.api` may re-export from: below the stages.
 PUBLIC_LAYERS = set(LAYERS[: LAYERS.index("plugin_system") + 1])
