@@ -283,10 +283,13 @@ def import_review(export_file: Path, folder: Path) -> Imported:
     with atomic_write(out) as handle:
         for sentence, review in gold:
             handle.write(json.dumps({**sentence.to_json(), "review": review}, ensure_ascii=False) + "\n")
+    # every count, a zero too: "0 rejected" is what the reviewer did
+    counts = Counter({k: counts[k] for k in (ACCEPTED, REJECTED, SKIPPED, UNREVIEWED, "changed", "unchanged",
+                                             "spans")})
     write_results(folder / IMPORTED, {
         "export": manifest["export"], "tool": tool, "source": str(export_file), "source_sha256": source_sha256,
         "reviewed": REVIEWED, "reviewed_sha256": sha256_file(out), "exported": len(exported),
-        "counts": {k: counts[k] for k in (ACCEPTED, REJECTED, SKIPPED, UNREVIEWED, "changed", "unchanged", "spans")},
+        "counts": dict(counts),
         "nerbench_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     })
     return Imported(out, [s for s, _ in gold], counts, source_sha256)
