@@ -364,6 +364,15 @@ class Student(Configurable, ABC):
     def predict(self, sentences: Sequence[Sentence]) -> list[list[Span]]:
         """The loaded model's entities for each sentence, on its tokens."""
 
+    def to_spacy(self, out_dir: Path, language: str) -> tuple[list[Path], list[str]]:
+        """Write the loaded model as a spaCy pipeline (`nlp.to_disk`) into
+        `out_dir` for `nerbench ship`, its language `language` (the
+        dataset's); return the Python files its components need, which
+        travel inside the package (`spacy package --code`; they must not
+        import nerbench), and the pip requirements they add. A student that
+        cannot be shipped keeps this default: a one-line error."""
+        raise NerbenchError(f"student {type(self).__name__} cannot be shipped as a spaCy package (it has no to_spacy)")
+
 
 class Reporter(ABC):
     """Turns a results JSON document into artefacts."""

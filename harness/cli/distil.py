@@ -87,6 +87,9 @@ def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, samp
               help="The labelled corpus: its labels and language; gold to train on or to buy with --budget.")
 @click.option("--silver", "silver_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="silver.jsonl from `nerbench annotate`: train on it (with --budget: spend gold on some of it).")
+@click.option("--reviewed", "reviewed_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="reviewed.jsonl from `nerbench review import`: a person's gold, alone or with --silver "
+                   "(spent as --use says).")
 @click.option("--like", "like_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Train on the gold of exactly the sentences this silver.jsonl holds.")
 @click.option("--budget", type=click.IntRange(min=1), help="With --silver: buy the gold of K silver sentences.")
@@ -108,21 +111,23 @@ def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, samp
               help="Directory: one model per seed in DIR/seed-N, and DIR/train.json.")
 @click.option("--json", "as_json", is_flag=True, help="Print train.json on stdout.")
 @click.pass_context
-def train(ctx, student_name, gold_ref, silver_file, like_file, budget, pick, use, unlabelled, limit, sample,
-          dev_ref, dev_limit, seeds, options, output, as_json):
+def train(ctx, student_name, gold_ref, silver_file, reviewed_file, like_file, budget, pick, use, unlabelled, limit,
+          sample, dev_ref, dev_limit, seeds, options, output, as_json):
     """Train a STUDENT (spacy, crf, ...) on silver, gold or mixed data; score it with `nerbench run`.
 
     Examples: silver alone `--silver S/silver.jsonl`; the same sentences'
     gold `--like S/silver.jsonl`; all gold `--gold lener_br:train`; a gold
-    budget `--silver S/silver.jsonl --budget 100 --pick disagreement`.
+    budget `--silver S/silver.jsonl --budget 100 --pick disagreement`; a
+    person's review `--silver S/silver.jsonl --reviewed R/reviewed.jsonl
+    --use pretrain` (silver, then the reviewed gold).
     Early stopping uses the --dev gold (the page of a run scoring the
     student says so through student.json). Needs `pip install
     'nerbench[train]'`. The model is a backend: `kind = "STUDENT"`,
     `models = ["DIR/seed-0"]`, with a `[[format]] name = "student"`.
     Exit status: 0 trained, 2 bad input, 130 interrupted, 143 terminated.
     """
-    spec = TrainSpec(student_name, gold_ref, dev_ref, output, silver_file, like_file, budget, pick, use, unlabelled,
-                     limit, sample, dev_limit, seeds or (0,), parse_options(options))
+    spec = TrainSpec(student_name, gold_ref, dev_ref, output, silver_file, reviewed_file, like_file, budget, pick, use,
+                     unlabelled, limit, sample, dev_limit, seeds or (0,), parse_options(options))
     try:
         runs = train_students(spec, registry_from(ctx), lambda line: click.echo(line, err=True))
     except KeyboardInterrupt as exc:

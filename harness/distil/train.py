@@ -31,6 +31,7 @@ from nerbench import __version__
 from nerbench.bases import Dataset, Student
 from nerbench.data.sample import draw, first
 from nerbench.data.readers import sentence_lines
+from nerbench.distil.reviewed import read_reviewed
 from nerbench.distil.silver import SilverSentence
 from nerbench.errors import NerbenchError
 from nerbench.files.results import write_document
@@ -117,18 +118,27 @@ def budget_data(silver: Sequence[SilverSentence], gold: Mapping[str, Sentence], 
     if missing:
         raise NerbenchError(f"silver sentence {missing[0]!r} is not in the --gold split: its gold cannot be bought")
     bought = set(pick_gold(silver, k, pick, seed))
-    gold_part = [Example(gold[s.sentence.id]) for s in silver if s.sentence.id in bought]
-    silver_part = [example(s.sentence, unlabelled) for s in silver if s.sentence.id not in bought]
-    about = {**about, "budget": k, "pick": pick, "use": use, "unlabelled": unlabelled,
-             "gold_ids": sorted(bought)}
+    return spend_gold(silver, [gold[s.sentence.id] for s in silver if s.sentence.id in bought], use, unlabelled,
+                      {**about, "budget": k, "pick": pick, "gold_ids": sorted(bought)})
+
+
+def spend_gold(silver: Sequence[SilverSentence], gold: Sequence[Sentence], use: str, unlabelled: str,
+               about: dict[str, Any]) -> TrainingData:
+    """Gold sentences (bought from a corpus, or reviewed by a person) with
+    the silver, as `use` says: `mixed` (each gold sentence in place of its
+    silver one, silver for the rest), `gold-only` (the gold alone) or
+    `pretrain` (all the silver first, then the gold)."""
+    ids = {s.id for s in gold}
+    gold_part = [Example(s) for s in gold]
+    silver_part = [example(s.sentence, unlabelled) for s in silver if s.sentence.id not in ids]
+    about = {**about, "use": use, "unlabelled": unlabelled, "gold_sentences": len(gold)}
     if use == "gold-only":
-        return TrainingData([gold_part], {**about, "gold_sentences": k})
+        return TrainingData([gold_part], about)
     if use == "pretrain":
         pretrain = [example(s.sentence, unlabelled) for s in silver]
-        return TrainingData([pretrain, gold_part], {**about, "silver_sentences": len(silver), "gold_sentences": k})
+        return TrainingData([pretrain, gold_part], {**about, "silver_sentences": len(silver)})
     if use == "mixed":
-        return TrainingData([gold_part + silver_part],
-                            {**about, "silver_sentences": len(silver_part), "gold_sentences": k})
+        return TrainingData([gold_part + silver_part], {**about, "silver_sentences": len(silver_part)})
     raise NerbenchError(f"--use {use!r} is not one of {', '.join(USES)}")
 
 
@@ -191,9 +201,11 @@ def _meta(cls: type[Student], name: str, options: dict[str, Any], seed: int, dat
 class TrainSpec:
     """What `nerbench train` is asked: the `student` kind and its `options`;
     the labelled corpus `gold` ("ID:SPLIT", its labels and language); what
-    to learn from — `silver` (silver.jsonl) alone or with a gold `budget`
-    picked by `pick` and spent as `use`, the gold of the sentences `like`
-    holds, or the gold itself (its first `limit` or a `sample`); the `dev`
+    to learn from — `silver` (silver.jsonl) alone, with a gold `budget`
+    picked by `pick`, or with a person's `reviewed` gold (`review import`),
+    either gold spent as `use`; the `reviewed` gold alone; the gold of the
+    sentences `like` holds, or the gold itself (its first `limit` or a
+    `sample`); the `dev`
     split's first `dev_limit` sentences for early stopping; the `seeds`;
     where the models go (`output`)."""
 
@@ -202,6 +214,7 @@ class TrainSpec:
     dev: str
     output: Path
     silver: Path | None = None
+    reviewed: Path | None = None
     like: Path | None = None
     budget: int | None = None
     pick: str = "disagreement"
@@ -214,9 +227,22 @@ class TrainSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def training_data(spec: TrainSpec, gold: Sequence[Sentence], seed: int) -> TrainingData:
+def reviewed_data(spec: TrainSpec, path: Path, labels: Sequence[str], about: dict[str, Any]) -> TrainingData:
+    """A person's reviewed gold in `path` (its sha256 and counts recorded),
+    alone or spent with the silver it was reviewed from."""
+    silver = read_silver(spec.silver) if spec.silver is not None else []
+    reviewed, provenance = read_reviewed(path, labels, {s.sentence.id: s.sentence for s in silver} or None)
+    about = {**about, "reviewed": provenance, **({"silver": str(spec.silver)} if silver else {})}
+    if not silver:
+        return gold_data(reviewed, about)
+    return spend_gold(silver, reviewed, spec.use, spec.unlabelled, about)
+
+
+def training_data(spec: TrainSpec, gold: Sequence[Sentence], seed: int, labels: Sequence[str]) -> TrainingData:
     """What one seed of `spec` learns from (a random budget is redrawn per seed)."""
     about: dict[str, Any] = {"gold": spec.gold}
+    if spec.reviewed is not None:
+        return reviewed_data(spec, spec.reviewed, labels, about)
     if spec.silver is None and spec.like is None:
         return gold_data(draw(gold, spec.limit, spec.sample, 0), {**about, "limit": spec.limit,
                                                                    "sample": spec.sample})
@@ -260,7 +286,7 @@ def train_students(spec: TrainSpec, registry: Registry, say: Callable[[str], Non
     labels = [label.name for label in dataset.labels]
     runs = []
     for seed in spec.seeds:
-        data = training_data(spec, gold, seed)
+        data = training_data(spec, gold, seed, labels)
         # Early stopping must not look at what it learns from: a dev sentence whose text is trained on
         # (LeNER-Br repeats short ones across splits: "É o relatório .") is left out of the dev sample.
         taught = {e.sentence.text for phase in data.phases for e in phase}
@@ -282,8 +308,11 @@ def check_spec(spec: TrainSpec) -> None:
         raise NerbenchError("--budget buys the gold of silver sentences: give --silver")
     if spec.silver is not None and spec.like is not None:
         raise NerbenchError("give --silver or --like, not both")
-    if (spec.limit is not None or spec.sample is not None) and (spec.silver or spec.like):
-        raise NerbenchError("--limit and --sample choose gold to train on alone; not with --silver or --like")
+    if spec.reviewed is not None and (spec.budget is not None or spec.like is not None):
+        raise NerbenchError("--reviewed is the gold to train with: not with --budget or --like")
+    if (spec.limit is not None or spec.sample is not None) and (spec.silver or spec.like or spec.reviewed):
+        raise NerbenchError("--limit and --sample choose corpus gold to train on alone; not with --silver, "
+                            "--reviewed or --like")
     repeated = sorted({s for s in spec.seeds if spec.seeds.count(s) > 1})
     if repeated:
         raise NerbenchError(f"--seed {repeated[0]} is given twice")

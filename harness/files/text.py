@@ -57,3 +57,42 @@ def read_json(path: Path, what: str = "file") -> Any:
         line = data[: exc.start].count(b"\n") + 1
         raise NerbenchError(f"{path}:{line}: not UTF-8 (byte {exc.start + 1} of the file)") from None
     return json_value(text, str(path), whole_file=True)
+
+
+def json_array_items(path: Path, what: str = "file") -> Iterator[tuple[str, Any]]:
+    """("FILE:LINE", item) for each item of a file holding one JSON array (an
+    annotation tool's export): each item read on its own, so an error — a bad
+    item, a file cut short — names the line where that item starts."""
+    text = read_text(path, what)
+    decoder = json.JSONDecoder()
+    pos = len(text) - len(text.lstrip())
+    if not text.startswith("[", pos):
+        raise NerbenchError(f"{path}:{text.count(chr(10), 0, pos) + 1}: not a JSON array (expected '[')")
+    pos += 1
+    first = True
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        line = text.count("\n", 0, pos) + 1
+        if pos >= len(text):
+            raise NerbenchError(f"{path}:{line}: the JSON array is not closed (the file is cut short)")
+        if text[pos] == "]":
+            break
+        if not first:
+            if text[pos] != ",":
+                raise NerbenchError(f"{path}:{line}: invalid JSON: expected ',' or ']' between items")
+            pos += 1
+            while pos < len(text) and text[pos].isspace():
+                pos += 1
+            line = text.count("\n", 0, pos) + 1
+        try:
+            item, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise NerbenchError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise NerbenchError(f"{path}:{line}: invalid JSON: nested too deep") from None
+        first = False
+        yield f"{path}:{line}", item
+    rest = text[pos + 1:].strip()
+    if rest:
+        raise NerbenchError(f"{path}:{text.count(chr(10), 0, pos) + 1}: invalid JSON: extra data after the array")

@@ -34,21 +34,6 @@ def to_span(sentence: api.Sentence, first: int, last: int, label: str) -> api.Sp
     return api.Span(sentence.tokens[first].start, sentence.tokens[last - 1].end, label)
 
 
-def bio_spans(sentence: api.Sentence, tags: Sequence[str]) -> list[api.Span]:
-    """Spans from BIO tags; an I- that does not continue an entity of its
-    label starts one (as conlleval reads it), so no predicted token is lost."""
-    spans: list[api.Span] = []
-    start, label = -1, ""
-    for i, tag in enumerate([*tags, "O"]):
-        prefix, _, name = tag.partition("-")
-        if start >= 0 and (prefix != "I" or name != label):
-            spans.append(to_span(sentence, start, i, label))
-            start = -1
-        if prefix == "B" or (prefix == "I" and start < 0):
-            start, label = i, name
-    return spans
-
-
 def strict_f1(predicted: Sequence[Sequence[api.Span]], gold: Sequence[api.Sentence]) -> float:
     """Micro entity F1 with exact spans and labels, as nerbench's scorer
     matches them (spans on tokens are token ranges one to one)."""

@@ -2,17 +2,8 @@
 elastic-net regularisation, every transition between labels allowed) over
 BIO tags on nerbench's tokens.
 
-Features of token i (FEATURES_VERSION "2"; the report lists them):
-
-- for the token itself and for each neighbour at -2, -1, +1, +2 (prefixed
-  "-2:", "-1:", "+1:", "+2:"): the lower-cased word, its last 2 and last 3
-  characters, its first 3, its shape (upper → X, lower → x, digit → d, a
-  letter of a script without case → L, a combining mark → m, any other
-  character itself, runs cut at 2: "Supremo" → "Xxx", "2010" → "dd",
-  "12/03/2010" → "dd/dd/dd"), whether it is title-case, upper-case, all
-  digits, all punctuation, and its length bucket (1, 2-3, 4-6, 7+);
-- a bias; BOS on the first token and EOS on the last (a neighbour beyond the
-  sentence contributes nothing).
+Features of token i: `crf_features.py` (no nerbench import: it travels in a
+shipped package, `nerbench ship`).
 
 A richer set like this one gave 63.2 F1 against 57.3 for a minimal one
 (word, suffix, title) on 1,000 LeNER-Br sentences, in the issue that chose it;
@@ -45,77 +36,26 @@ import itertools
 import json
 import random
 import time
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from nerbench import api
 
-from .common import bio_spans, strict_f1, token_ranges
+from .common import strict_f1, to_span, token_ranges
+from .crf_features import FEATURES, FEATURES_FILE, FEATURES_VERSION, MODEL, bio_ranges, sentence_features
 
-MODEL = "model.crfsuite"
-FEATURES_FILE = "features.json"
-FEATURES_VERSION = "2"
-FEATURES = ["bias", "BOS", "EOS", "lower", "suffix2", "suffix3", "prefix3", "shape", "title", "upper", "digit",
-            "punct", "length", "the same for the tokens at -2, -1, +1, +2"]
 MISSING_RULE = ("sentences with missing tokens and no entity are left out (a silent teacher's sentence taught "
                 "as all O is the main damage); in the others, missing tokens are taught as O (CRFsuite has no "
                 "partial labels)")
 
-Features = dict[str, str | bool]
+
+def words(sentence: api.Sentence) -> list[str]:
+    return [t.text for t in sentence.tokens]
 
 
-def shape(word: str) -> str:
-    out: list[str] = []
-    for ch in word:
-        # A letter of a script without case (Arabic, Devanagari, CJK, ...) is "L" and a combining
-        # mark "m": else a caseless word's shape would be the word itself, a second `lower`.
-        c = ("X" if ch.isupper() else "x" if ch.islower() else "d" if ch.isdigit() else "L" if ch.isalpha()
-             else "m" if unicodedata.category(ch).startswith("M") else ch)
-        # Runs cut at 2: "Xxx" tells a capitalised word from "Xx" (two letters) and no more.
-        if len(out) < 2 or not (out[-1] == c and out[-2] == c):
-            out.append(c)
-    return "".join(out)
-
-
-def length_bucket(n: int) -> str:
-    return "1" if n == 1 else "2-3" if n <= 3 else "4-6" if n <= 6 else "7+"
-
-
-def word_features(word: str, prefix: str) -> Features:
-    lower = word.lower()
-    return {
-        f"{prefix}lower": lower,
-        f"{prefix}suffix2": lower[-2:],
-        f"{prefix}suffix3": lower[-3:],
-        f"{prefix}prefix3": lower[:3],
-        f"{prefix}shape": shape(word),
-        f"{prefix}title": word.istitle(),
-        f"{prefix}upper": word.isupper(),
-        f"{prefix}digit": word.isdigit(),
-        f"{prefix}punct": all(unicodedata.category(ch).startswith("P") for ch in word),
-        f"{prefix}length": length_bucket(len(word)),
-    }
-
-
-def sentence_features(sentence: api.Sentence) -> list[Features]:
-    words = [t.text for t in sentence.tokens]
-    own = [word_features(w, "") for w in words]
-    out = []
-    for i in range(len(words)):
-        features: Features = {"bias": True, **own[i]}
-        if i == 0:
-            features["BOS"] = True
-        if i == len(words) - 1:
-            features["EOS"] = True
-        for offset in (-2, -1, 1, 2):
-            j = i + offset
-            if 0 <= j < len(words):
-                mark = f"{offset:+d}:"
-                features.update({mark + key: value for key, value in own[j].items()})
-        out.append(features)
-    return out
+def bio_spans(sentence: api.Sentence, tags: Sequence[str]) -> list[api.Span]:
+    return [to_span(sentence, first, last, label) for first, last, label in bio_ranges(tags)]
 
 
 def bio_tags(sentence: api.Sentence) -> tuple[list[str], int]:
@@ -162,6 +102,7 @@ class CrfStudent(api.Student):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._crf: Any = None
+        self._dir: Path | None = None
 
     @classmethod
     def missing(cls) -> str | None:
@@ -178,10 +119,10 @@ class CrfStudent(api.Student):
                                     "have missing tokens and no entity")
         order = list(kept)
         random.Random(seed).shuffle(order)
-        xs = [sentence_features(e.sentence) for e in order]
+        xs = [sentence_features(words(e.sentence)) for e in order]
         tagged = [bio_tags(e.sentence) for e in order]
         ys = [t[0] for t in tagged]
-        dev_xs = [sentence_features(s) for s in dev]
+        dev_xs = [sentence_features(words(s)) for s in dev]
         grid = list(itertools.product(as_list(self.options["c1"]), as_list(self.options["c2"])))
         if not dev:
             grid = grid[:1]
@@ -229,9 +170,29 @@ class CrfStudent(api.Student):
             raise api.NerbenchError(f"{model_dir}: a crf model of features version {meta.get('version')!r}; "
                                     f"this nerbench computes version {FEATURES_VERSION!r}: train it again")
         self._crf = sklearn_crfsuite.CRF(model_filename=str(model_dir / MODEL))
+        self._dir = model_dir
 
     def predict(self, sentences: Sequence[api.Sentence]) -> list[list[api.Span]]:
         if self._crf is None:
             raise api.NerbenchError("the crf student has no model: train or load one first")
-        tags = self._crf.predict([sentence_features(s) for s in sentences])
+        tags = self._crf.predict([sentence_features(words(s)) for s in sentences])
         return [bio_spans(s, t) for s, t in zip(sentences, tags)]
+
+    def to_spacy(self, out_dir: Path, language: str) -> tuple[list[Path], list[str]]:
+        """A blank pipeline of the language with the `nerbench_crf`
+        component (crf_pipeline.py) holding this CRFsuite model; its code and
+        the features travel in the package, python-crfsuite is its requirement."""
+        import spacy
+
+        from . import crf_pipeline
+        from .spacy_student import spacy_language
+
+        if self._dir is None:
+            raise api.NerbenchError("the crf student has no model to ship: load one first")
+        nlp = spacy.blank(spacy_language(language)[0])
+        component = nlp.add_pipe(crf_pipeline.FACTORY)
+        assert isinstance(component, crf_pipeline.CrfComponent)
+        component.from_disk(self._dir)
+        nlp.to_disk(out_dir)
+        here = Path(__file__).parent
+        return [here / "crf_features.py", here / "crf_pipeline.py"], ["python-crfsuite>=0.9.7"]

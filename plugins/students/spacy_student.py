@@ -276,3 +276,10 @@ class SpacyStudent(api.Student):
         if self._nlp is None:
             raise api.NerbenchError("the spacy student has no model: train or load one first")
         return tag(self._nlp, sentences)
+
+    def to_spacy(self, out_dir: Path, language: str) -> tuple[list[Path], list[str]]:
+        """The trained pipeline itself: spaCy's own components, no code to ship."""
+        if self._nlp is None:
+            raise api.NerbenchError("the spacy student has no model to ship: load one first")
+        self._nlp.to_disk(out_dir)
+        return [], []
