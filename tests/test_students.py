@@ -292,7 +292,7 @@ def test_a_student_named_by_an_absolute_path_is_called_by_its_folder(tmp_path):
 
 
 def test_crf_shape_of_a_caseless_word_is_its_kind_not_the_word():
-    from nerbench_plugins.students.crf_student import shape
+    from nerbench_plugins.students.crf_features import shape
 
     assert shape("محمد") == shape("القاهرة") == "LL"  # Arabic: letters without case
     assert set(shape("दिल्ली")) == {"L", "m"}  # Devanagari: letters and vowel signs (combining marks)
