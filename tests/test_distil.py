@@ -411,3 +411,46 @@ def test_a_gold_budget_is_spent_where_the_teachers_disagree(annotated, tmp_path,
     assert data["gold_sentences"] == 5 and data["silver_sentences"] == N - 5 and data["use"] == "mixed"
     most = sorted(silver, key=lambda s: -(s.disagreement or 0))[4].disagreement
     assert all(s.disagreement >= most for s in silver if s.sentence.id in data["gold_ids"])
+
+
+def test_refusals_come_before_the_first_request_or_the_first_model(annotated, tmp_path, cli_runner, monkeypatch):
+    """A --teacher combiner that cannot be used as named asks no member;
+    train options that clash train nothing; an interrupted training exits
+    130 and leaves no half model where the last one was."""
+    out, sentences, _, _ = annotated
+    with FakeOpenAI(models=("a", "b"), answer=gold_teacher({s.text: s for s in sentences})) as fake:
+        cfg = write(tmp_path / "t.toml", teacher_config(fake.url))
+        for teacher, says in (("weighted[t/a/json+t/b/json]", "is fitted on dev"),
+                              ("bogus[t/a/json+t/b/json]", "unknown combiner 'bogus'")):
+            result = cli_runner.invoke(cli, ["annotate", str(cfg), "--teacher", teacher, "--split", "lener_br:train",
+                                             "--limit", "3", "-o", str(tmp_path / "x"), "--no-progress"])
+            assert result.exit_code == 2 and says in result.stderr, result.output
+        assert sum(fake.sent.values()) == 0
+    silver = str(out / "silver.jsonl")
+    base = ["train", "crf", "--gold", "lener_br:train", "--dev", "lener_br:dev", "--dev-limit", "10",
+            "--option", "max_iterations=3"]
+    clashes = [(["--budget", "5"], "--budget buys the gold of silver sentences: give --silver"),
+               (["--silver", silver, "--seed", "1", "--seed", "1"], "--seed 1 is given twice"),
+               (["--silver", silver, "--limit", "5"], "not with --silver"),
+               (["--silver", silver, "--like", silver], "give --silver or --like, not both")]
+    for args, says in clashes:
+        result = cli_runner.invoke(cli, [*base, *args, "-o", str(tmp_path / "never")])
+        assert result.exit_code == 2 and says in result.stderr and result.stderr.count("\n") == 1, result.output
+    assert not (tmp_path / "never").exists()
+    trained = cli_runner.invoke(cli, [*base, "--silver", silver, "-o", str(tmp_path / "crf")])
+    assert trained.exit_code == 0, trained.output
+    before = {p.name: p.read_bytes() for p in (tmp_path / "crf" / "seed-0").iterdir()}
+    other = cli_runner.invoke(cli, ["train", "spacy", *base[2:-2], "--silver", silver, "-o", str(tmp_path / "crf")])
+    assert other.exit_code == 2 and "holds the models of student 'crf', not 'spacy'" in other.stderr, other.output
+
+    from nerbench_plugins.students.crf_student import CrfStudent
+
+    def interrupted(self, examples, dev, labels, language, out_dir, seed):
+        (out_dir / "model.crfsuite").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(CrfStudent, "train", interrupted)
+    again = cli_runner.invoke(cli, [*base, "--silver", silver, "-o", str(tmp_path / "crf")])
+    assert again.exit_code == 130 and "Interrupted." in again.stderr, again.output
+    assert {p.name: p.read_bytes() for p in (tmp_path / "crf" / "seed-0").iterdir()} == before
+    assert [p.name for p in (tmp_path / "crf").iterdir() if p.name.startswith(".")] == []
