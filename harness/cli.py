@@ -27,7 +27,7 @@ from nerbench.errors import EXIT_PARTIAL, NerbenchError, Terminated
 from nerbench.distil.annotate import (TEXT_SPLIT, choose_sentences, earlier_answers, text_sentences,
                                       write_annotation)
 from nerbench.distil.annotate import annotate as annotate_sentences
-from nerbench.distil.teachers import load_source, resolve_teacher
+from nerbench.distil.teachers import endpoints, load_source, resolve_teacher
 from nerbench.distil.train import (PICKS, UNLABELLED, USES, budget_data, gold_data, read_silver, silver_data,
                                    train_student)
 from nerbench.pipeline import describe_plan, execute, prepare, register_config_datasets, render_reports, unanswered
@@ -363,14 +363,19 @@ def rescore_cmd(ctx, run_dir, output, scoring):
               help="Prediction cache (SQLite) [env NERBENCH_CACHE; default: user cache dir].")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print annotation.json on stdout.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="With a results.json SOURCE: your config, whose backends (by name) the teacher is asked through.")
+@click.option("--trust-endpoints", is_flag=True,
+              help="With a results.json SOURCE: use the backends it records (each url and key variable is printed).")
 @click.pass_context
 def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, sample, seed, output, reuse_dir,
-             cache_path, progress, as_json):
+             cache_path, progress, as_json, config_file, trust_endpoints):
     """Let a TEACHER label sentences it has no gold for: silver data to train a student on.
 
     SOURCE is the config (TOML) that defines the teacher's systems, or a
     results.json (whose ensembles can then be named as its leaderboard names
-    them). Demonstrations never include a sentence being annotated. Writes
+    them; its backends come from --config FILE, or --trust-endpoints).
+    Demonstrations never include a sentence being annotated. Writes
     DIR/silver.jsonl (sentence JSONL; each span with the votes of the members
     that proposed it, each sentence with their disagreement), silver.conll
     (BIO), silver.spans.jsonl (Prodigy / doccano), predictions.jsonl and
@@ -383,7 +388,9 @@ def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, samp
     Exit status: 0 complete, 2 bad input, 3 partial, 130 interrupted, 143 terminated.
     """
     registry = registry_from(ctx)
-    config, results = load_source(source)
+    config, results = load_source(source, config_file, trust_endpoints)
+    for line in endpoints(config) if trust_endpoints else ():
+        click.echo(f"trusted from {source}: {line}", err=True)
     register_config_datasets(config, registry)
     with naming("--teacher"):
         chosen = resolve_teacher(teacher, config, results)
