@@ -5,8 +5,15 @@ a request goes or which secret it carries."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from nerbench.cli import cli
 
@@ -53,3 +60,108 @@ def test_a_results_file_never_chooses_where_a_request_goes_nor_its_secret(tmp_pa
         trusted = cli_runner.invoke(cli, annotate_args(path, tmp_path / "d", "--trust-endpoints"))
         assert trusted.exit_code == 0, trusted.output
         assert theirs.url in trusted.output and "SOME_VAR" in trusted.output
+
+
+# --- B: a student folder is checked before anything is asked ---------------------------------------------
+
+N_TRAIN = 40
+
+
+def train_one(cli_runner, tmp_path: Path, student: str, *options: str) -> Path:
+    out = tmp_path / student
+    result = cli_runner.invoke(cli, ["train", student, "--gold", "lener_br:train", "--limit", str(N_TRAIN),
+                                     "--dev", "lener_br:dev", "--dev-limit", "10", "-o", str(out), *options])
+    assert result.exit_code == 0, result.output
+    return out / "seed-0"
+
+
+def student_config(tmp_path: Path, kind: str, model: Path) -> Path:
+    return write_config(tmp_path / f"{kind}.toml", config(backend("s", kind, [str(model.relative_to(tmp_path))]),
+                                                         datasets=[{"id": "lener_br", "splits": ["test"],
+                                                                    "limit": 3}], formats=["student"]))
+
+
+def rerecord(model: Path, *names: str) -> None:
+    """What a hostile author does: student.json records the files as they are now."""
+    meta = json.loads((model / "student.json").read_text())
+    for name in names:
+        data = (model / name).read_bytes()
+        meta["files"][name] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    (model / "student.json").write_text(json.dumps(meta))
+
+
+def nerbench_process(*args: str) -> subprocess.CompletedProcess:
+    """nerbench in a process of its own: a model file that crashes its reader must not take the test down."""
+    return subprocess.run([sys.executable, "-m", "nerbench", *args], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def crf(tmp_path, cli_runner) -> Path:
+    return train_one(cli_runner, tmp_path, "crf")
+
+
+def test_a_student_json_records_every_model_file_and_an_intact_folder_runs(crf, tmp_path, cli_runner):
+    meta = json.loads((crf / "student.json").read_text())
+    assert set(meta["files"]) == {"model.crfsuite", "features.json"}
+    assert meta["files"]["model.crfsuite"]["size"] == (crf / "model.crfsuite").stat().st_size
+    cfg = student_config(tmp_path, "crf", crf)
+    result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    # A folder trained before digests were recorded still loads (its files checked for kind and place only).
+    del meta["files"]
+    (crf / "student.json").write_text(json.dumps(meta))
+    result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o2"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_truncated_crf_model_is_one_line_not_a_segfault_even_with_its_digest_recorded(crf, tmp_path):
+    cfg = student_config(tmp_path, "crf", crf)
+    data = (crf / "model.crfsuite").read_bytes()
+    (crf / "model.crfsuite").write_bytes(data[:3000])
+    done = nerbench_process("run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress")
+    assert done.returncode == 2 and "3000 bytes" in done.stderr and "truncated" in done.stderr, done
+    rerecord(crf, "model.crfsuite")
+    done = nerbench_process("run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress")
+    assert done.returncode == 2, done
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "model.crfsuite: not a CRFsuite model that loads" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("how", ["fifo", "garbage", "missing", "symlink out", "extra file", "old folder garbage",
+                                 "old folder fifo"])
+def test_a_bad_model_file_is_one_line_before_anything_is_asked(how, crf, tmp_path, cli_runner):
+    model = crf / "model.crfsuite"
+    if how.startswith("old folder"):  # trained before digests were recorded
+        meta = json.loads((crf / "student.json").read_text())
+        del meta["files"]
+        (crf / "student.json").write_text(json.dumps(meta))
+    if how != "extra file":
+        model.unlink()
+    if how.endswith("fifo"):  # read, it would block for ever and ignore SIGTERM
+        os.mkfifo(model)
+    elif how.endswith("garbage"):
+        model.write_bytes(b"garbage\n")
+    elif how == "symlink out":
+        outside = tmp_path / "elsewhere.crfsuite"
+        outside.write_bytes(b"x")
+        model.symlink_to(outside)
+    elif how == "extra file":
+        (crf / "sidecar.bin").write_bytes(b"x")
+    cfg = student_config(tmp_path, "crf", crf)
+    result = cli_runner.invoke(cli, ["run", str(cfg), "--dry-run"])
+    one_line_refusal(result, "field backend[0].models[0]", "model.crfsuite" if how != "extra file" else "sidecar")
+
+
+def test_a_spacy_config_path_leading_out_of_the_model_folder_is_refused(tmp_path, cli_runner):
+    model = train_one(cli_runner, tmp_path, "spacy", "--option", "max_epochs=1")
+    cfg = student_config(tmp_path, "spacy", model)
+    assert cli_runner.invoke(cli, ["run", str(cfg), "--dry-run"]).exit_code == 0
+    config_cfg = model / "model" / "config.cfg"
+    other = tmp_path / "other"
+    shutil.copytree(model / "model", other)
+    config_cfg.write_text(config_cfg.read_text().replace("[components.ner]\n",
+                                                         f'[components.ner]\nsource = "{other}"\n', 1))
+    rerecord(model, "model/config.cfg")
+    one_line_refusal(cli_runner.invoke(cli, ["run", str(cfg), "--dry-run"]), "[components.ner] source",
+                     "leads out of the model folder")

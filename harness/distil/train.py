@@ -34,7 +34,7 @@ from nerbench.errors import NerbenchError
 from nerbench.files.results import write_results
 from nerbench.parse.alignment import TokenIndex
 from nerbench.records import Example, Sentence
-from nerbench.students import META, student_id
+from nerbench.students import FILES, META, folder_files, student_id
 
 UNLABELLED = ("O", "missing")
 PICKS = ("disagreement", "random")
@@ -163,6 +163,8 @@ def train_student(cls: type[Student], name: str, options: dict[str, Any], data: 
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "nerbench_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        # what loading checks the folder against: a file changed since is refused before its loader reads it
+        FILES: folder_files(out_dir),
     }
     write_results(out_dir / META, meta)
     return meta
