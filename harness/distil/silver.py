@@ -6,7 +6,11 @@ DocBin.
 
 Token-level exports cannot hold a span that does not fall on token
 boundaries, nor two overlapping spans: such spans stay in `silver.jsonl` and
-are counted (`misaligned`, `overlapping`), never dropped in silence."""
+are counted (`misaligned`, `overlapping`), never dropped in silence.
+
+`silver.jsonl` is read back by one validating reader (`checked_silver`), as
+predictions are: a silver file may come from a stranger, and a partial
+annotation's unanswered sentences look like sentences without entities."""
 
 from __future__ import annotations
 
@@ -18,10 +22,17 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from nerbench.data.readers import sentence_lines
+from nerbench.errors import NerbenchError
 from nerbench.files.atomic import atomic_write
+from nerbench.files.predictions import read_predictions
+from nerbench.files.text import read_json
 from nerbench.parse.alignment import TokenIndex, spans_to_tags, tags_to_token_spans
 from nerbench.score.prf import prf
-from nerbench.records import Sentence, Span
+from nerbench.records import STATUS_ERROR, Sentence, Span
+
+#: What `nerbench annotate` writes beside `silver.jsonl`: its own record of the annotation.
+ANNOTATION = "annotation.json"
 
 
 def pair_f1(a: Iterable[Span], b: Iterable[Span]) -> float:
@@ -58,6 +69,118 @@ class SilverSentence:
         data["members"] = self.members
         data["disagreement"] = None if self.disagreement is None else round(self.disagreement, 6)
         return data
+
+
+@dataclass(frozen=True)
+class SilverFile:
+    """A checked `silver.jsonl`: its sentences in order, whether its
+    annotation says it is partial, and the ids of sentences some member of
+    the teacher never answered (their spans are no answer, not "no entity")."""
+
+    sentences: list[SilverSentence]
+    partial: bool
+    unanswered: frozenset[str]
+
+
+def _count(obj: dict[str, Any], key: str, default: int, where: str) -> int:
+    value = obj.get(key, default)
+    if type(value) is not int or value < 1:
+        raise NerbenchError(f"{where}: field {key}: {value!r} is not a count (an integer from 1)")
+    return value
+
+
+def _silver_line(where: str, obj: dict[str, Any], sentence: Sentence, labels: set[str], source: str
+                 ) -> SilverSentence:
+    members = _count(obj, "members", 1, where)
+    votes = []
+    for i, (span, raw) in enumerate(zip(sentence.spans, obj.get("spans", []))):
+        if span.label not in labels:
+            raise NerbenchError(f"{where}: field spans[{i}].label: {span.label!r} is not a label of {source} "
+                                f"({', '.join(sorted(labels))})")
+        votes.append(_count(raw, "votes", 1, f"{where}: spans[{i}]"))
+        if votes[-1] > members:
+            raise NerbenchError(f"{where}: field spans[{i}].votes: {votes[-1]} votes of {members} members")
+    if len(set(sentence.spans)) < len(sentence.spans):
+        raise NerbenchError(f"{where}: field spans: a span is given twice")
+    dis = obj.get("disagreement")
+    if dis is not None and (type(dis) not in (int, float) or not 0 <= dis <= 1):
+        raise NerbenchError(f"{where}: field disagreement: {dis!r} is not a number from 0 to 1")
+    return SilverSentence(sentence, tuple(votes), members, None if dis is None else float(dis))
+
+
+def _annotation(path: Path) -> dict[str, Any] | None:
+    """The annotation.json beside `path`, its fields checked, or None."""
+    at = path.parent / ANNOTATION
+    if not at.is_file():
+        return None
+    record = read_json(at, "annotation")
+    if not isinstance(record, dict):
+        raise NerbenchError(f"{at}: not an annotation (expected a JSON object)")
+    for key, kind in (("sentence_ids", list), ("labels", list), ("partial", bool)):
+        if not isinstance(record.get(key), kind):
+            raise NerbenchError(f"{at}: field {key}: missing or not a {kind.__name__}")
+    if not all(isinstance(x, str) for x in [*record["sentence_ids"], *record["labels"]]):
+        raise NerbenchError(f"{at}: field sentence_ids or labels: not a list of strings")
+    return record
+
+
+def _unanswered(path: Path, record: dict[str, Any]) -> frozenset[str] | None:
+    """Ids of sentences some member of the recorded teacher did not answer
+    (an error, or no row) in the predictions.jsonl beside `path`; None when
+    there is none to tell."""
+    rows_path = path.parent / "predictions.jsonl"
+    members = (record.get("teacher") or {}).get("members") if isinstance(record.get("teacher"), dict) else None
+    if not rows_path.is_file() or not isinstance(members, list):
+        return None
+    answered: dict[str, set[str]] = {m: set() for m in members if isinstance(m, str)}
+    for row in read_predictions(rows_path):
+        if row.system in answered and row.status != STATUS_ERROR:
+            answered[row.system].add(row.sentence_id)
+    return frozenset(sid for sid in record["sentence_ids"] if not all(sid in ids for ids in answered.values()))
+
+
+def checked_silver(path: Path, labels: Sequence[str] | None = None) -> SilverFile:
+    """`silver.jsonl` read by its one validating reader: each line checked as
+    sentence JSONL is (offsets on the text, spans on tokens), its labels the
+    dataset's (`labels`, else those its annotation.json records), one line
+    per sentence id, votes between 1 and its members; and, where
+    annotation.json lies beside it, that record agreeing with it (the same
+    sentences, in order) and saying whether it is partial and which
+    sentences a member never answered (from predictions.jsonl beside it)."""
+    record = _annotation(path)
+    at = path.parent / ANNOTATION
+    if labels is None and record is None:
+        raise NerbenchError(f"{path}: no {ANNOTATION} beside it to say its labels; give the dataset (--gold)")
+    known = set(labels if labels is not None else record["labels"])  # type: ignore[index]
+    if record is not None and not set(record["labels"]) <= known:
+        raise NerbenchError(f"{at}: field labels: {sorted(set(record['labels']) - known)} are not labels of the "
+                            f"dataset ({', '.join(sorted(known))})")
+    source = "the dataset" if labels is not None else str(at)
+    out: list[SilverSentence] = []
+    lines: dict[str, str] = {}
+    for where, obj, sentence in sentence_lines(path, "silver"):
+        if sentence.id in lines:
+            raise NerbenchError(f"{where}: sentence id {sentence.id!r} again (first at {lines[sentence.id]}); one "
+                                "line per sentence")
+        lines[sentence.id] = where
+        out.append(_silver_line(where, obj, sentence, known, source))
+    if not out:
+        raise NerbenchError(f"{path}: no silver sentences")
+    if record is None:
+        return SilverFile(out, False, frozenset())
+    ids = [s.sentence.id for s in out]
+    if record["sentence_ids"] != ids:
+        first = next((i for i, (a, b) in enumerate(zip(record["sentence_ids"], ids)) if a != b),
+                     min(len(ids), len(record["sentence_ids"])))
+        raise NerbenchError(f"{at}: field sentence_ids: not the sentences of {path} (they differ at the "
+                            f"{first + 1}th: {len(record['sentence_ids'])} recorded, {len(ids)} in the file)")
+    unanswered = _unanswered(path, record)
+    if record["partial"] and not unanswered:
+        # partial, but which sentences lack an answer cannot be told: none of them can be trusted as silence
+        raise NerbenchError(f"{at}: field partial: the annotation is partial and predictions.jsonl beside it "
+                            "does not say which sentences got no answer; run `nerbench annotate` again to "
+                            "complete it")
+    return SilverFile(out, bool(record["partial"]), unanswered or frozenset())
 
 
 def silver_sentences(sentences: Sequence[Sentence], spans: Mapping[str, Sequence[Span]],

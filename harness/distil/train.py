@@ -28,8 +28,7 @@ from typing import Any
 
 from nerbench import __version__
 from nerbench.bases import Student
-from nerbench.data.readers import sentence_lines
-from nerbench.distil.silver import SilverSentence
+from nerbench.distil.silver import SilverSentence, checked_silver
 from nerbench.errors import NerbenchError
 from nerbench.files.results import write_results
 from nerbench.parse.alignment import TokenIndex
@@ -41,22 +40,26 @@ PICKS = ("disagreement", "random")
 USES = ("mixed", "gold-only", "pretrain")
 
 
-def read_silver(path: Path) -> list[SilverSentence]:
-    """`silver.jsonl` as `nerbench annotate` writes it, each line checked as
-    sentence JSONL is (offsets, spans on tokens) plus its votes."""
-    out = []
-    for where, obj, sentence in sentence_lines(path, "silver"):
-        try:
-            votes = tuple(int(s.get("votes", 1)) for s in obj["spans"])
-            members = int(obj.get("members", 1))
-            dis = obj.get("disagreement")
-            disagreement = None if dis is None else float(dis)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise NerbenchError(f"{where}: not a silver line ({type(exc).__name__}: {exc})") from None
-        out.append(SilverSentence(sentence, votes, members, disagreement))
-    if not out:
-        raise NerbenchError(f"{path}: no silver sentences")
-    return out
+def read_silver(path: Path, labels: Sequence[str] | None = None) -> list[SilverSentence]:
+    """`silver.jsonl` as `nerbench annotate` writes it, through its one validating reader."""
+    return checked_silver(path, labels).sentences
+
+
+def training_silver(path: Path, labels: Sequence[str], allow_partial: bool = False
+                    ) -> tuple[list[SilverSentence], dict[str, Any]]:
+    """The silver sentences a student may learn from, and what was left out:
+    a sentence some member of the teacher never answered is left out, never
+    taught as "no entity"; a partial silver is refused unless
+    `allow_partial` (and then its answered sentences alone are taught)."""
+    silver = checked_silver(path, labels)
+    if (silver.partial or silver.unanswered) and not allow_partial:
+        raise NerbenchError(f"{path}: partial silver ({len(silver.unanswered)} of {len(silver.sentences)} sentences "
+                            "got no answer from every member of the teacher): run `nerbench annotate` again to "
+                            "complete it, or --allow-partial to train on the answered ones")
+    kept = [s for s in silver.sentences if s.sentence.id not in silver.unanswered]
+    if not kept:
+        raise NerbenchError(f"{path}: no silver sentence was answered by every member of the teacher")
+    return kept, {"allow_partial": allow_partial, "unanswered_left_out": len(silver.unanswered)}
 
 
 def example(sentence: Sentence, unlabelled: str) -> Example:
