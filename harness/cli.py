@@ -29,7 +29,7 @@ from nerbench.distil.annotate import (TEXT_SPLIT, choose_sentences, earlier_answ
 from nerbench.distil.annotate import annotate as annotate_sentences
 from nerbench.distil.teachers import endpoints, load_source, resolve_teacher
 from nerbench.distil.train import (PICKS, UNLABELLED, USES, budget_data, gold_data, read_silver, silver_data,
-                                   train_student)
+                                   train_student, training_silver)
 from nerbench.pipeline import describe_plan, execute, prepare, register_config_datasets, render_reports, unanswered
 from nerbench.redaction import one_line
 from nerbench.files.paths import contained
@@ -463,9 +463,10 @@ def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, samp
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory: one model per seed in DIR/seed-N, and DIR/train.json.")
 @click.option("--json", "as_json", is_flag=True, help="Print train.json on stdout.")
+@click.option("--allow-partial", is_flag=True, help="Train on a partial silver's answered sentences (counted).")
 @click.pass_context
 def train(ctx, student_name, gold_ref, silver_file, like_file, budget, pick, use, unlabelled, limit, sample,
-          dev_ref, dev_limit, seeds, options, output, as_json):
+          dev_ref, dev_limit, seeds, options, output, as_json, allow_partial):
     """Train a STUDENT (spacy, crf, ...) on silver, gold or mixed data; score it with `nerbench run`.
 
     Examples: silver alone `--silver S/silver.jsonl`; the same sentences'
@@ -497,14 +498,14 @@ def train(ctx, student_name, gold_ref, silver_file, like_file, budget, pick, use
         data = gold_data(choose_sentences(gold, limit, sample, 0), {**about, "limit": limit, "sample": sample})
     elif like_file is not None:
         by_id = {s.id: s for s in gold}
-        wanted = [s.sentence.id for s in read_silver(like_file)]
+        wanted = [s.sentence.id for s in read_silver(like_file, [label.name for label in dataset.labels])]
         lacking = [i for i in wanted if i not in by_id]
         if lacking:
             raise NerbenchError(f"{like_file}: sentence {lacking[0]!r} is not in {gold_ref}")
         data = gold_data([by_id[i] for i in wanted], {**about, "like": str(like_file)})
     else:
-        silver = read_silver(silver_file)
-        about["silver"] = str(silver_file)
+        silver, left_out = training_silver(silver_file, [label.name for label in dataset.labels], allow_partial)
+        about.update(silver=str(silver_file), **left_out)
         data = (budget_data(silver, {s.id: s for s in gold}, budget, pick, use, unlabelled, 0, about)
                 if budget else silver_data(silver, unlabelled, about))
     # Early stopping must not look at what it learns from: a dev sentence whose text is trained on

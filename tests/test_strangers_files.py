@@ -11,11 +11,16 @@ import os
 import shutil
 import subprocess
 import sys
+from itertools import islice
 from pathlib import Path
 
 import pytest
 
 from nerbench.cli import cli
+from nerbench.distil.silver import silver_sentences, write_silver_jsonl
+from nerbench.files.predictions import write_predictions
+from nerbench.plugin_system.manager import get_registry
+from nerbench.records import STATUS_ERROR, Prediction
 
 from .configs import backend, config, run_config, write_config
 from .fake_openai import FakeOpenAI
@@ -165,3 +170,86 @@ def test_a_spacy_config_path_leading_out_of_the_model_folder_is_refused(tmp_path
     rerecord(model, "model/config.cfg")
     one_line_refusal(cli_runner.invoke(cli, ["run", str(cfg), "--dry-run"]), "[components.ner] source",
                      "leads out of the model folder")
+
+
+# --- C: silver is checked like predictions --------------------------------------------------------------
+
+def silver_folder(tmp_path: Path, n: int = 30, errored: tuple[str, ...] = (), partial: bool = False) -> Path:
+    """A silver folder as `nerbench annotate` writes it: two members, their
+    answers (the gold; an error for `errored`), the union, annotation.json."""
+    sentences = list(islice(get_registry().get("datasets", "lener_br").sentences("train"), n))
+    members = ("t/a/json", "t/b/json")
+    answers = {m: {s.id: ([] if s.id in errored else list(s.spans)) for s in sentences} for m in members}
+    silver = silver_sentences(sentences, {s.id: answers[members[0]][s.id] for s in sentences}, answers)
+    out = tmp_path / "silver"
+    out.mkdir()
+    write_silver_jsonl(out / "silver.jsonl", silver)
+    write_predictions(out / "predictions.jsonl", [
+        Prediction(m, "lener_br", "train", s.id, tuple(answers[m][s.id]),
+                   STATUS_ERROR if s.id in errored else "ok") for m in members for s in sentences])
+    (out / "annotation.json").write_text(json.dumps({
+        "teacher": {"name": "union", "members": list(members)}, "dataset": "lener_br",
+        "labels": [label.name for label in get_registry().get("datasets", "lener_br").labels],
+        "sentence_ids": [s.id for s in sentences], "partial": partial or bool(errored)}))
+    return out
+
+
+def train_silver(cli_runner, tmp_path: Path, silver: Path, *extra: str):
+    return cli_runner.invoke(cli, ["train", "crf", "--silver", str(silver / "silver.jsonl"), "--gold", "lener_br:train",
+                                   "--dev", "lener_br:dev", "--dev-limit", "10", "-o", str(tmp_path / "student"),
+                                   *extra])
+
+
+def edit_line(path: Path, lineno: int, change) -> None:
+    lines = path.read_text().splitlines()
+    obj = json.loads(lines[lineno - 1])
+    change(obj)
+    lines[lineno - 1] = json.dumps(obj, ensure_ascii=False)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def spanned_line(path: Path) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if json.loads(line)["spans"])
+
+
+@pytest.mark.parametrize("case", ["duplicate id", "unknown label", "votes above members", "record disagrees",
+                                  "partial without answers"])
+def test_bad_silver_is_one_line_naming_file_line_and_field(case, tmp_path, cli_runner):
+    silver = silver_folder(tmp_path)
+    path = silver / "silver.jsonl"
+    line = spanned_line(path)
+    says: tuple[str, ...] = ()
+    if case == "duplicate id":
+        first = json.loads(path.read_text().splitlines()[0])["id"]
+        edit_line(path, 2, lambda o: o.update(id=first))
+        says = (f"{path}:2", "again", f"{path}:1")
+    elif case == "unknown label":
+        edit_line(path, line, lambda o: o["spans"][0].update(label="BOGUS"))
+        says = (f"{path}:{line}", "spans[0].label", "BOGUS")
+    elif case == "votes above members":
+        edit_line(path, line, lambda o: o["spans"][0].update(votes=3))
+        says = (f"{path}:{line}", "spans[0].votes")
+    elif case == "record disagrees":
+        record = json.loads((silver / "annotation.json").read_text())
+        record["sentence_ids"] = record["sentence_ids"][1:]
+        (silver / "annotation.json").write_text(json.dumps(record))
+        says = ("annotation.json: field sentence_ids",)
+    else:
+        record = json.loads((silver / "annotation.json").read_text())
+        record["partial"] = True
+        (silver / "annotation.json").write_text(json.dumps(record))
+        (silver / "predictions.jsonl").unlink()
+        says = ("annotation.json: field partial",)
+    one_line_refusal(train_silver(cli_runner, tmp_path, silver), *says)
+
+
+def test_partial_silver_is_refused_unless_allowed_and_its_unanswered_sentences_are_never_taught(tmp_path,
+                                                                                                   cli_runner):
+    ids = [s.id for s in islice(get_registry().get("datasets", "lener_br").sentences("train"), 30)]
+    silver = silver_folder(tmp_path, 30, errored=tuple(ids[:4]))
+    one_line_refusal(train_silver(cli_runner, tmp_path, silver), "partial silver", "--allow-partial")
+    result = train_silver(cli_runner, tmp_path, silver, "--allow-partial")
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "student" / "train.json").read_text())["runs"][0]["data"]
+    assert data["unanswered_left_out"] == 4 and data["allow_partial"] is True
+    assert data["silver_sentences"] == len(ids) - 4
