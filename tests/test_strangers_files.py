@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 
 from nerbench.cli import cli
-from nerbench.distil.silver import silver_sentences, write_silver_jsonl
+from nerbench.data.readers import read_conll
+from nerbench.distil.silver import SilverSentence, silver_sentences, write_conll, write_docbin, write_silver_jsonl
 from nerbench.files.predictions import write_predictions
 from nerbench.plugin_system.manager import get_registry
-from nerbench.records import STATUS_ERROR, Prediction
+from nerbench.records import STATUS_ERROR, Prediction, Sentence, Span, Token
 
 from .configs import backend, config, run_config, write_config
 from .fake_openai import FakeOpenAI
@@ -253,3 +254,51 @@ def test_partial_silver_is_refused_unless_allowed_and_its_unanswered_sentences_a
     data = json.loads((tmp_path / "student" / "train.json").read_text())["runs"][0]["data"]
     assert data["unanswered_left_out"] == 4 and data["allow_partial"] is True
     assert data["silver_sentences"] == len(ids) - 4
+
+
+# --- D: every export reads back, or the sentence is counted with its reason -------------------------------
+
+def hostile_silver() -> list[SilverSentence]:
+    def sentence(sid: str, text: str, words: list[tuple[int, int]], spans=()) -> SilverSentence:
+        tokens = tuple(Token(text[a:b], a, b) for a, b in words)
+        return SilverSentence(Sentence(sid, text, tokens, tuple(spans)), tuple(1 for _ in spans), 1, None)
+
+    return [
+        sentence("plain", "Rio de Janeiro", [(0, 3), (4, 6), (7, 14)], [Span(0, 14, "LOCAL")]),
+        sentence("hash", "# Rio é bom", [(0, 1), (2, 5), (6, 7), (8, 11)], [Span(2, 5, "LOCAL")]),
+        sentence("tab", "a\tb Rio", [(0, 3), (4, 7)], [Span(4, 7, "LOCAL")]),
+        sentence("newline", "Rio\nde Janeiro", [(0, 3), (4, 6), (7, 14)], [Span(0, 14, "LOCAL")]),
+        sentence("leading", "  Rio", [(2, 5)], [Span(2, 5, "LOCAL")]),
+        sentence("uncovered", "Rio, SP", [(0, 3), (5, 7)], [Span(0, 3, "LOCAL")]),
+        sentence("empty", "…", []),
+        sentence("two spaces", "Rio  de Janeiro", [(0, 3), (5, 7), (8, 15)], [Span(0, 15, "LOCAL")]),
+        sentence("last", "Lisboa", [(0, 6)], [Span(0, 6, "LOCAL")]),
+    ]
+
+
+def test_every_silver_export_reads_back_identically_or_the_sentence_is_counted(tmp_path):
+    silver = hostile_silver()
+    lost = write_conll(tmp_path / "silver.conll", silver)
+    back = list(read_conll(tmp_path / "silver.conll", {"separator": "tab"}, "silver"))
+    exported = {s.id: s for s in back}
+    assert len(back) == len(exported)
+    for s in silver:
+        if s.sentence.id in exported:
+            assert exported[s.sentence.id] == s.sentence, s.sentence.id
+    assert sum(lost.values()) == len(silver) - len(exported)
+    assert set(exported) == {"plain", "two spaces", "last"}
+    assert lost["sentences_without_tokens"] == 1 and lost["conll_first_token_is_a_comment"] == 1
+    docbin = write_docbin(tmp_path / "silver.spacy", silver, "pt")
+    assert docbin is not None
+    import spacy
+    from spacy.tokens import DocBin
+
+    docs = list(DocBin().from_bytes((tmp_path / "silver.spacy").read_bytes()).get_docs(spacy.blank("pt").vocab))
+    by_id = {s.sentence.id: s.sentence for s in silver}
+    for doc in docs:
+        gold = by_id[doc.user_data["id"]]
+        assert doc.text == gold.text
+        assert {(e.start_char, e.end_char, e.label_) for e in doc.ents} == {(x.start, x.end, x.label)
+                                                                              for x in gold.spans}
+    assert sum(docbin.values()) == len(silver) - len(docs)
+    assert docbin["sentences_without_tokens"] == 1 and docbin["docbin_text_is_not_tokens_and_single_spaces"] == 4

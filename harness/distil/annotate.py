@@ -257,8 +257,10 @@ def write_annotation(annotation: Annotation, out_dir: Path, config_sha256: str,
     write_silver_jsonl(files[1], silver)
     lost = write_conll(files[2], silver)
     write_span_jsonl(files[3], silver)
-    if write_docbin(out_dir / "silver.spacy", silver, a.dataset.language) is not None:
+    docbin = write_docbin(out_dir / "silver.spacy", silver, a.dataset.language)
+    if docbin is not None:
         files.append(out_dir / "silver.spacy")
+        lost.update({k: v for k, v in docbin.items() if k not in lost})  # a sentence without tokens counts once
     spans = sum(len(s.sentence.spans) for s in silver)
     summary: dict[str, Any] = {
         "nerbench_version": __version__,

@@ -6,7 +6,13 @@ DocBin.
 
 Token-level exports cannot hold a span that does not fall on token
 boundaries, nor two overlapping spans: such spans stay in `silver.jsonl` and
-are counted (`misaligned`, `overlapping`), never dropped in silence.
+are counted (`misaligned`, `overlapping`), never dropped in silence. Nor can
+they hold every sentence: one that an export would not give back as it is
+(no tokens; for CoNLL a line break, whitespace at an edge of its text, id or
+a token, a tab in a token, a first token starting with "#" that nerbench's
+CoNLL reader takes for a comment, or text between tokens; for DocBin a gap
+between tokens other than one space) is left out of that export and counted
+by reason (`sentences_without_tokens`, `conll_...`, `docbin_...`).
 
 `silver.jsonl` is read back by one validating reader (`checked_silver`), as
 predictions are: a silver file may come from a stranger, and a partial
@@ -213,6 +219,37 @@ def token_spans(sentence: Sentence) -> tuple[list[tuple[int, int, str]], Counter
     return kept, +lost
 
 
+def conll_problem(sentence: Sentence) -> str | None:
+    """Why nerbench's CoNLL reader would not give `sentence` back as it is
+    (its id, text, tokens and spans), or None."""
+    tokens, text = sentence.tokens, sentence.text
+    if not tokens:
+        return "sentences_without_tokens"
+    if "\n" in text or "\n" in sentence.id:
+        return "conll_line_break"
+    if text != text.strip() or not sentence.id.strip() or sentence.id != sentence.id.strip():
+        return "conll_whitespace_at_an_edge"
+    if any("\t" in t.text or t.text != t.text.strip() for t in tokens):
+        return "conll_whitespace_in_a_token"
+    if tokens[0].text.startswith("#"):
+        return "conll_first_token_is_a_comment"
+    gaps = [text[a.end:b.start] for a, b in zip(tokens, tokens[1:])]
+    if text[:tokens[0].start] or text[tokens[-1].end:] or any(gap.strip() for gap in gaps):
+        return "conll_text_between_tokens"
+    return None
+
+
+def docbin_problem(sentence: Sentence) -> str | None:
+    """Why a spaCy Doc of `sentence`'s tokens would not have its text, or None."""
+    tokens = sentence.tokens
+    if not tokens:
+        return "sentences_without_tokens"
+    rebuilt = "".join(t.text + (" " if nxt.start > t.end else "") for t, nxt in zip(tokens, tokens[1:]))
+    if sentence.text != rebuilt + tokens[-1].text:
+        return "docbin_text_is_not_tokens_and_single_spaces"
+    return None
+
+
 def write_silver_jsonl(path: Path, silver: Sequence[SilverSentence]) -> None:
     with atomic_write(path) as out:
         for s in silver:
@@ -221,10 +258,15 @@ def write_silver_jsonl(path: Path, silver: Sequence[SilverSentence]) -> None:
 
 def write_conll(path: Path, silver: Sequence[SilverSentence]) -> Counter[str]:
     """One token and its IOB2 tag a line, a blank line after each sentence,
-    `# sent_id` and `# text` comments first (nerbench's CoNLL reader uses them)."""
+    `# sent_id` and `# text` comments first (nerbench's CoNLL reader uses
+    them); a sentence it would not give back is left out and counted."""
     lost: Counter[str] = Counter()
     with atomic_write(path) as out:
         for s in silver:
+            problem = conll_problem(s.sentence)
+            if problem is not None:
+                lost[problem] += 1
+                continue
             kept, why = token_spans(s.sentence)
             lost.update(why)
             tags = ["O"] * len(s.sentence.tokens)
@@ -265,9 +307,11 @@ def write_span_jsonl(path: Path, silver: Sequence[SilverSentence]) -> None:
 
 def write_docbin(path: Path, silver: Sequence[SilverSentence], language: str) -> Counter[str] | None:
     """spaCy's DocBin (`.spacy`, what `spacy train` reads): one Doc per
-    sentence on its own tokens (a gap between tokens becomes one space), the
-    spans as its entities, its id in `user_data`. None, writing
-    nothing, when spaCy is not installed (`pip install 'nerbench[train]'`)."""
+    sentence on its own tokens, the spans as its entities, its id in
+    `user_data`; a sentence whose Doc would not have its text is left out,
+    and the count of those by reason returned (spans a token export cannot
+    hold are `write_conll`'s to count). None, writing nothing, when spaCy is
+    not installed (`pip install 'nerbench[train]'`)."""
     try:
         import spacy
         from spacy.tokens import Doc, DocBin, Span as SpacySpan
@@ -281,11 +325,14 @@ def write_docbin(path: Path, silver: Sequence[SilverSentence], language: str) ->
     lost: Counter[str] = Counter()
     docs = DocBin(store_user_data=True)
     for s in silver:
+        problem = docbin_problem(s.sentence)
+        if problem is not None:
+            lost[problem] += 1
+            continue
         tokens = s.sentence.tokens
         spaces = [bool(s.sentence.text[t.end:nxt.start]) for t, nxt in zip(tokens, tokens[1:])] + [False]
         doc = Doc(vocab, words=[t.text for t in tokens], spaces=spaces)
-        kept, why = token_spans(s.sentence)
-        lost.update(why)
+        kept, _ = token_spans(s.sentence)
         doc.set_ents([SpacySpan(doc, a, b, label=label) for a, b, label in kept])
         doc.user_data["id"] = s.sentence.id
         docs.add(doc)
