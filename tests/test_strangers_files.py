@@ -25,6 +25,7 @@ from nerbench.records import STATUS_ERROR, Prediction, Sentence, Span, Token
 
 from .configs import backend, config, run_config, write_config
 from .fake_openai import FakeOpenAI
+from .test_run_ensembles import BACKEND, LENER, gold_echo  # noqa: F401  (the fixture)
 
 
 def one_line_refusal(result, *says: str) -> None:
@@ -302,3 +303,27 @@ def test_every_silver_export_reads_back_identically_or_the_sentence_is_counted(t
                                                                               for x in gold.spans}
     assert sum(docbin.values()) == len(silver) - len(docs)
     assert docbin["sentences_without_tokens"] == 1 and docbin["docbin_text_is_not_tokens_and_single_spaces"] == 4
+
+
+# --- E: race settings are checked before the first request -------------------------------------------------
+
+@pytest.mark.parametrize("race, field", [({"method": "bogus"}, "run.race.method"),
+                                         ({"delta": 1.0}, "run.race.delta"),
+                                         ({"rounds": 50}, "run.race.rounds")])
+def test_race_settings_that_cannot_run_are_refused_at_dry_run_naming_the_field(race, field, tmp_path, cli_runner,
+                                                                                gold_echo):  # noqa: F811
+    cfg = write_config(tmp_path / "c.toml", config(BACKEND, datasets=[LENER], run={"limit": 40, "race": race},
+                                                   ensemble={"combiners": ["union"], "search": "none",
+                                                             "dev_limit": 10}))
+    for extra in (["--dry-run"], ["-o", str(tmp_path / "o"), "--no-progress"]):
+        one_line_refusal(cli_runner.invoke(cli, ["run", str(cfg), *extra]), f"field {field}")
+    assert not gold_echo.asked  # not even the dev sample
+
+
+def test_a_race_of_one_system_scores_it_on_its_whole_split(tmp_path, cli_runner, gold_echo):  # noqa: F811
+    one = backend("echo", "gold-echo", ["good"])
+    cfg = write_config(tmp_path / "c.toml", config(one, datasets=[LENER], run={"limit": 40, "race": {"rounds": 5}}))
+    result = cli_runner.invoke(cli, ["run", str(cfg), "-o", str(tmp_path / "o"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads((tmp_path / "o" / "results.json").read_text())["systems"]
+    assert entry["sentences"] == 40 and entry["race"]["sentences"] == 40

@@ -152,6 +152,10 @@ def make_plan(config: RunConfig, registry: Registry, limit: int | None = None) -
         for split in d.splits:
             sentences[(dataset.id, split)] = load_sentences(dataset, split, n)
             if config.run.race is not None:
+                if config.run.race.rounds > len(sentences[(dataset.id, split)]):
+                    raise NerbenchError(f"{source}: field run.race.rounds: {config.run.race.rounds} rounds over the "
+                                        f"{len(sentences[(dataset.id, split)])} sentences of {dataset.id}:{split}; "
+                                        "a round needs a sentence at least: give fewer rounds")
                 sentences[(dataset.id, split)] = race_order(sentences[(dataset.id, split)], config.run.race.seed,
                                                             dataset.id, split)
                 raced.append((dataset.id, split))
