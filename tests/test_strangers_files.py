@@ -327,3 +327,46 @@ def test_a_race_of_one_system_scores_it_on_its_whole_split(tmp_path, cli_runner,
     assert result.exit_code == 0, result.output
     (entry,) = json.loads((tmp_path / "o" / "results.json").read_text())["systems"]
     assert entry["sentences"] == 40 and entry["race"]["sentences"] == 40
+
+
+# --- F: rescore checks a race record as it checks predictions ---------------------------------------------
+
+RACED = Path(__file__).resolve().parents[1] / "leaderboards" / "pt-raced"
+
+
+def dropped_system(doc: dict) -> dict:
+    return next(s for s in doc["systems"] if s["race"]["status"] == "dropped")
+
+
+def double_count(doc: dict) -> None:
+    entry = dropped_system(doc)
+    entry["sentences"] *= 2
+    entry["race"]["sentences"] *= 2
+
+
+def no_race_anywhere(doc: dict) -> None:
+    del doc["race"]
+    for entry in doc["systems"]:
+        del entry["race"]
+
+
+@pytest.mark.parametrize("tamper, says", [
+    (double_count, "field systems[0].sentences"),
+    (lambda d: dropped_system(d).update(sentences=2 * dropped_system(d)["sentences"]), "race.sentences"),
+    (lambda d: d["race"]["settings"].update(seed=1), "stored predictions lack"),
+    (lambda d: d.pop("race"), "field race: missing"),
+    (no_race_anywhere, "stored predictions lack"),
+    (lambda d: d["race"].update(sentences={"lener_br:test": "300"}), "field race.sentences"),
+    (lambda d: d["race"]["settings"].update(seed="zero"), "field race.settings.seed"),
+], ids=["count doubled", "count doubled, race record not", "seed changed", "race record deleted",
+        "every race record deleted", "raced-over count not a number", "seed not a number"])
+def test_a_tampered_race_record_is_one_line_not_other_f1_values(tamper, says, tmp_path, cli_runner):
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(RACED / "predictions.jsonl", run / "predictions.jsonl")
+    doc = json.loads((RACED / "results.json").read_text())
+    tamper(doc)
+    (run / "results.json").write_text(json.dumps(doc))
+    one_line_refusal(cli_runner.invoke(cli, ["rescore", str(run), "-o", str(tmp_path / "new.json")]),
+                     str(run / "results.json"), says)
+    assert not (tmp_path / "new.json").exists()
