@@ -171,10 +171,11 @@ class StudentBackend(Backend):
                                 f"({student_id(self.student)}) loads")
         check_files(model_dir, meta)
         self.student.verify(model_dir)
-        options = meta.get("options", {})
-        if not isinstance(options, dict):
-            raise NerbenchError(f"{model_dir / META}: field options: not an object")
-        tagger = self.student(**options)
+        # Options come from the folder's author: checked against what the student declares, as train checks them.
+        declared = self.student.OPTIONS
+        validate(meta.get("options", {}), {"type": "object", "properties": declared or {},
+                                           "additionalProperties": declared is None}, str(model_dir / META), "options")
+        tagger = self.student(**meta.get("options", {}))
         try:
             tagger.load(model_dir)
         except NerbenchError:

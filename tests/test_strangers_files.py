@@ -370,3 +370,13 @@ def test_a_tampered_race_record_is_one_line_not_other_f1_values(tamper, says, tm
     one_line_refusal(cli_runner.invoke(cli, ["rescore", str(run), "-o", str(tmp_path / "new.json")]),
                      str(run / "results.json"), says)
     assert not (tmp_path / "new.json").exists()
+
+
+@pytest.mark.parametrize("options, says", [({"model_filename": "/etc/passwd"}, "model_filename"),
+                                           ({"c1": "lots"}, "field options.c1")])
+def test_a_student_json_gives_only_options_the_student_declares(options, says, crf, tmp_path, cli_runner):
+    meta = json.loads((crf / "student.json").read_text())
+    meta["options"] = options
+    (crf / "student.json").write_text(json.dumps(meta))
+    cfg = student_config(tmp_path, "crf", crf)
+    one_line_refusal(cli_runner.invoke(cli, ["run", str(cfg), "--dry-run"]), "student.json", says)
