@@ -67,6 +67,10 @@ def test_a_results_file_never_chooses_where_a_request_goes_nor_its_secret(tmp_pa
         trusted = cli_runner.invoke(cli, annotate_args(path, tmp_path / "d", "--trust-endpoints"))
         assert trusted.exit_code == 0, trusted.output
         assert theirs.url in trusted.output and "SOME_VAR" in trusted.output
+        # The run's config beside its results (as leaderboards ship it): the edit is caught even when trusted.
+        shutil.copy(tmp_path / "run.toml", tmp_path / "run" / "run.toml")
+        one_line_refusal(cli_runner.invoke(cli, annotate_args(path, tmp_path / "e", "--trust-endpoints")),
+                         "field config.content")
 
 
 # --- B: a student folder is checked before anything is asked ---------------------------------------------

@@ -63,6 +63,8 @@ def load_source(path: Path, config_file: Path | None = None, trust_endpoints: bo
     where = path.parent / Path(str(recorded.get("path", "config.toml"))).name
     if config_file is not None and trust_endpoints:
         raise NerbenchError("give --config FILE or --trust-endpoints, not both")
+    if where.is_file():  # the run's config shipped beside its results (as leaderboards do): its content is checked
+        check_recorded(recorded, load_config(where), str(path))
     if config_file is not None:
         return with_backends_of(recorded, load_config(config_file), str(path), where), results
     if trust_endpoints:
@@ -82,15 +84,23 @@ def with_backends_of(recorded: dict[str, Any], user: RunConfig, source: str, whe
     shapes the prompts) with the user's backends and the `[run]` keys that
     say where work goes. When the user's config is the run's own (its
     sha256 is the recorded one), the recorded content must be its content."""
-    if user.sha256 == recorded.get("sha256"):
-        if user.raw != recorded["content"]:
-            raise NerbenchError(f"{source}: field config.content: not the content of the config whose sha256 it "
-                                f"records ({user.path} has that sha256); the results file was edited")
+    if check_recorded(recorded, user, source):
         return user
     raw = {**recorded["content"], "backend": user.raw["backend"]}
     run = {k: v for k, v in raw.get("run", {}).items() if k not in USER_RUN_KEYS}
     raw["run"] = {**run, **{k: v for k, v in user.raw.get("run", {}).items() if k in USER_RUN_KEYS}}
     return config_from_raw(raw, where, canonical_sha256(raw))
+
+
+def check_recorded(recorded: dict[str, Any], config: RunConfig, source: str) -> bool:
+    """Whether `config` is the one the results recorded (its sha256); if it
+    is, the recorded content must be its content, or the results were edited."""
+    if config.sha256 != recorded.get("sha256"):
+        return False
+    if config.raw != recorded["content"]:
+        raise NerbenchError(f"{source}: field config.content: not the content of the config whose sha256 it "
+                            f"records ({config.path} has that sha256); the results file was edited")
+    return True
 
 
 def endpoints(config: RunConfig) -> list[str]:
