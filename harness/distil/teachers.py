@@ -66,7 +66,7 @@ def load_source(path: Path, config_file: Path | None = None, trust_endpoints: bo
     if where.is_file():  # the run's config shipped beside its results (as leaderboards do): its content is checked
         check_recorded(recorded, load_config(where), str(path))
     if config_file is not None:
-        return with_backends_of(recorded, load_config(config_file), str(path), where), results
+        return with_backends_of(recorded, load_config(config_file), str(path)), results
     if trust_endpoints:
         return config_from_raw(recorded["content"], where, str(recorded.get("sha256", ""))), results
     shown = "; ".join(endpoints(config_from_raw(recorded["content"], where, str(recorded.get("sha256", "")))))
@@ -79,7 +79,7 @@ def canonical_sha256(content: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def with_backends_of(recorded: dict[str, Any], user: RunConfig, source: str, where: Path) -> RunConfig:
+def with_backends_of(recorded: dict[str, Any], user: RunConfig, source: str) -> RunConfig:
     """The recorded config (formats, generation, datasets, ensembles: what
     shapes the prompts) with the user's backends and the `[run]` keys that
     say where work goes. When the user's config is the run's own (its
@@ -89,7 +89,8 @@ def with_backends_of(recorded: dict[str, Any], user: RunConfig, source: str, whe
     raw = {**recorded["content"], "backend": user.raw["backend"]}
     run = {k: v for k, v in raw.get("run", {}).items() if k not in USER_RUN_KEYS}
     raw["run"] = {**run, **{k: v for k, v in user.raw.get("run", {}).items() if k in USER_RUN_KEYS}}
-    return config_from_raw(raw, where, canonical_sha256(raw))
+    # Relative paths (a model file, a student folder, a manifest) point from the user's config, not the results.
+    return config_from_raw(raw, user.path, canonical_sha256(raw))
 
 
 def check_recorded(recorded: dict[str, Any], config: RunConfig, source: str) -> bool:
