@@ -356,6 +356,14 @@ class Student(Configurable, ABC):
         Return what happened, JSON-ready (e.g. epochs run, the best epoch,
         dev F1 per epoch, features used); nerbench records it."""
 
+    @classmethod
+    def verify(cls, model_dir: Path) -> None:
+        """Check a model folder from a stranger before `load` reads it: its
+        files are already known to be regular files inside it, with the
+        sizes and digests `student.json` records. Refuse (`NerbenchError`)
+        what the loader would follow out of the folder, or a native file
+        that could crash or hang the process. The default checks nothing."""
+
     @abstractmethod
     def load(self, model_dir: Path) -> None:
         """Load a model `train` wrote to `model_dir`."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
+import stat
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,12 +18,22 @@ from typing import Any, ClassVar
 
 from nerbench.bases import Backend, PromptFormat, Student
 from nerbench.errors import BackendError, NerbenchError
+from nerbench.files.paths import contained
+from nerbench.files.schema import validate
 from nerbench.files.text import read_json
 from nerbench.parse.alignment import TokenIndex
 from nerbench.records import Generation, Label, ParseResult, Prompt, Request, Sentence, Span, Token
 
 #: What nerbench writes beside a trained model: how it was trained, for what.
 META = "student.json"
+#: student.json's record of the model folder: each file's size and sha256, at training time.
+FILES = "files"
+FILES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": {
+        "type": "object", "required": ["size", "sha256"], "additionalProperties": False,
+        "properties": {"size": {"type": "integer", "minimum": 0}, "sha256": {"type": "string",
+                                                                              "pattern": "^[0-9a-f]{64}$"}}}}
 #: The prompt format student kinds answer.
 STUDENT_FORMAT = "student"
 
@@ -36,10 +48,75 @@ def read_meta(model_dir: Path) -> dict[str, Any]:
         raise NerbenchError(f"{model_dir}: no such model folder")
     if not (model_dir / META).is_file():
         raise NerbenchError(f"{model_dir}: not a trained student (no {META}; `nerbench train` writes one)")
-    meta = read_json(model_dir / META, "student metadata")
+    meta = read_json(contained(model_dir, META, f"{model_dir / META}"), "student metadata")
     if not isinstance(meta, dict) or not {"student", "labels", "language"} <= set(meta):
         raise NerbenchError(f"{model_dir / META}: not a student's metadata (student, labels, language)")
+    if FILES in meta:
+        validate(meta[FILES], FILES_SCHEMA, str(model_dir / META), FILES)
     return meta
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_files(model_dir: Path) -> dict[str, Path]:
+    """Every file of a model folder but `student.json`, by its path relative
+    to the folder, each checked before anything opens it: inside the folder
+    (a symlink leading out is refused) and a regular file — a FIFO would
+    block its reader for ever, a device would never end."""
+    found = {}
+    for root, dirs, names in os.walk(model_dir):
+        for name in sorted([*dirs, *names]):
+            path = Path(root) / name
+            rel = path.relative_to(model_dir).as_posix()
+            target = contained(model_dir, rel, f"{model_dir}: {rel}")
+            mode = target.stat().st_mode
+            if stat.S_ISDIR(mode):
+                continue
+            if not stat.S_ISREG(mode):
+                raise NerbenchError(f"{path}: not a regular file (a FIFO, socket or device); a model folder holds "
+                                    "files only")
+            if rel != META:
+                found[rel] = target
+    return found
+
+
+def folder_files(model_dir: Path) -> dict[str, dict[str, Any]]:
+    """What `student.json` records of a freshly trained model folder: each
+    file's size and sha256."""
+    return {rel: {"size": path.stat().st_size, "sha256": _sha256(path)}
+            for rel, path in sorted(model_files(model_dir).items())}
+
+
+def check_files(model_dir: Path, meta: dict[str, Any]) -> None:
+    """The model folder holds exactly the files `student.json` records, each
+    with its recorded size and digest (a truncated or replaced file is
+    refused before a loader sees it). A folder trained before digests were
+    recorded has no record: its files are checked for kind and place only
+    (its `folder_digest` is in the results of every run that scored it)."""
+    files = model_files(model_dir)
+    recorded = meta.get(FILES)
+    if recorded is None:
+        return
+    where = model_dir / META
+    extra = sorted(set(files) - set(recorded))
+    if extra:
+        raise NerbenchError(f"{model_dir / extra[0]}: not a file of the trained model ({where} does not record it)")
+    for rel, want in sorted(recorded.items()):
+        if rel not in files:
+            raise NerbenchError(f"{model_dir / rel}: missing ({where} records it)")
+        size = files[rel].stat().st_size
+        if size != want["size"]:
+            raise NerbenchError(f"{model_dir / rel}: {size} bytes, but {where} records {want['size']} "
+                                "(truncated or replaced since training)")
+        if _sha256(files[rel]) != want["sha256"]:
+            raise NerbenchError(f"{model_dir / rel}: its sha256 is not the one {where} records (changed since "
+                                "training)")
 
 
 def folder_digest(folder: Path) -> tuple[str, int]:
@@ -74,21 +151,38 @@ class StudentBackend(Backend):
         return path if path.is_absolute() else self.base_dir / path
 
     def check_model(self, model: str) -> None:
-        missing = self.student.missing()
-        if missing:
-            raise NerbenchError(f"{missing} is not installed; run: {self.student.install}")
-        meta = read_meta(self.model_dir(model))
-        if meta["student"] != student_id(self.student):
-            raise NerbenchError(f"{self.model_dir(model)}: a {meta['student']} model, not one this kind "
-                                f"({student_id(self.student)}) loads")
+        # Checking is loading: the folder's files, the student's own check of
+        # what its loader would trust, then the load itself, whose errors are
+        # one line (the loaded model is kept for the requests).
+        self._tagger(model)
 
     def _tagger(self, model: str) -> Student:
         if model not in self._loaded:
-            self.check_model(model)
-            tagger = self.student(**read_meta(self.model_dir(model)).get("options", {}))
-            tagger.load(self.model_dir(model))
-            self._loaded[model] = tagger
+            self._loaded[model] = self._load(self.model_dir(model))
         return self._loaded[model]
+
+    def _load(self, model_dir: Path) -> Student:
+        missing = self.student.missing()
+        if missing:
+            raise NerbenchError(f"{missing} is not installed; run: {self.student.install}")
+        meta = read_meta(model_dir)
+        if meta["student"] != student_id(self.student):
+            raise NerbenchError(f"{model_dir}: a {meta['student']} model, not one this kind "
+                                f"({student_id(self.student)}) loads")
+        check_files(model_dir, meta)
+        self.student.verify(model_dir)
+        # Options come from the folder's author: checked against what the student declares, as train checks them.
+        declared = self.student.OPTIONS
+        validate(meta.get("options", {}), {"type": "object", "properties": declared or {},
+                                           "additionalProperties": declared is None}, str(model_dir / META), "options")
+        tagger = self.student(**meta.get("options", {}))
+        try:
+            tagger.load(model_dir)
+        except NerbenchError:
+            raise
+        except Exception as exc:  # a model library raises what it likes on a bad file: one line, not its traceback
+            raise NerbenchError(f"{model_dir}: the model does not load ({type(exc).__name__}: {exc})") from None
+        return tagger
 
     async def describe(self, model: str) -> dict[str, Any]:
         meta = read_meta(self.model_dir(model))

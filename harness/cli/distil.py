@@ -38,14 +38,19 @@ from nerbench.infer.cache import default_cache_path
               help="Prediction cache (SQLite) [env NERBENCH_CACHE; default: user cache dir].")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print annotation.json on stdout.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="With a results.json SOURCE: your config, whose backends (by name) the teacher is asked through.")
+@click.option("--trust-endpoints", is_flag=True,
+              help="With a results.json SOURCE: use the backends it records (each url and key variable is printed).")
 @click.pass_context
 def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, sample, seed, output, reuse_dir,
-             cache_path, progress, as_json):
+             cache_path, progress, as_json, config_file, trust_endpoints):
     """Let a TEACHER label sentences it has no gold for: silver data to train a student on.
 
     SOURCE is the config (TOML) that defines the teacher's systems, or a
     results.json (whose ensembles can then be named as its leaderboard names
-    them). Demonstrations never include a sentence being annotated. Writes
+    them; its backends come from --config FILE, or --trust-endpoints).
+    Demonstrations never include a sentence being annotated. Writes
     DIR/silver.jsonl (sentence JSONL; each span with the votes of the members
     that proposed it, each sentence with their disagreement), silver.conll
     (BIO), silver.spans.jsonl (Prodigy / doccano), predictions.jsonl and
@@ -57,9 +62,11 @@ def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, samp
     takes the answers from another annotation by the same systems.
     Exit status: 0 complete, 2 bad input, 3 partial, 130 interrupted, 143 terminated.
     """
-    spec = AnnotationSpec(source, teacher, output, split_ref, text_file, dataset_id, limit, sample, seed, reuse_dir)
+    spec = AnnotationSpec(source, teacher, output, split_ref, text_file, dataset_id, limit, sample, seed, reuse_dir,
+                          config_file, trust_endpoints)
     try:
-        result, files, summary = annotate_as(spec, registry_from(ctx), cache_path or default_cache_path(), progress)
+        result, files, summary = annotate_as(spec, registry_from(ctx), cache_path or default_cache_path(), progress,
+                                             lambda line: click.echo(line, err=True))
     except KeyboardInterrupt as exc:
         interrupted(exc)
     if result.reused:
@@ -110,9 +117,10 @@ def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, samp
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory: one model per seed in DIR/seed-N, and DIR/train.json.")
 @click.option("--json", "as_json", is_flag=True, help="Print train.json on stdout.")
+@click.option("--allow-partial", is_flag=True, help="Train on a partial silver's answered sentences (counted).")
 @click.pass_context
 def train(ctx, student_name, gold_ref, silver_file, reviewed_file, like_file, budget, pick, use, unlabelled, limit,
-          sample, dev_ref, dev_limit, seeds, options, output, as_json):
+          sample, dev_ref, dev_limit, seeds, options, output, as_json, allow_partial):
     """Train a STUDENT (spacy, crf, ...) on silver, gold or mixed data; score it with `nerbench run`.
 
     Examples: silver alone `--silver S/silver.jsonl`; the same sentences'
@@ -127,7 +135,7 @@ def train(ctx, student_name, gold_ref, silver_file, reviewed_file, like_file, bu
     Exit status: 0 trained, 2 bad input, 130 interrupted, 143 terminated.
     """
     spec = TrainSpec(student_name, gold_ref, dev_ref, output, silver_file, reviewed_file, like_file, budget, pick, use,
-                     unlabelled, limit, sample, dev_limit, seeds or (0,), parse_options(options))
+                     unlabelled, limit, sample, dev_limit, seeds or (0,), parse_options(options), allow_partial)
     try:
         runs = train_students(spec, registry_from(ctx), lambda line: click.echo(line, err=True))
     except KeyboardInterrupt as exc:

@@ -15,6 +15,7 @@ from nerbench.config.settings import (BACKEND_KEYS, PLACEMENT_KEYS, BackendEntry
                                       ensemble_settings)
 from nerbench.errors import NerbenchError
 from nerbench.files.schema import load_schema, validate
+from nerbench.score.racing import settings_problem
 
 
 def model_refs(path: Path, index: int, entry: dict[str, Any]) -> tuple[ModelRef, ...]:
@@ -71,6 +72,10 @@ def config_from_raw(raw: dict[str, Any], path: Path, sha256: str) -> RunConfig:
     run: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("run", {}).items()}
     if "race" in run:
         run["race"] = RaceSettings(**({} if run["race"] is True else run["race"])) if run["race"] else None
+        race = run["race"]
+        problem = race and settings_problem(race.rounds, race.alpha, race.delta, race.method)
+        if problem:
+            raise NerbenchError(f"{path}: field run.race.{problem[0]}: {problem[1]}")
     return RunConfig(
         path=path,
         raw=raw,

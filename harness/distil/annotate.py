@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from nerbench.distil.silver import (silver_sentences, write_conll, write_docbin,
                                     write_span_jsonl)
 from nerbench.data.manifest import sha256_file
 from nerbench.data.sample import draw, first
-from nerbench.distil.teachers import Teacher, load_source, resolve_teacher
+from nerbench.distil.teachers import Teacher, endpoints, load_source, resolve_teacher
 from nerbench.errors import NerbenchError
 from nerbench.files.folders import owned_folder
 from nerbench.files.predictions import checked_predictions, write_predictions
@@ -203,8 +203,10 @@ def write_annotation(annotation: Annotation, out_dir: Path, config_sha256: str,
     write_silver_jsonl(files[1], silver)
     lost = write_conll(files[2], silver)
     write_span_jsonl(files[3], silver)
-    if write_docbin(out_dir / "silver.spacy", silver, a.dataset.language) is not None:
+    docbin = write_docbin(out_dir / "silver.spacy", silver, a.dataset.language)
+    if docbin is not None:
         files.append(out_dir / "silver.spacy")
+        lost.update({k: v for k, v in docbin.items() if k not in lost})  # a sentence without tokens counts once
     spans = sum(len(s.sentence.spans) for s in silver)
     summary: dict[str, Any] = {
         "nerbench_version": __version__,
@@ -255,15 +257,21 @@ class AnnotationSpec:
     sample: int | None = None
     seed: int = 0
     reuse: Path | None = None
+    #: with a results.json `source`: the user's config whose backends the teacher is asked through
+    config: Path | None = None
+    #: with a results.json `source`: ask through the backends it records (each shown through `say`)
+    trust_endpoints: bool = False
 
 
-def annotate_as(spec: AnnotationSpec, registry: Registry, cache_path: Path, progress: bool = True
-                ) -> tuple[Annotation, list[Path], dict[str, Any]]:
+def annotate_as(spec: AnnotationSpec, registry: Registry, cache_path: Path, progress: bool = True,
+                say: Callable[[str], None] = lambda line: None) -> tuple[Annotation, list[Path], dict[str, Any]]:
     """`nerbench annotate` as a library call: resolve the teacher, choose
     the sentences, reuse what the output folder already holds, ask the rest,
     write the silver and its exports. Returns the annotation, the files
     written and `annotation.json`'s content."""
-    config, results = load_source(spec.source)
+    config, results = load_source(spec.source, spec.config, spec.trust_endpoints)
+    for line in endpoints(config) if spec.trust_endpoints else ():
+        say(f"trusted from {spec.source}: {line}")
     register_config_datasets(config, registry)
     try:
         teacher = resolve_teacher(spec.teacher, config, results)

@@ -30,9 +30,8 @@ from typing import Any
 from nerbench import __version__
 from nerbench.bases import Dataset, Student
 from nerbench.data.sample import draw, first
-from nerbench.data.readers import sentence_lines
 from nerbench.distil.reviewed import read_reviewed
-from nerbench.distil.silver import SilverSentence
+from nerbench.distil.silver import SilverSentence, checked_silver
 from nerbench.errors import NerbenchError
 from nerbench.files.results import write_document
 from nerbench.files.text import read_json
@@ -40,29 +39,33 @@ from nerbench.parse.alignment import TokenIndex
 from nerbench.plugin_system.factory import Where, check_options, dataset_split
 from nerbench.plugin_system.manager import Registry
 from nerbench.records import Example, Sentence
-from nerbench.students import META, student_id
+from nerbench.students import FILES, META, folder_files, student_id
 
 UNLABELLED = ("O", "missing")
 PICKS = ("disagreement", "random")
 USES = ("mixed", "gold-only", "pretrain")
 
 
-def read_silver(path: Path) -> list[SilverSentence]:
-    """`silver.jsonl` as `nerbench annotate` writes it, each line checked as
-    sentence JSONL is (offsets, spans on tokens) plus its votes."""
-    out = []
-    for where, obj, sentence in sentence_lines(path, "silver"):
-        try:
-            votes = tuple(int(s.get("votes", 1)) for s in obj["spans"])
-            members = int(obj.get("members", 1))
-            dis = obj.get("disagreement")
-            disagreement = None if dis is None else float(dis)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise NerbenchError(f"{where}: not a silver line ({type(exc).__name__}: {exc})") from None
-        out.append(SilverSentence(sentence, votes, members, disagreement))
-    if not out:
-        raise NerbenchError(f"{path}: no silver sentences")
-    return out
+def read_silver(path: Path, labels: Sequence[str] | None = None) -> list[SilverSentence]:
+    """`silver.jsonl` as `nerbench annotate` writes it, through its one validating reader."""
+    return checked_silver(path, labels).sentences
+
+
+def training_silver(path: Path, labels: Sequence[str], allow_partial: bool = False
+                    ) -> tuple[list[SilverSentence], dict[str, Any]]:
+    """The silver sentences a student may learn from, and what was left out:
+    a sentence some member of the teacher never answered is left out, never
+    taught as "no entity"; a partial silver is refused unless
+    `allow_partial` (and then its answered sentences alone are taught)."""
+    silver = checked_silver(path, labels)
+    if (silver.partial or silver.unanswered) and not allow_partial:
+        raise NerbenchError(f"{path}: partial silver ({len(silver.unanswered)} of {len(silver.sentences)} sentences "
+                            "got no answer from every member of the teacher): run `nerbench annotate` again to "
+                            "complete it, or --allow-partial to train on the answered ones")
+    kept = [s for s in silver.sentences if s.sentence.id not in silver.unanswered]
+    if not kept:
+        raise NerbenchError(f"{path}: no silver sentence was answered by every member of the teacher")
+    return kept, {"allow_partial": allow_partial, "unanswered_left_out": len(silver.unanswered)}
 
 
 def example(sentence: Sentence, unlabelled: str) -> Example:
@@ -168,7 +171,9 @@ def train_student(cls: type[Student], name: str, options: dict[str, Any], data: 
                 student.load(previous)
             reports.append(student.train(phase, dev, labels, language, target, seed))
             previous = target
-        meta = _meta(cls, name, options, seed, data, dev, dev_ref, labels, language, reports, started)
+        meta = {**_meta(cls, name, options, seed, data, dev, dev_ref, labels, language, reports, started),
+                # what loading checks the folder against: a file changed since is refused before its loader reads it
+                FILES: folder_files(model)}
         write_document(model / META, meta)
         if out_dir.exists():
             shutil.rmtree(out_dir)
@@ -225,14 +230,24 @@ class TrainSpec:
     dev_limit: int = 200
     seeds: tuple[int, ...] = (0,)
     options: dict[str, Any] = field(default_factory=dict)
+    #: train on a partial silver's answered sentences (else it is refused)
+    allow_partial: bool = False
+
+
+def spec_silver(spec: TrainSpec, labels: Sequence[str]) -> tuple[list[SilverSentence], dict[str, Any]]:
+    """The silver `spec` trains on (none without --silver) and what was left out of it."""
+    if spec.silver is None:
+        return [], {}
+    silver, left_out = training_silver(spec.silver, labels, spec.allow_partial)
+    return silver, {"silver": str(spec.silver), **left_out}
 
 
 def reviewed_data(spec: TrainSpec, path: Path, labels: Sequence[str], about: dict[str, Any]) -> TrainingData:
     """A person's reviewed gold in `path` (its sha256 and counts recorded),
     alone or spent with the silver it was reviewed from."""
-    silver = read_silver(spec.silver) if spec.silver is not None else []
+    silver, left_out = spec_silver(spec, labels)
     reviewed, provenance = read_reviewed(path, labels, {s.sentence.id: s.sentence for s in silver} or None)
-    about = {**about, "reviewed": provenance, **({"silver": str(spec.silver)} if silver else {})}
+    about = {**about, "reviewed": provenance, **left_out}
     if not silver:
         return gold_data(reviewed, about)
     return spend_gold(silver, reviewed, spec.use, spec.unlabelled, about)
@@ -248,13 +263,13 @@ def training_data(spec: TrainSpec, gold: Sequence[Sentence], seed: int, labels: 
                                                                    "sample": spec.sample})
     if spec.like is not None:
         by_id = {s.id: s for s in gold}
-        wanted = [s.sentence.id for s in read_silver(spec.like)]
+        wanted = [s.sentence.id for s in read_silver(spec.like, labels)]
         lacking = [i for i in wanted if i not in by_id]
         if lacking:
             raise NerbenchError(f"{spec.like}: sentence {lacking[0]!r} is not in {spec.gold}")
         return gold_data([by_id[i] for i in wanted], {**about, "like": str(spec.like)})
-    silver = read_silver(spec.silver) if spec.silver is not None else []
-    about["silver"] = str(spec.silver)
+    silver, left_out = spec_silver(spec, labels)
+    about.update(left_out)
     if spec.budget:
         return budget_data(silver, {s.id: s for s in gold}, spec.budget, spec.pick, spec.use, spec.unlabelled,
                            seed if spec.pick == "random" else 0, about)

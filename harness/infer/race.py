@@ -12,7 +12,7 @@ from typing import Any
 
 from nerbench.config.settings import RaceSettings
 from nerbench.records import Prediction, Sentence
-from nerbench.score.racing import Race
+from nerbench.score.racing import ALONE, Race
 from nerbench.score.strict import per_sentence
 
 #: run(job indexes, sentences): ask those jobs about those sentences; returns when all are answered.
@@ -26,6 +26,10 @@ async def race_split(sentences: Sequence[Sentence], jobs: list[int], systems: di
     return, per job, where it stopped and why (JSON-ready)."""
     race = Race([systems[j] for j in jobs], len(sentences), rounds=settings.rounds, alpha=settings.alpha,
                 delta=settings.delta, method=settings.method, seed=settings.seed)
+    if len(jobs) < 2:  # a race of one would end at round 1, scoring it on a fifth of its split
+        await run(list(jobs), sentences)
+        return {j: {"status": "finished", "round": settings.rounds, "sentences": len(sentences), "why": ALONE}
+                for j in jobs}
     alive = list(jobs)
     stopped: dict[int, dict[str, Any]] = {}
     done = 0

@@ -205,6 +205,10 @@ def make_plan(config: RunConfig, registry: Registry, limit: int | None = None) -
             limits[key] = sample_limit(d.limit, config.run.limit)
             sentences[key] = evaluated(dataset, split, limits[key], race.seed if race is not None else None)
             if race is not None:
+                if race.rounds > len(sentences[key]):
+                    raise NerbenchError(f"{config.path}: field run.race.rounds: {race.rounds} rounds over the "
+                                        f"{len(sentences[key])} sentences of {dataset.id}:{split}; "
+                                        "a round needs a sentence at least: give fewer rounds")
                 raced.append(key)
         if config.ensemble is not None:
             key = (dataset.id, config.ensemble.dev_split)

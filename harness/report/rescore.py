@@ -17,6 +17,7 @@ from nerbench.files.predictions import checked_predictions
 from nerbench.files.results import read_results, write_document
 from nerbench.data.sample import evaluated, first, recorded_sample
 from nerbench.plugin_system.manager import Registry
+from nerbench.report.recorded import check_answered, check_race_record
 from nerbench.report.results import RESULTS_FORMAT_VERSION, analysis, scored
 from nerbench.score.details import sentence_table
 from nerbench.score.strict import check_rule
@@ -48,6 +49,8 @@ def rescore(results: dict[str, Any], predictions: Path, registry: Registry, rule
     JSONL, read by the one checked reader every command uses) under `rule`;
     a new document, the old one is left as it was."""
     check_rule(rule)
+    where = str(predictions.parent / "results.json")
+    check_race_record(results, where)
     gold = {}
     for entry in [*results.get("systems", []), *results.get("ensembles", [])]:
         key = (entry["dataset"], entry["split"])
@@ -61,11 +64,12 @@ def rescore(results: dict[str, Any], predictions: Path, registry: Registry, rule
     cache: dict[tuple[str, str, int], list[Sentence]] = {}
     splits: dict[tuple[str, str], list[Sentence]] = {}
 
-    def redo(entry: dict[str, Any]) -> dict[str, Any]:
+    def redo(entry: dict[str, Any], name: str) -> dict[str, Any]:
         key = (entry["dataset"], entry["split"], int(entry["sentences"]))
         if key not in cache:
             cache[key] = _sentences(registry, results, *key)
         sentences = cache[key]
+        check_answered(entry, name, sentences, [p.sentence_id for p in stored[(entry["system"], *key[:2])]], where)
         # the document's sentence table and headroom are of what every system answered, as the run's
         splits[key[:2]] = min(splits.get(key[:2], sentences), sentences, key=len)
         ids = {s.id for s in sentences}
@@ -74,12 +78,12 @@ def rescore(results: dict[str, Any], predictions: Path, registry: Registry, rule
             raise NerbenchError(f"no stored predictions for {entry['system']} on {entry['dataset']}:{entry['split']}")
         return {**entry, **scored(sentences, preds, rule)}
 
-    systems = [redo(entry) for entry in results.get("systems", [])]
+    systems = [redo(entry, f"systems[{i}]") for i, entry in enumerate(results.get("systems", []))]
     out = {**results, "format_version": RESULTS_FORMAT_VERSION, "scoring": {"rule": rule}, "systems": systems}
     if "ensembles" in results:
         ensembles = []
-        for entry in results["ensembles"]:
-            entry = redo(entry)
+        for i, entry in enumerate(results["ensembles"]):
+            entry = redo(entry, f"ensembles[{i}]")
             entry.pop("sentence_status", None)  # ensembles have no statuses of their own
             peers = [s for s in systems if (s["dataset"], s["split"]) == (entry["dataset"], entry["split"])]
             if peers:

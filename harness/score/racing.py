@@ -90,6 +90,8 @@ _ALIASES = {"default": DEFAULT_METHOD, "bonferroni": BASELINE}
 #: why a race ended (the third: every survivor within delta F1 of the leader)
 ONE_LEFT = "one system left"
 EXHAUSTED = "split exhausted"
+#: a raced split with a single system: nothing to compare it with, so it answers the whole split
+ALONE = "one system: nothing to race"
 #: holm-gs tests no look with fewer sentences (the bootstrap's tail is too rough there)
 MIN_SENTENCES = 30
 
@@ -187,6 +189,20 @@ class Look:
     f1: Mapping[str, float]
 
 
+def settings_problem(rounds: int, alpha: float, delta: float, method: str) -> tuple[str, str] | None:
+    """(setting, why) of the first race setting a race cannot run with, or
+    None: the config checks these when it loads, before any request."""
+    if rounds < 1:
+        return "rounds", f"{rounds} rounds; a race needs at least 1"
+    if not 0.0 < alpha < 1.0:
+        return "alpha", f"must be in (0, 1), not {alpha}"
+    if not 0.0 <= delta < 1.0:
+        return "delta", f"an F1 difference in [0, 1), not {delta}"
+    if _ALIASES.get(method, method) not in METHODS:
+        return "method", f"unknown race method {method!r}: one of default, {', '.join(METHODS)}"
+    return None
+
+
 class Race:
     """One raced split. The runner asks `round_end(k)` sentences of every
     system in `alive`, then calls `look` with their counts on all the
@@ -198,15 +214,12 @@ class Race:
         names = list(systems)
         if not names or len(set(names)) != len(names):
             raise ValueError("a race needs distinct system names")
-        if n_sentences < 0 or rounds < 1:
-            raise ValueError("a race needs n_sentences >= 0 and rounds >= 1")
-        if not 0.0 < alpha < 1.0:
-            raise ValueError(f"alpha must be in (0, 1), not {alpha}")
-        if not 0.0 <= delta < 1.0:
-            raise ValueError(f"delta is an F1 difference in [0, 1), not {delta}")
+        if n_sentences < 0:
+            raise ValueError("a race needs n_sentences >= 0")
+        problem = settings_problem(rounds, alpha, delta, method)
+        if problem is not None:
+            raise ValueError(f"{problem[0]}: {problem[1]}")
         method = _ALIASES.get(method, method)
-        if method not in METHODS:
-            raise ValueError(f"unknown race method {method!r}: one of default, {', '.join(METHODS)}")
         if resamples < 1:
             raise ValueError("resamples must be >= 1")
         self.systems = tuple(names)

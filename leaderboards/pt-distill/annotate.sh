@@ -14,7 +14,7 @@ source=leaderboards/pt-two-families/results.json
 members=embedded/smollm2-135m/json-3shot+embedded/smollm2-135m/json-grouped-3shot
 members=$members+embedded/gemma3-270m/json-3shot+embedded/gemma3-270m/json-grouped-3shot
 best=embedded/gemma3-270m/json-grouped-3shot  # pt-two-families' best single system on LeNER-Br
-common=(--split lener_br:train --sample 1000 --seed 0 --no-progress)
+common=(--config leaderboards/pt-two-families/config.toml --split lener_br:train --sample 1000 --seed 0 --no-progress)
 
 limits=("$@")
 [ ${#limits[@]} -gt 0 ] || limits=(250 500 750 1000)

@@ -27,7 +27,14 @@ Options (`--option KEY=VALUE`):
 
 The training order is shuffled with `random.Random(seed)` (recorded);
 CRFsuite is deterministic given its data in order, so one seed, one model.
-The model is CRFsuite's own file, `model.crfsuite`, beside `features.json`."""
+The model is CRFsuite's own file, `model.crfsuite`, beside `features.json`.
+
+A model file from a stranger is read by CRFsuite's C reader, which trusts
+it: a truncated file ended the process with SIGSEGV. So before nerbench
+loads one, a short-lived process loads it, tags a token and reads every
+label, attribute and weight (`Tagger.info`); only if that process ends well
+does nerbench load it (`verify`). Measured: 0.04 s per model folder, once
+per run (one Python start and the import of pycrfsuite)."""
 
 from __future__ import annotations
 
@@ -35,6 +42,9 @@ import importlib.util
 import itertools
 import json
 import random
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,6 +62,12 @@ MISSING_RULE = ("sentences with missing tokens and no entity are left out (a sil
 
 def words(sentence: api.Sentence) -> list[str]:
     return [t.text for t in sentence.tokens]
+
+#: The trial load of a model file, in a process of its own (see the module docstring).
+PROBE = ("import sys, pycrfsuite; t = pycrfsuite.Tagger(); t.open(sys.argv[1]); t.tag([{'bias': 1.0}]); "
+         "t.info()")
+#: A hang guard for the trial load (it takes a fraction of a second), not a deadline on the model.
+PROBE_TIMEOUT_S = 120
 
 
 def bio_spans(sentence: api.Sentence, tags: Sequence[str]) -> list[api.Span]:
@@ -162,14 +178,36 @@ class CrfStudent(api.Student):
             report["dev_note"] = "no dev sentences: the first c1/c2 setting alone was trained"
         return report
 
+    @classmethod
+    def verify(cls, model_dir: Path) -> None:
+        model = api.contained(model_dir, MODEL, f"{model_dir}: {MODEL}")
+        if not model.is_file():
+            raise api.NerbenchError(f"{model}: missing (a crf model folder holds {MODEL} and {FEATURES_FILE})")
+        try:
+            probe = subprocess.run([sys.executable, "-c", PROBE, str(model)], stdin=subprocess.DEVNULL,
+                                   capture_output=True, text=True, errors="replace", timeout=PROBE_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise api.NerbenchError(f"{model}: CRFsuite did not finish reading it in {PROBE_TIMEOUT_S} s "
+                                    "(a trial load in a process of its own); not loaded") from None
+        if probe.returncode != 0:
+            why = (f"killed by {signal.Signals(-probe.returncode).name}" if probe.returncode < 0
+                   else (probe.stderr.strip().splitlines() or ["failed"])[-1])
+            raise api.NerbenchError(f"{model}: not a CRFsuite model that loads (a trial load in a process of its "
+                                    f"own: {why}); not loaded")
+
     def load(self, model_dir: Path) -> None:
         import sklearn_crfsuite
 
         meta = json.loads((model_dir / FEATURES_FILE).read_text(encoding="utf-8"))
-        if meta.get("version") != FEATURES_VERSION:
-            raise api.NerbenchError(f"{model_dir}: a crf model of features version {meta.get('version')!r}; "
+        if not isinstance(meta, dict) or meta.get("version") != FEATURES_VERSION:
+            version = meta.get("version") if isinstance(meta, dict) else None
+            raise api.NerbenchError(f"{model_dir}: a crf model of features version {version!r}; "
                                     f"this nerbench computes version {FEATURES_VERSION!r}: train it again")
-        self._crf = sklearn_crfsuite.CRF(model_filename=str(model_dir / MODEL))
+        crf = sklearn_crfsuite.CRF(model_filename=str(model_dir / MODEL))
+        # Opened now, so a file that does not load fails here, not at the first sentence.
+        if crf.tagger_ is None:
+            raise api.NerbenchError(f"{model_dir / MODEL}: CRFsuite opened no model")
+        self._crf = crf
         self._dir = model_dir
 
     def predict(self, sentences: Sequence[api.Sentence]) -> list[list[api.Span]]:

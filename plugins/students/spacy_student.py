@@ -38,6 +38,13 @@ tags: the earliest, then longest, is kept and the rest counted.
 Continues (`--use pretrain`): `train` after `load` resumes from the loaded
 weights (`nlp.resume_training`), labels it lacks added.
 
+A model folder from a stranger: spaCy follows the paths its `config.cfg`
+names (a component's `source` loads another pipeline; `[paths]` and any
+other path value name files), resolved from the working directory. Each
+must stay inside the model folder (`verify`), so a folder cannot make
+nerbench read a pipeline or file from elsewhere. Its weights are msgpack and
+its vectors NumPy arrays read without pickle.
+
 CPU only: `spacy.require_cpu()` is called, so thinc's NumPy ops run
 everything (its matrix products go through blis, single-threaded); the
 efficiency config has no PyTorch layer. Determinism: the same seed, data and
@@ -50,7 +57,9 @@ on the first 1,000 test sentences."""
 
 from __future__ import annotations
 
+import configparser
 import importlib.util
+import json
 import random
 import re
 import time
@@ -69,6 +78,36 @@ if TYPE_CHECKING:
 
 MODEL = "model"
 RUNS = re.compile(r"\s+|\S+")
+#: A config value spaCy would take as a path: a separator, a home or a parent in it.
+PATHLIKE = re.compile(r"[/\\]|^~|^\.\.")
+
+
+def config_value(raw: str) -> object:
+    """A `config.cfg` value as spaCy reads it (JSON, else the bare string)."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def config_paths(config_file: Path) -> list[tuple[str, str]]:
+    """(where, value) of every value in `config_file` that spaCy would follow
+    as a path or a pipeline to load: `source`, `[paths]`, and any string
+    that looks like a path (an `${...}` reference is resolved from these)."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(config_file.read_text(encoding="utf-8"), str(config_file))
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        raise api.NerbenchError(f"{config_file}: not a spaCy config ({type(exc).__name__})") from None
+    found = []
+    for section in parser.sections():
+        for key, raw in parser.items(section, raw=True):
+            value = config_value(raw)
+            if not isinstance(value, str) or value.startswith("${"):
+                continue
+            if key == "source" or section == "paths" or PATHLIKE.search(value):
+                found.append((f"[{section}] {key}", value))
+    return found
 
 
 class Layout:
@@ -265,6 +304,19 @@ class SpacyStudent(api.Student):
         if not dev:
             report["dev_note"] = "no dev sentences: every epoch ran and the last is the model"
         return report
+
+    @classmethod
+    def verify(cls, model_dir: Path) -> None:
+        config_file = api.contained(model_dir, f"{MODEL}/config.cfg", f"{model_dir}: {MODEL}/config.cfg")
+        if not config_file.is_file():
+            raise api.NerbenchError(f"{config_file}: missing (a spacy model folder holds {MODEL}/config.cfg)")
+        root = (model_dir / MODEL).resolve()
+        for where, value in config_paths(config_file):
+            # spaCy resolves a relative path from the working directory, not from the model
+            target = (Path.cwd() / Path(value).expanduser()).resolve()
+            if target != root and root not in target.parents:
+                raise api.NerbenchError(f"{config_file}: {where} = {value!r} leads out of the model folder "
+                                        f"({model_dir}); not loaded")
 
     def load(self, model_dir: Path) -> None:
         import spacy
