@@ -18,6 +18,9 @@ from nerbench.parse.alignment import tags_to_token_spans
 from nerbench.records import Sentence, Span, Token
 
 
+IOB2_TAG = re.compile(r"[BI]-\S+")
+
+
 class DataFormatError(NerbenchError):
     pass
 
@@ -124,7 +127,7 @@ def read_conll(path: Path, options: dict[str, Any], split: str, repairs: Counter
                 f"{path}:{lineno}: expected at least {min_cols} columns, got {len(cols)}: {line[:60]!r}"
             )
         tag = cols[tag_col].strip()
-        if tag != "O" and not re.fullmatch(r"[BI]-\S+", tag):
+        if tag != "O" and not IOB2_TAG.fullmatch(tag):
             raise DataFormatError(f"{path}:{lineno}: {tag!r} is not an IOB2 tag (O, B-X or I-X)")
         if repairs is not None and tag.startswith("I-") and (not tags or tags[-1][2:] != tag[2:]):
             repairs["stray_inside_tag"] += 1
