@@ -1,7 +1,7 @@
 """Adaptive concurrency vs the best fixed concurrency, measured in one run.
 
     python benchmarks/concurrency.py [--capacities 1,4,32,128] [--rounds 500] [--service 0.05] [--jitter 0.3]
-                                     [--sentences 200] [--llama-rounds 3] [--no-llama]
+                                     [--sentences 200] [--llama-rounds 3] [--no-llama] [--smoke]
 
 1. A simulated server (in this process, asyncio) that serves C requests at a
    time and queues the rest, each taking `--service` seconds × lognormal
@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from throughput import config_text, run_nerbench  # noqa: E402  (the same nerbench run, the same config)
 
-from nerbench.infer.concurrency import AdaptiveLimit, Controller, FixedLimit  # noqa: E402
+from nerbench.infer.concurrency import AdaptiveCap, Controller, FixedCap  # noqa: E402
 
 
 class SimulatedServer:
@@ -53,7 +53,7 @@ class SimulatedServer:
             await asyncio.sleep(self.service * self.rng.lognormvariate(0, self.jitter))
 
 
-async def drive(limit: FixedLimit | AdaptiveLimit, server: SimulatedServer, requests: int, clients: int) -> dict:
+async def drive(limit: FixedCap | AdaptiveCap, server: SimulatedServer, requests: int, clients: int) -> dict:
     """`requests` through `limit` to `server`, from `clients` tasks (more than
     the limit ever allows, so requests always wait for it, as in a run)."""
     latencies: list[float] = []
@@ -80,11 +80,11 @@ def simulated(capacities: list[int], rounds: int, service: float, jitter: float)
     for capacity in capacities:
         requests = rounds * capacity
         row: dict = {"capacity": capacity, "requests": requests}
-        for side, limit in (("fixed_C", FixedLimit(capacity)), ("fixed_2C", FixedLimit(2 * capacity)),
-                            ("adaptive", AdaptiveLimit(Controller(start=1)))):
+        for side, limit in (("fixed_C", FixedCap(capacity)), ("fixed_2C", FixedCap(2 * capacity)),
+                            ("adaptive", AdaptiveCap(Controller(start=1)))):
             server = SimulatedServer(capacity, service, jitter, seed=capacity)
             row[side] = asyncio.run(drive(limit, server, requests, clients=2 * capacity + 300))
-            if isinstance(limit, AdaptiveLimit):
+            if isinstance(limit, AdaptiveCap):
                 row[side]["final_limit"] = limit.limit
                 row[side]["windows"] = limit.controller.windows
         best = max(row["fixed_C"]["requests_per_s"], row["fixed_2C"]["requests_per_s"])
@@ -129,7 +129,11 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=200)
     parser.add_argument("--llama-rounds", type=int, default=3)
     parser.add_argument("--no-llama", action="store_true", help="only the simulated server")
+    parser.add_argument("--smoke", action="store_true",
+                        help="seconds: C = 1 and 4, 20 rounds of 5 ms, 1 sentence on llama.cpp; checks the output")
     args = parser.parse_args()
+    if args.smoke:
+        args.capacities, args.rounds, args.service, args.sentences, args.llama_rounds = "1,4", 20, 0.005, 1, 1
     os.environ["NERBENCH_LOAD_PLUGINS"] = ""  # only nerbench's own plugins take part
 
     report: dict = {"cpus": os.cpu_count(), "service_s": args.service, "jitter": args.jitter, "rounds": args.rounds,
@@ -138,6 +142,19 @@ def main() -> None:
     if not args.no_llama:
         report["llama_cpp"] = llama(args.sentences, args.llama_rounds)
     print(json.dumps(report, indent=2))
+    if args.smoke:
+        check_smoke(report)
+
+
+def check_smoke(report: dict) -> None:
+    from smoke import check, positive
+
+    for row in report["simulated"]:
+        check(positive(row["throughput_ratio"]) and positive(row["latency_ratio"]), f"C={row['capacity']}: {row}")
+        check(1 <= row["adaptive"]["final_limit"], f"C={row['capacity']}: limit {row['adaptive']['final_limit']}")
+    if "llama_cpp" in report:
+        for r in report["llama_cpp"]["rounds"]:
+            check(positive(r["ratio"]) and r["adaptive_final_limit"] >= 1, f"llama.cpp round {r}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 nerbench's vectorised exact scoring vs a loop that combines each subset
 sentence by sentence and calls seqeval — both measured in this one run.
 
-    python benchmarks/ensemble_search.py [--data-dir ../shared/datasets] [--systems 10]
+    python benchmarks/ensemble_search.py [--data-dir ../shared/datasets] [--systems 10] [--smoke]
 
 Systems: documented, seeded perturbations of gold (api.perturb: each
 system drops 15–60% of the entities, relabels 10%, shifts 10% by a token,
@@ -39,7 +39,10 @@ def main() -> None:
     parser.add_argument("--systems", type=int, default=10)
     parser.add_argument("--subsets", type=int, default=None,
                         help="time only the first N subsets (a quick look; the report needs all)")
+    parser.add_argument("--smoke", action="store_true", help="4 systems (15 subsets); checks the output")
     args = parser.parse_args()
+    if args.smoke:
+        args.systems = 4
     os.environ.setdefault("NERBENCH_DATA_DIR", args.data_dir)
 
     from seqeval.metrics import f1_score
@@ -102,6 +105,12 @@ def main() -> None:
         "cpus": os.cpu_count(),
     }
     print(json.dumps(report, indent=2))
+    if args.smoke:
+        from smoke import check, positive
+
+        check(report["subsets"] == 2 ** args.systems - 1, f"{report['subsets']} subsets")
+        check(report["max_abs_f1_difference"] < 1e-9, f"F1 differs from seqeval's by {report['max_abs_f1_difference']}")
+        check(positive(report["speedup"]) and report["chosen"] != [], f"speedup {report['speedup']}")
 
 
 if __name__ == "__main__":

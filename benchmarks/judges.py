@@ -1,7 +1,7 @@
 """LLM judges at a fraction of the tokens, measured in one run on a real
 llama.cpp server.
 
-    python benchmarks/judges.py [--sentences 20] [--json out.json]
+    python benchmarks/judges.py [--sentences 20] [--json out.json] [--repeatable] [--smoke]
 
 The candidates are every distinct span the 8 systems of
 leaderboards/pt-two-families predicted on the first `--sentences` LeNER-Br
@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -68,11 +69,11 @@ def candidates(n_sentences: int) -> tuple[Any, Any, list[tuple[Any, Any]], list[
     return dataset, index, spots, [bool(g) for g in index.gold]
 
 
-def payload(model: str, prompt: Any, cache_prompt: bool = True) -> dict[str, Any]:
-    # What nerbench's llama.cpp kind sends for a judge's question (its max_tokens as pt-two-families ran).
+def payload(model: str, prompt: Any, cache_prompt: bool = True, max_tokens: int = 192) -> dict[str, Any]:
+    # What nerbench's llama.cpp kind sends for a judge's question (max_tokens as pt-two-families ran).
     return {"model": model, "messages": list(prompt.messages), "temperature": 0.0, "seed": 0,
             "cache_prompt": cache_prompt,
-            "max_tokens": max(192, prompt.min_tokens),
+            "max_tokens": max(max_tokens, prompt.min_tokens),
             "response_format": {"type": "json_schema",
                                 "json_schema": {"name": "entities", "strict": True, "schema": prompt.schema}}}
 
@@ -96,11 +97,12 @@ async def ask(url: str, bodies: list[dict[str, Any]], in_flight: int) -> tuple[l
         return replies, time.perf_counter() - started
 
 
-def phase(name: str, bodies: list[dict[str, Any]], n_candidates: int, slots: int, in_flight: int | None = None
-          ) -> tuple[dict[str, Any], list]:
+def phase(name: str, model: str, bodies: list[dict[str, Any]], n_candidates: int, slots: int,
+          in_flight: int | None = None) -> tuple[dict[str, Any], list]:
     from nerbench import llama
 
-    server = llama.start(llama.gemma3_path(), "gemma3-270m", slots=slots, ctx_per_slot=2048, threads=2)
+    path = llama.smollm2_path() if model == "smollm2" else llama.gemma3_path()
+    server = llama.start(path, model, slots=slots, ctx_per_slot=2048, threads=2)
     try:
         replies, wall = asyncio.run(ask(server.url, bodies, in_flight or slots))
     finally:
@@ -119,16 +121,27 @@ def main() -> None:
     parser.add_argument("--slots", type=int, default=2)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--repeatable", action="store_true", help="only the recomputed phase, in both orders")
+    parser.add_argument("--smoke", action="store_true",
+                        help="1 candidate, SmolLM2-135M as the judge, 12 tokens an answer; checks the output")
     args = parser.parse_args()
+    if args.smoke:
+        args.sentences = 1
+    os.environ.setdefault("NERBENCH_DATA_DIR", str(REPO.parent / "shared" / "datasets"))  # the train split's examples
 
     from nerbench.api import Generation
     from nerbench.combine.stage import prefix_key
     from nerbench_plugins.combiners.questions import Examples, Questions
 
     dataset, index, spots, gold = candidates(args.sentences)
+    model = "gemma3-270m"
+    max_tokens = 192
+    if args.smoke:  # the same phases in seconds: a smaller model, fewer questions, shorter answers
+        model, spots, gold, max_tokens = "smollm2", spots[:1], gold[:1], 12
+
+    def body(prompt: Any, cache_prompt: bool = True) -> dict[str, Any]:
+        return payload(model, prompt, cache_prompt, max_tokens)
     kit = Questions(dataset.language, dataset.labels, Examples(dataset.sentences("train"), 1), index.key)
     questions = [kit.verify(sentence, span) for sentence, span in spots]
-    model = "gemma3-270m"
     n = len(spots)
 
     order = sorted(range(n), key=lambda i: prefix_key(questions[i]))
@@ -136,10 +149,10 @@ def main() -> None:
     def said(reply: dict[str, Any]) -> str:
         return reply["choices"][0]["message"]["content"]
 
-    reference, reference_replies = phase("recomputed (no prompt cache, 1 in flight)",
-                                         [payload(model, q, cache_prompt=False) for q in questions], n, args.slots, 1)
+    reference, reference_replies = phase("recomputed (no prompt cache, 1 in flight)", model,
+                                         [body(q, cache_prompt=False) for q in questions], n, args.slots, 1)
     if args.repeatable:
-        again, again_sorted = phase("recomputed, prefix order", [payload(model, questions[i], cache_prompt=False)
+        again, again_sorted = phase("recomputed, prefix order", model, [body(questions[i], cache_prompt=False)
                                                                  for i in order], n, args.slots, 1)
         texts = [said(r) for r in reference_replies]
         again_texts: list[str] = [""] * n
@@ -148,8 +161,8 @@ def main() -> None:
         print(json.dumps({"phases": [reference, again], "candidates": n,
                           "identical_replies": sum(a == b for a, b in zip(texts, again_texts))}, indent=2))
         return
-    before, before_replies = phase("index order", [payload(model, q) for q in questions], n, args.slots)
-    after, sorted_replies = phase("prefix order", [payload(model, questions[i]) for i in order], n, args.slots)
+    before, before_replies = phase("index order", model, [body(q) for q in questions], n, args.slots)
+    after, sorted_replies = phase("prefix order", model, [body(questions[i]) for i in order], n, args.slots)
     after_replies: list[Any] = [None] * n
     for j, i in enumerate(order):
         after_replies[i] = sorted_replies[j]
@@ -159,7 +172,7 @@ def main() -> None:
         by_sentence.setdefault(sentence.id, []).append(i)
     batches = list(by_sentence.values())
     batch_prompts = [kit.verify_all(spots[members[0]][0], [spots[i][1] for i in members]) for members in batches]
-    batched, batch_replies = phase("batched", [payload(model, p) for p in batch_prompts], n, args.slots)
+    batched, batch_replies = phase("batched", model, [body(p) for p in batch_prompts], n, args.slots)
 
     recomputed = [kit.decision(Generation(said(r), "stop")) for r in reference_replies]
     per_candidate = [kit.decision(Generation(said(r), "stop")) for r in before_replies]
@@ -192,6 +205,20 @@ def main() -> None:
     print(json.dumps({k: v for k, v in report.items() if k != "phases"}, indent=2))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
+    if args.smoke:
+        check_smoke(report)
+
+
+def check_smoke(report: dict[str, Any]) -> None:
+    from smoke import check, positive
+
+    n = report["candidates"]
+    check(n > 0 and len(report["phases"]) == 4, f"{n} candidates, {len(report['phases'])} phases")
+    for p in report["phases"]:
+        check(p["candidates"] == n and p["questions"] > 0 and positive(p["candidates_per_s"]), f"phase {p}")
+        check(p["prompt_tokens_evaluated"] > 0, f"{p['phase']}: the server reported no prompt tokens")
+    check(all(0 <= a <= 1 for a in report["accuracy"].values()), f"accuracy {report['accuracy']}")
+    check(0 <= report["same_answers_index_vs_prefix_order"] <= n, "answers compared beyond the candidates")
 
 
 if __name__ == "__main__":

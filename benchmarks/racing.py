@@ -2,7 +2,7 @@
 saves and what it gets wrong, for nerbench's method (`holm-gs`), the issue's
 baseline (`baseline-bonferroni`) and a naive uncorrected repeated test.
 
-    python benchmarks/racing.py [--orders 100] [--json out.json] [--board pt-two-families ...]
+    python benchmarks/racing.py [--orders 100] [--json out.json] [--board pt-two-families ...] [--smoke]
 
 For every test split of `leaderboards/*/results.json` with two or more
 systems (the `per_sentence` tp/predicted/gold of each system, in the split's
@@ -269,7 +269,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the report here")
     parser.add_argument("--board", action="append", help="only these leaderboards (folder names)")
     parser.add_argument("--no-synthetic", action="store_true", help="the real splits only")
+    parser.add_argument("--smoke", action="store_true",
+                        help="2 orders of pt-two-families' real splits (judges included); checks the output")
     args = parser.parse_args()
+    if args.smoke:
+        args.orders, args.board, args.no_synthetic = 2, ["pt-two-families"], True
     from nerbench.score.racing import BASELINE, DEFAULT_METHOD, NAIVE, nominal_levels
 
     methods = [BASELINE, NAIVE, DEFAULT_METHOD]
@@ -295,6 +299,20 @@ def main() -> None:
     print(f"\n{report['wall_s']} s")
     if args.json:
         args.json.write_text(json.dumps(report, indent=1, default=list))
+    if args.smoke:
+        check_smoke(report, methods)
+
+
+def check_smoke(report: dict[str, Any], methods: list[str]) -> None:
+    from smoke import check
+
+    check(len(report["races"]) == len({(r["dataset"], r["method"]) for r in report["races"]}) * len(ALPHAS)
+          * len(DELTAS) > 0, f"{len(report['races'])} race cells")
+    check({r["method"] for r in report["races"]} == set(methods), "a method did not race")
+    for row in [*report["races"], *report["judged"]]:
+        shares = [row[k] for k in ("saved", "same_winner", "false_drop", "saved_extraction", "saved_all") if k in row]
+        check(all(0 <= x <= 1 for x in shares), f"a share outside [0, 1]: {row}")
+    check(bool(report["equal"]) and bool(report["judged"]), "no equal-systems or judged races")
 
 
 if __name__ == "__main__":

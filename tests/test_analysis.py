@@ -6,6 +6,7 @@ re-scoring a published leaderboard from its stored predictions."""
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from pathlib import Path
 
@@ -119,6 +120,66 @@ def test_nervaluate_strict_counts_equal_seqeval_without_overlap(dataset_id):
             theirs = strict["per_type"][label]["strict"]
             assert (theirs["precision"], theirs["recall"]) == pytest.approx((row["precision"], row["recall"]))
             assert theirs["correct"] + theirs["incorrect"] + theirs["missed"] == row["support"]
+
+
+def nervaluate_reference(gold, predicted) -> dict:
+    """nervaluate's own Evaluator over the same entities: what partial_scores re-implements."""
+    from nervaluate import Evaluator
+
+    def docs(ranges):
+        return [[{"label": label, "start": first, "end": last - 1} for first, last, label in sent] for sent in ranges]
+
+    def row(result):
+        return {**{name: int(getattr(result, name)) for name in ("correct", "incorrect", "partial", "missed",
+                                                                 "spurious")},
+                "precision": float(result.precision), "recall": float(result.recall), "f1": float(result.f1)}
+
+    labels = sorted({label for sent in (*gold, *predicted) for _, _, label in sent})
+    result = Evaluator(docs(gold), docs(predicted), tags=labels, loader="dict").evaluate()
+    schemes = ("strict", "exact", "partial", "ent_type")
+    return {"overall": {scheme: row(result["overall"][scheme]) for scheme in schemes},
+            "per_type": {label: {scheme: row(result["entities"][label][scheme]) for scheme in schemes}
+                         for label in labels}}
+
+
+def hedged(sentences, labels, seed):
+    """Predictions that overlap on purpose: every gold span also under another
+    label, a span one token wider, a one-token span inside, and one over two
+    neighbouring gold spans (equally close to both: the tie ent_type breaks),
+    in a seeded order."""
+    rng = random.Random(seed)
+    out = {}
+    for s in sentences:
+        gold = sorted(s.spans)
+        spans = [Span(a.start, b.end, a.label) for a, b in zip(gold, gold[1:])]
+        for g in s.spans:
+            spans.append(g)
+            spans.append(Span(g.start, g.end, rng.choice([x for x in labels if x != g.label])))
+            wider = next((t.end for t in s.tokens if t.start > g.end), g.end)
+            spans.append(Span(g.start, wider, g.label))
+            inner = next(t for t in s.tokens if t.start >= g.start)
+            spans.append(Span(inner.start, inner.end, rng.choice(labels)))
+        rng.shuffle(spans)
+        out[s.id] = [x for x in spans if rng.random() < 0.7]
+    return out
+
+
+@pytest.mark.parametrize("dataset_id", ["lener_br", "harem-selective"])
+def test_partial_scores_are_nervaluates_own_on_real_corpora_with_overlaps(dataset_id):
+    """Every count and float of the four schemes, overall and per type, equal
+    to nervaluate's Evaluator: gold itself, perturbed systems, and hedged
+    predictions (a mention under two labels, nested and wider spans: where
+    its greedy order decides)."""
+    dataset = get_registry().get("datasets", dataset_id)
+    sentences = list(dataset.sentences("test"))[:400]
+    labels = [label.name for label in dataset.labels]
+    systems = perturbed_systems(sentences, labels, 2, seed=5)
+    cases = [{s.id: s.spans for s in sentences}, *systems.values(), hedged(sentences, labels, 1),
+             hedged(sentences, labels, 2), {}]
+    for predicted in cases:
+        gold, pred = entities(sentences, predicted)
+        assert partial_scores(gold, pred) == nervaluate_reference(gold, pred)
+    assert any(map(overlapping, entities(sentences, cases[3])[1]))
 
 
 def test_nervaluate_strict_differs_from_seqeval_on_a_hedge_by_definition():

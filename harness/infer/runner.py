@@ -351,7 +351,10 @@ class Runner:
         caller = self._caller(job)
         about = f"{job.dataset}:{job.split}:{sentence.id}"
         requests = [self.request(job.model_id, prompt, about) for prompt in self.plan.prompts(job, sentence)]
-        answers = await gather_all(*(self.complete(caller, r, stats) for r in requests))
+        if len(requests) == 1:  # most formats: no task to gather the one answer
+            answers = [await self.complete(caller, requests[0], stats)]
+        else:
+            answers = await gather_all(*(self.complete(caller, r, stats) for r in requests))
         bar.update(1)
         failures = [a for a in answers if isinstance(a, Failure)]
         if failures:

@@ -6,6 +6,7 @@ partial-match schemes, the error taxonomy, and the scored spans themselves
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from nerbench.score.partial import partial_scores
@@ -22,7 +23,9 @@ def _chars(sentence: Sentence, ranges: Sequence[TokenRange]) -> list[list[Any]]:
 def sentence_table(sentences: Sequence[Sentence]) -> list[dict[str, Any]]:
     """The split's sentences as results carry them: id, text, gold spans
     (characters, end exclusive)."""
-    return [{"id": s.id, "text": s.text, "gold": [[x.start, x.end, x.label] for x in sorted(set(s.spans))]}
+    # Sorted as Span orders itself, by a key: its generated comparisons build two tuples per call.
+    return [{"id": s.id, "text": s.text,
+             "gold": [[x.start, x.end, x.label] for x in sorted(set(s.spans), key=attrgetter("start", "end", "label"))]}
             for s in sentences]
 
 

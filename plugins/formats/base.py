@@ -62,6 +62,10 @@ class TemplatedFormat(api.PromptFormat):
         self, result: ParseResult, items: Iterable[tuple[str, str]], sentence: Sentence, labels: Sequence[Label]
     ) -> None:
         """Ground (mention, label) pairs into `result.spans`, counting issues."""
+        items = list(items)
+        if not items:  # many answers (no entity): the sentence need not be indexed
+            result.spans = sorted(set(result.spans))
+            return
         by_name = {label.name.casefold(): label.name for label in labels}
         haystack = api.normalise(sentence.text)
         index = api.TokenIndex(sentence.tokens)
