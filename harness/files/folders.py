@@ -28,8 +28,10 @@ def check_kind(folder: Path, kind: str) -> None:
 def owned_folder(folder: Path, kind: str) -> Iterator[Path]:
     """`folder` as the output of one `kind` job ("run" or "annotation"):
     refused when it holds another kind's output or another command is
-    writing into it; made if missing; locked until the block ends."""
+    writing into it; made if missing (and removed again, still empty, when
+    the job fails); locked until the block ends."""
     check_kind(folder, kind)
+    made = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         # the folder itself is locked: no lock file is left in what a user publishes
@@ -43,5 +45,9 @@ def owned_folder(folder: Path, kind: str) -> Iterator[Path]:
             raise NerbenchError(f"{folder}: another nerbench command is writing into it; wait for it to end or "
                                 "give another -o") from None
         yield folder
+    except BaseException:
+        if made and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
     finally:
         os.close(fd)
