@@ -34,6 +34,9 @@ Options (`--option KEY=VALUE`):
 - `max_iterations` (100): L-BFGS iterations; CRFsuite trains in one call, so
   this, not epochs, bounds the training.
 
+Doubt (the active loop's `doubt` pick): 1 − the mean over a sentence's
+tokens of the largest tag marginal (CRFsuite's forward-backward marginals).
+
 The training order is shuffled with `random.Random(seed)` (recorded);
 CRFsuite is deterministic given its data in order, so one seed, one model.
 The model is CRFsuite's own file, `model.crfsuite`, beside `features.json`."""
@@ -159,6 +162,7 @@ class CrfStudent(api.Student):
         "max_iterations": {"type": "integer", "minimum": 1, "default": 100,
                            "description": "L-BFGS iterations"},
     }
+    doubts: ClassVar[bool] = True
 
     def __init__(self, **options: Any) -> None:
         self.options = {**DEFAULTS, **options}
@@ -230,6 +234,17 @@ class CrfStudent(api.Student):
             raise api.NerbenchError(f"{model_dir}: a crf model of features version {meta.get('version')!r}; "
                                     f"this nerbench computes version {FEATURES_VERSION!r}: train it again")
         self._crf = sklearn_crfsuite.CRF(model_filename=str(model_dir / MODEL))
+
+    def doubt(self, sentences: Sequence[api.Sentence]) -> list[float]:
+        """1 − the mean over tokens of the largest tag marginal: a sentence
+        whose every token the model tags with near certainty has doubt near 0.
+        The mean, not the minimum, so a long sentence with one unsure token
+        does not outrank a short one unsure throughout."""
+        if self._crf is None:
+            raise api.NerbenchError("the crf student has no model: train or load one first")
+        marginals = self._crf.predict_marginals([sentence_features(s) for s in sentences])
+        return [1.0 - sum(max(m.values()) for m in tokens) / len(tokens) if tokens else 0.0
+                for tokens in marginals]
 
     def predict(self, sentences: Sequence[api.Sentence]) -> list[list[api.Span]]:
         if self._crf is None:
