@@ -5,16 +5,20 @@ and the stopping rule."""
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import nerbench.distil.loop
 from nerbench import api
+from nerbench.cli import cli
 from nerbench.distil.picks import STRATEGIES, pick
-from nerbench.distil.silver import SilverSentence
+from nerbench.distil.silver import SilverSentence, write_silver_jsonl
 from nerbench.distil.stopping import GO_ON, Rule, decide, non_inferiority_p
+from nerbench.files.predictions import write_predictions
 from nerbench.plugin_system.manager import get_registry
 
 from nerbench_plugins.students import CrfStudent, SpacyStudent
@@ -143,3 +147,72 @@ def test_no_gain_for_patience_rounds_stops_and_a_gain_does_not():
     gained = decide(rule, 3, counts([1, 0, 1, 0] * 25, [2, 1, 1, 1] * 25, [2, 1, 2, 1] * 25), TEACHER,
                     [first, second])
     assert gained.verdict == GO_ON
+
+
+# -- nerbench loop -----------------------------------------------------------
+
+
+def loop_inputs(tmp_path: Path) -> list[str]:
+    """A pool of 40 LeNER-Br train sentences as silver (the first span of
+    each kept: a teacher that misses), and a teacher's answers on 40 dev
+    sentences (their gold, every other sentence silent): the options of a
+    first `nerbench loop` call, a tiny CRF."""
+    dataset = get_registry().get("datasets", "lener_br")
+    train = list(itertools.islice(dataset.sentences("train"), 40))
+    pool = [SilverSentence(api.Sentence(s.id, s.text, s.tokens, s.spans[:1]), (1,) * len(s.spans[:1]), 4,
+                           (i % 5) / 5) for i, s in enumerate(train)]
+    write_silver_jsonl(tmp_path / "silver.jsonl", pool)
+    dev = list(itertools.islice(dataset.sentences("dev"), 40))
+    write_predictions(tmp_path / "teacher.jsonl", [
+        api.Prediction("t", "lener_br", "dev", s.id, s.spans if i % 2 else ()) for i, s in enumerate(dev)])
+    return ["--silver", str(tmp_path / "silver.jsonl"), "--dev", "lener_br:dev",
+            "--teacher-predictions", str(tmp_path / "teacher.jsonl"), "--teacher", "t", "--batch", "10",
+            "--option", "max_iterations=10", "--pick", "hybrid", "--delta", "0.01"]
+
+
+def test_a_loop_runs_round_after_round_with_a_gold_reviewer(tmp_path, cli_runner):
+    first = loop_inputs(tmp_path)
+    folder = tmp_path / "loop"
+    result = cli_runner.invoke(cli, ["loop", str(folder), *first, "--reviewer", "gold:lener_br:train"])
+    assert result.exit_code == 0, result.output
+    assert "round 0: trained on 40 silver + 0 reviewed" in result.output and "10 sentences sent" in result.output
+    for _ in range(2):  # later calls need no settings
+        result = cli_runner.invoke(cli, ["loop", str(folder), "--reviewer", "gold:lener_br:train"])
+        assert result.exit_code == 0, result.output
+    rounds = [json.loads((folder / f"round-{k}" / "round.json").read_text()) for k in range(3)]
+    assert [r["reviewed"] for r in rounds] == [0, 10, 20]
+    sent = [set(r["sent"]) for r in rounds]
+    assert all(len(s) == 10 for s in sent) and not (sent[0] & sent[1]) and not (sent[1] & sent[2])
+    gold = {s.id: s for s in get_registry().get("datasets", "lener_br").sentences("train")}
+    back = [json.loads(line) for line in (folder / "round-0" / "reviewed.jsonl").read_text().splitlines()]
+    assert {b["id"] for b in back} == sent[0]
+    assert all(len(b["spans"]) == len(gold[b["id"]].spans) for b in back)  # the gold, not the silver
+    assert (folder / "round-2" / "model" / "student.json").is_file()
+    # the settings are recorded: another value is refused in one line
+    result = cli_runner.invoke(cli, ["loop", str(folder), "--pick", "random"])
+    assert result.exit_code == 2 and "a loop with pick = 'hybrid', not 'random'" in result.output
+
+
+def test_a_loop_waits_for_its_review_and_an_interrupted_round_is_redone(tmp_path, cli_runner, monkeypatch):
+    first = loop_inputs(tmp_path)
+    folder, twin = tmp_path / "loop", tmp_path / "twin"
+    assert cli_runner.invoke(cli, ["loop", str(folder), *first]).exit_code == 0
+    waiting = cli_runner.invoke(cli, ["loop", str(folder)])
+    assert waiting.exit_code == 0 and "waiting for the review" in waiting.output
+    assert not (folder / "round-1").exists()
+    real = nerbench.distil.loop.train_student
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        real(*args, **kwargs)
+        raise KeyboardInterrupt  # after the model is written, before round.json
+
+    monkeypatch.setattr(nerbench.distil.loop, "train_student", interrupted)
+    result = cli_runner.invoke(cli, ["loop", str(folder), "--reviewer", "gold:lener_br:train"])
+    assert result.exit_code == 130 and not (folder / "round-1" / "round.json").exists()
+    monkeypatch.setattr(nerbench.distil.loop, "train_student", real)
+    assert cli_runner.invoke(cli, ["loop", str(folder), "--reviewer", "gold:lener_br:train"]).exit_code == 0
+    for _ in range(2):
+        assert cli_runner.invoke(cli, ["loop", str(twin), *([] if _ else first),
+                                       "--reviewer", "gold:lener_br:train"]).exit_code == 0
+    resumed, straight = (json.loads((f / "round-1" / "round.json").read_text()) for f in (folder, twin))
+    assert resumed == straight

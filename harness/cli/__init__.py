@@ -4,6 +4,7 @@ how errors and interruptions are reported; each module beside it one group
 of commands."""
 
 from nerbench.cli import catalog, distil, run, stored  # noqa: F401  (each registers its commands)
+from nerbench.cli import loop  # noqa: F401  (the active loop)
 from nerbench.cli.app import cli, main
 
 __all__ = ["cli", "main"]

@@ -90,7 +90,8 @@ def token_spans(sentence: Sentence) -> tuple[list[tuple[int, int, str]], Counter
     return kept, +lost
 
 
-def write_silver_jsonl(path: Path, silver: Sequence[SilverSentence]) -> None:
+def write_silver_jsonl(path: Path, silver: Sequence[SilverSentence | Sentence]) -> None:
+    """Sentence JSONL: silver sentences with their votes, or plain (reviewed) ones."""
     with atomic_write(path) as out:
         for s in silver:
             out.write(json.dumps(s.to_json(), ensure_ascii=False) + "\n")

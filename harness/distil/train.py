@@ -101,7 +101,7 @@ def budget_data(silver: Sequence[SilverSentence], gold: Mapping[str, Sentence], 
                 unlabelled: str, about: dict[str, Any]) -> TrainingData:
     """The gold of the silver sentences `bought` (picked by `nerbench.distil.picks`
     or reviewed in the loop), spent as `use` says."""
-    missing = [s.sentence.id for s in silver if s.sentence.id not in gold]
+    missing = sorted(i for i in bought if i not in gold)
     if missing:
         raise NerbenchError(f"silver sentence {missing[0]!r} is not in the --gold split: its gold cannot be bought")
     k = len(bought)
