@@ -216,3 +216,16 @@ def test_a_loop_waits_for_its_review_and_an_interrupted_round_is_redone(tmp_path
                                        "--reviewer", "gold:lener_br:train"]).exit_code == 0
     resumed, straight = (json.loads((f / "round-1" / "round.json").read_text()) for f in (folder, twin))
     assert resumed == straight
+
+
+def test_a_loop_refuses_bad_input_in_one_line_before_training(tmp_path, cli_runner):
+    first = loop_inputs(tmp_path)
+    for extra, said in ((["--student", "spacy"], "student 'spacy' does not say its doubt"),
+                        (["--reviewer", "people:lener_br:train"], "gold:ID:SPLIT is the reviewer"),
+                        (["--teacher", "nobody"], "--teacher 'nobody' has no predictions")):
+        folder = tmp_path / f"loop-{len(said)}"
+        result = cli_runner.invoke(cli, ["loop", str(folder), *first, *extra])
+        assert result.exit_code == 2 and said in result.output and "Traceback" not in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1 and not folder.exists()
+    result = cli_runner.invoke(cli, ["loop", str(tmp_path / "new")])
+    assert result.exit_code == 2 and "a new loop needs --silver" in result.output

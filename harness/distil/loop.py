@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from nerbench.data.readers import sentence_lines
-from nerbench.distil.picks import STRATEGIES, pick
+from nerbench.distil.picks import NEEDS_STUDENT, STRATEGIES, pick
 from nerbench.distil.silver import write_silver_jsonl
 from nerbench.distil.stopping import Decision, Rule, decide
 from nerbench.distil.train import UNLABELLED, budget_data, read_silver, train_student
@@ -78,7 +78,8 @@ class LoopSettings:
 
 def settings(folder: Path, given: Mapping[str, Any]) -> LoopSettings:
     """The loop's settings: those `loop.json` recorded (a given value that
-    differs is refused), else the given ones, recorded."""
+    differs is refused), else the given ones (recorded by `loop_round` once
+    they are found to work)."""
     given = {k: v for k, v in given.items() if v is not None}
     path = folder / SETTINGS
     if path.is_file():
@@ -98,8 +99,6 @@ def settings(folder: Path, given: Mapping[str, Any]) -> LoopSettings:
         raise NerbenchError(f"--unlabelled {chosen.unlabelled!r} is not one of {', '.join(UNLABELLED)}")
     if chosen.batch < 1:
         raise NerbenchError(f"--batch {chosen.batch}: at least 1")
-    folder.mkdir(parents=True, exist_ok=True)
-    write_document(path, asdict(chosen))
     return chosen
 
 
@@ -115,17 +114,22 @@ def _reviewed(folder: Path, round_: int) -> list[Sentence]:
     return back
 
 
-def _review_from_gold(registry: Registry, reviewer: str, folder: Path, round_: int) -> None:
-    """A perfect reviewer: the sent sentences' corpus gold (`gold:ID:SPLIT`)."""
+def _gold_reviewer(registry: Registry, reviewer: str) -> tuple[str, dict[str, Sentence]]:
+    """The corpus gold a `gold:ID:SPLIT` reviewer plays from, by sentence id."""
     kind, _, ref = reviewer.partition(":")
     if kind != "gold" or not ref:
         raise NerbenchError(f"--reviewer {reviewer!r}: gold:ID:SPLIT is the reviewer nerbench can play")
     dataset, split = dataset_split(registry, ref)
-    gold = {s.id: s for s in dataset.sentences(split)}
+    return ref, {s.id: s for s in dataset.sentences(split)}
+
+
+def _review_from_gold(reviewer: tuple[str, dict[str, Sentence]], folder: Path, round_: int) -> None:
+    """A perfect reviewer: the sent sentences' corpus gold."""
+    ref, gold = reviewer
     sent = read_silver(folder / f"round-{round_}" / "sent.jsonl")
     lacking = [s.sentence.id for s in sent if s.sentence.id not in gold]
     if lacking:
-        raise NerbenchError(f"--reviewer {reviewer}: sentence {lacking[0]!r} is not in {ref}")
+        raise NerbenchError(f"--reviewer gold:{ref}: sentence {lacking[0]!r} is not in {ref}")
     write_silver_jsonl(folder / f"round-{round_}" / "reviewed.jsonl", [gold[s.sentence.id] for s in sent])
 
 
@@ -148,6 +152,7 @@ def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, revie
     record (or, while a batch awaits its review or the loop has stopped,
     the last one). `say` is told where the loop stands."""
     chosen = settings(folder, given)
+    gold_reviewer = None if reviewer is None else _gold_reviewer(registry, reviewer)
     done = 0
     while (folder / f"round-{done}" / "round.json").is_file():
         done += 1
@@ -158,12 +163,15 @@ def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, revie
             say(f"round {last['round']}: {last['decision']['verdict']}; the loop has ended")
             return last
         if not (folder / f"round-{done - 1}" / "reviewed.jsonl").is_file():
-            if reviewer is None:
+            if gold_reviewer is None:
                 say(f"round {done - 1}: waiting for the review of {folder}/round-{done - 1}/sent.jsonl "
                     f"(put it in round-{done - 1}/reviewed.jsonl)")
                 return last
-            _review_from_gold(registry, reviewer, folder, done - 1)
+            _review_from_gold(gold_reviewer, folder, done - 1)
     student_cls = registry.get("students", chosen.student)
+    if chosen.pick in NEEDS_STUDENT and not student_cls.doubts:  # refused before a round is paid for
+        raise NerbenchError(f"--pick {chosen.pick}: student {chosen.student!r} does not say its doubt; "
+                            "pick random or disagreement")
     check_options(student_cls, chosen.options, Where("nerbench loop", "--option"), f"student {chosen.student!r}")
     missing = student_cls.missing()
     if missing:
@@ -172,6 +180,9 @@ def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, revie
     silver = read_silver(Path(chosen.silver))
     reviewed = {s.id: s for k in range(done) for s in _reviewed(folder, k)}
     dev, teacher = _teacher(registry, chosen)
+    if not (folder / SETTINGS).is_file():  # recorded once they all work: a refused first call leaves nothing
+        folder.mkdir(parents=True, exist_ok=True)
+        write_document(folder / SETTINGS, asdict(chosen))
     dataset, _ = dataset_split(registry, chosen.dev)
     round_dir = folder / f"round-{done}"
     data = budget_data(silver, reviewed, set(reviewed), "mixed", chosen.unlabelled, {"silver": chosen.silver})
@@ -196,6 +207,6 @@ def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, revie
     say(f"round {done}: trained on {len(silver) - len(reviewed)} silver + {len(reviewed)} reviewed sentences; "
         f"dev F1 {100 * decision.student_f1:.1f} (teacher {100 * decision.teacher_f1:.1f}); {decision.verdict}"
         + (f"; {len(picked)} sentences sent for review: {round_dir / 'sent.jsonl'}" if picked else ""))
-    if reviewer is not None and picked:
-        _review_from_gold(registry, reviewer, folder, done)
+    if gold_reviewer is not None and picked:
+        _review_from_gold(gold_reviewer, folder, done)
     return record
