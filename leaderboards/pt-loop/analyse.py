@@ -147,6 +147,31 @@ def stopping(teacher: dict[str, Any], runs: dict[tuple[str, int], list[dict[str,
     return rows
 
 
+def picked(runs: dict[tuple[str, int], list[dict[str, Any]]]) -> list[str]:
+    """What each strategy sent for review, over its rounds and seeds: gold
+    entities and tokens per sentence, the silver's spans, the members'
+    disagreement (the silver from pt-distill, the gold from the corpus)."""
+    from nerbench.distil.train import read_silver
+    from nerbench.plugin_system.manager import get_registry
+
+    silver = {s.sentence.id: s for s in read_silver(HERE.parent / "pt-distill" / "silver" / "union" / "silver.jsonl")}
+    gold = {s.id: s for s in get_registry().get("datasets", "lener_br").sentences("train")}
+    rows = ["| strategy | sentences sent | gold entities per sentence | with no gold entity | tokens per sentence | "
+            "silver spans per sentence | disagreement |", "|---|---|---|---|---|---|---|"]
+    pool = list(silver)
+    for name, ids in [("the whole pool", pool)] + [
+            (s, [i for (strategy, _), rs in runs.items() if strategy == s for r in rs for i in r["picked"]])
+            for s in ORDER if any(k[0] == s for k in runs)]:
+        if not ids:
+            continue
+        rows.append(f"| {name} | {len(ids)} | {statistics.mean(len(gold[i].spans) for i in ids):.2f} | "
+                    f"{100 * statistics.mean(not gold[i].spans for i in ids):.0f}% | "
+                    f"{statistics.mean(len(gold[i].tokens) for i in ids):.1f} | "
+                    f"{statistics.mean(len(silver[i].sentence.spans) for i in ids):.2f} | "
+                    f"{statistics.mean(silver[i].disagreement or 0.0 for i in ids):.2f} |")
+    return rows
+
+
 def compute(runs: dict[tuple[str, int], list[dict[str, Any]]]) -> list[str]:
     records = [r for rs in runs.values() for r in rs]
     if not records:
@@ -195,6 +220,8 @@ def main() -> None:
     print("\n".join(goal(curve)))
     print("\n## The stopping rule\n")
     print("\n".join(stopping(teacher, runs)))
+    print("\n## What each strategy sent for review\n")
+    print("\n".join(picked(runs)))
     print("\n## Compute\n")
     print("\n".join(compute(runs)))
     if args.plot:
