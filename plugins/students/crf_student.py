@@ -34,8 +34,9 @@ Options (`--option KEY=VALUE`):
 - `max_iterations` (100): L-BFGS iterations; CRFsuite trains in one call, so
   this, not epochs, bounds the training.
 
-Doubt (the active loop's `doubt` pick): 1 − the mean over a sentence's
-tokens of the largest tag marginal (CRFsuite's forward-backward marginals).
+Doubt (the active loop's `doubt` pick): 1 − the probability of the
+model's best tagging of the sentence (CRFsuite's Viterbi path, normalised by
+its forward-backward partition function).
 
 The training order is shuffled with `random.Random(seed)` (recorded);
 CRFsuite is deterministic given its data in order, so one seed, one model.
@@ -236,15 +237,20 @@ class CrfStudent(api.Student):
         self._crf = sklearn_crfsuite.CRF(model_filename=str(model_dir / MODEL))
 
     def doubt(self, sentences: Sequence[api.Sentence]) -> list[float]:
-        """1 − the mean over tokens of the largest tag marginal: a sentence
-        whose every token the model tags with near certainty has doubt near 0.
-        The mean, not the minimum, so a long sentence with one unsure token
-        does not outrank a short one unsure throughout."""
+        """1 − the probability of the model's own best tagging of the
+        sentence: the chance that a reviewer finds something to correct in
+        it. Not the mean over tokens of 1 − the largest marginal, measured
+        first: it ranks short sentences first (a few unsure tokens among few),
+        and on pt-distill's pool its 200 most doubtful sentences held 0.24
+        gold entities and 7 tokens each, against 2.9 and 47 for this one."""
         if self._crf is None:
             raise api.NerbenchError("the crf student has no model: train or load one first")
-        marginals = self._crf.predict_marginals([sentence_features(s) for s in sentences])
-        return [1.0 - sum(max(m.values()) for m in tokens) / len(tokens) if tokens else 0.0
-                for tokens in marginals]
+        tagger = self._crf.tagger_
+        out = []
+        for sentence in sentences:
+            tagger.set(sentence_features(sentence))
+            out.append(1.0 - tagger.probability(tagger.tag()) if sentence.tokens else 0.0)
+        return out
 
     def predict(self, sentences: Sequence[api.Sentence]) -> list[list[api.Span]]:
         if self._crf is None:
