@@ -37,10 +37,10 @@ ORDER = ("random", "disagreement", "doubt", "hybrid")
 GOAL_BUDGET, GOAL_SHARE = 400, 0.6
 
 
-def load() -> tuple[dict[str, Any], dict[tuple[str, int], list[dict[str, Any]]]]:
-    teacher = json.loads((RESULTS / "teacher.json").read_text(encoding="utf-8"))
+def load(results: Path) -> tuple[dict[str, Any], dict[tuple[str, int], list[dict[str, Any]]]]:
+    teacher = json.loads((results / "teacher.json").read_text(encoding="utf-8"))
     runs: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
-    for file in sorted(RESULTS.glob("*/seed-*/round-*.json")):
+    for file in sorted(results.glob("*/seed-*/round-*.json")):
         record = json.loads(file.read_text(encoding="utf-8"))
         runs[(record["strategy"], record["seed"])].append(record)
     for records in runs.values():
@@ -210,8 +210,10 @@ def plot(curve: dict[str, dict[int, dict[str, Any]]], out: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="pt-loop's numbers from its committed results")
     parser.add_argument("--plot", action="store_true", help="write curves.svg")
+    parser.add_argument("--results", type=Path, default=RESULTS,
+                        help="the per-round results (results-token-mean/: doubt as first defined)")
     args = parser.parse_args()
-    teacher, runs = load()
+    teacher, runs = load(args.results)
     curve = curves(runs)
     print("## Learning curves\n\nStrict F1 (%) on the whole test split: mean ± sd over seeds (95% bootstrap interval "
           "over test sentences of the seeds' pooled counts, n = seeds)\n")

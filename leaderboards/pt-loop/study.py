@@ -32,6 +32,7 @@ from typing import Any
 from nerbench.distil.picks import STRATEGIES, pick
 from nerbench.distil.stopping import Decision, Rule, decide
 from nerbench.distil.train import budget_data, read_silver, train_student
+from nerbench.files.atomic import atomic_write
 from nerbench.files.predictions import group_by_system
 from nerbench.index.candidates import build_index
 from nerbench.index.search import run_ensemble
@@ -119,7 +120,8 @@ def main() -> None:
                               "patience": RULE.patience}
         out = path(strategy, seed, round_)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(record) + "\n", encoding="utf-8")
+        with atomic_write(out) as handle:  # whole or absent: an interrupted study resumes from what it wrote
+            handle.write(json.dumps(record) + "\n")
         return record
 
     for seed in args.seeds:
