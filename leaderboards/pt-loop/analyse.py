@@ -27,8 +27,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from nerbench.distil.stopping import Decision, Rule, decide
-from nerbench.score.bootstrap import f1_interval
+from nerbench.distil.stopping import Decision, Rule, decide, non_inferiority_p
+from nerbench.score.bootstrap import f1_interval, paired_p_value
 from nerbench.score.prf import prf
 
 HERE = Path(__file__).resolve().parent
@@ -104,6 +104,27 @@ def goal(curve: dict[str, dict[int, dict[str, Any]]]) -> list[str]:
     return lines
 
 
+def at_goal(runs: dict[tuple[str, int], list[dict[str, Any]]], budget: int = 200) -> list[str]:
+    """Each strategy at `budget` reviewed (the last round within 60% of 400)
+    against random at 400, on the seeds both have, their per-sentence counts
+    pooled: the F1s and the paired bootstrap p of "it does not beat random"."""
+    def counts(strategy: str, reviewed: int) -> dict[int, dict[str, list[int]]]:
+        return {seed: r["counts"]["test"] for (s, seed), rs in runs.items() if s == strategy
+                for r in rs if r["reviewed"] == reviewed}
+
+    base = counts("random", GOAL_BUDGET)
+    lines = []
+    for s in ORDER[1:]:
+        mine = counts(s, budget)
+        seeds = sorted(set(mine) & set(base))
+        if not seeds:
+            continue
+        a, b = pooled([mine[k] for k in seeds]), pooled([base[k] for k in seeds])
+        lines.append(f"- {s} at {budget} vs random at {GOAL_BUDGET} (seeds {', '.join(map(str, seeds))} pooled): "
+                     f"{100 * f1(a):.1f} vs {100 * f1(b):.1f}, p (not better) = {paired_p_value(a, b):.3f}")
+    return lines
+
+
 def stopping(teacher: dict[str, Any], runs: dict[tuple[str, int], list[dict[str, Any]]]) -> list[str]:
 
     teacher_first = teacher["test_first"]["counts"]
@@ -139,6 +160,14 @@ def stopping(teacher: dict[str, Any], runs: dict[tuple[str, int], list[dict[str,
     rows.append(f"The loop said stop in {stops} of {len(runs)} strategy × seed runs; while the student was worse than "
                 f"the teacher by more than δ on the first 100 test sentences: {wrong}. Decisions recomputed from the "
                 f"stored dev counts that differ from the stored ones: {mismatched}.")
+    zero = [r for rs in runs.values() for r in rs if r["round"] == 0]
+    if zero:
+        rule = Rule(**next(r["rule"] for rs in runs.values() for r in rs if "rule" in r))
+        ps = [non_inferiority_p(r["counts"]["dev"], teacher["dev"]["counts"], rule.delta, rule.resamples, rule.seed)
+              for r in zero]
+        rows.append(f"Before any review (round 0, the silver alone, {len(zero)} runs): the student's dev F1 "
+                    f"{100 * statistics.mean(f1(r['counts']['dev']) for r in zero):.1f}, the non-inferiority p "
+                    f"{max(ps):.4f} at most against the first round's level {rule.level(1):.4f}.")
     dev_teacher = 100 * f1(teacher["dev"]["counts"])
     low, high = f1_interval(teacher["dev"]["counts"])
     rows.append(f"The teacher on the {len(teacher['dev']['ids'])} dev sentences: {dev_teacher:.1f} F1 "
@@ -220,6 +249,8 @@ def main() -> None:
     print("\n".join(table(curve)))
     print("\n## The goal\n")
     print("\n".join(goal(curve)))
+    print()
+    print("\n".join(at_goal(runs)))
     print("\n## The stopping rule\n")
     print("\n".join(stopping(teacher, runs)))
     print("\n## What each strategy sent for review\n")
