@@ -227,6 +227,9 @@ def plot(curve: dict[str, dict[int, dict[str, Any]]], out: Path) -> None:
         ax.plot(budgets, [curve[s][b]["mean"] for b in budgets], marker="o", label=s)
         ax.fill_between(budgets, [curve[s][b]["low"] for b in budgets], [curve[s][b]["high"] for b in budgets],
                         alpha=0.15)
+    if GOAL_BUDGET in curve.get("random", {}):
+        ax.axhline(curve["random"][GOAL_BUDGET]["mean"], ls="--", color="grey", lw=1, label="random at 400")
+        ax.axvline(GOAL_SHARE * GOAL_BUDGET, ls=":", color="grey", lw=1, label="the goal: 240 reviews")
     ax.set_xlabel("reviewed sentences (gold) among the 1,000 silver")
     ax.set_ylabel("strict F1 on LeNER-Br test (1,389 sentences), %")
     ax.set_title("CRF on union silver (missing) + reviewed gold")
