@@ -112,6 +112,15 @@ def at_goal(runs: dict[tuple[str, int], list[dict[str, Any]]], budget: int = 200
         return {seed: r["counts"]["test"] for (s, seed), rs in runs.items() if s == strategy
                 for r in rs if r["reviewed"] == reviewed}
 
+    from nerbench.plugin_system.manager import get_registry
+
+    size = {s.id: len(s.tokens) for s in get_registry().get("datasets", "lener_br").sentences("train")}
+
+    def tokens(strategy: str, reviewed: int) -> float:
+        """Tokens a reviewer read to get there, mean over seeds (reviews cost by length too)."""
+        return statistics.mean(sum(size[i] for i in r["reviewed_ids"]) for (s, _), rs in runs.items()
+                               if s == strategy for r in rs if r["reviewed"] == reviewed)
+
     base = counts("random", GOAL_BUDGET)
     lines = []
     for s in ORDER[1:]:
@@ -121,7 +130,8 @@ def at_goal(runs: dict[tuple[str, int], list[dict[str, Any]]], budget: int = 200
             continue
         a, b = pooled([mine[k] for k in seeds]), pooled([base[k] for k in seeds])
         lines.append(f"- {s} at {budget} vs random at {GOAL_BUDGET} (seeds {', '.join(map(str, seeds))} pooled): "
-                     f"{100 * f1(a):.1f} vs {100 * f1(b):.1f}, p (not better) = {paired_p_value(a, b):.3f}")
+                     f"{100 * f1(a):.1f} vs {100 * f1(b):.1f}, p (not better) = {paired_p_value(a, b):.3f}; "
+                     f"tokens reviewed {tokens(s, budget):.0f} vs {tokens('random', GOAL_BUDGET):.0f}")
     return lines
 
 
