@@ -341,11 +341,20 @@ class Student(Configurable, ABC):
     #: Whether `train` after `load` continues from the loaded model
     #: (fine-tuning: silver first, then gold); else it starts afresh.
     continues: ClassVar[bool] = False
+    #: Whether `doubt` says how unsure the loaded model is of each sentence
+    #: (the loop's `doubt` and `hybrid` picks need it; a kind without it is refused there).
+    doubts: ClassVar[bool] = False
 
     @classmethod
     def missing(cls) -> str | None:
         """The library this student needs that is not installed, or None."""
         return None
+
+    def doubt(self, sentences: Sequence[Sentence]) -> list[float]:
+        """Where `doubts`: the loaded model's doubt about each sentence, in
+        [0, 1], higher where it is less sure of its own tags (the sentences a
+        person should review first)."""
+        raise NotImplementedError(f"{type(self).__name__} does not say its doubt")
 
     @abstractmethod
     def train(self, examples: Sequence[Example], dev: Sequence[Sentence], labels: Sequence[str], language: str,

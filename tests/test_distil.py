@@ -15,8 +15,9 @@ import pytest
 
 from nerbench.cli import cli
 from nerbench.files.folders import owned_folder
+from nerbench.distil.picks import pick
 from nerbench.distil.silver import SilverSentence, token_spans, write_conll
-from nerbench.distil.train import example, pick_gold, read_silver
+from nerbench.distil.train import example, read_silver
 from nerbench.plugin_system.manager import get_registry
 from nerbench.records import Sentence, Span, Token
 
@@ -186,9 +187,9 @@ def test_missing_and_o_teach_different_examples_and_disagreement_picks_the_dispu
     assert example(sentence, "missing").missing == (False, True, True, True)
     silver = [SilverSentence(Sentence(f"s{i}", "x", (Token("x", 0, 1),)), (), 3, d)
               for i, d in enumerate([0.0, 0.9, 0.5, 0.9, 0.1])]
-    assert pick_gold(silver, 2, "disagreement", seed=0) == ["s1", "s3"]
-    assert pick_gold(silver, 3, "disagreement", seed=0) == ["s1", "s2", "s3"]
-    random_picks = {tuple(pick_gold(silver, 2, "random", seed=s)) for s in range(20)}
+    assert pick("disagreement", silver, 2, 0) == ["s1", "s3"]
+    assert pick("disagreement", silver, 3, 0) == ["s1", "s2", "s3"]
+    random_picks = {tuple(pick("random", silver, 2, s)) for s in range(20)}
     assert len(random_picks) > 3  # random is not disagreement in disguise
 
 

@@ -34,7 +34,8 @@ from nerbench.data.readers import sentence_lines
 from nerbench.distil.review_formats import (ACCEPTED, READERS, REJECTED, SKIPPED, TASK_FILES, TOOLS, UNREVIEWED,
                                             WRITERS, Answer, ReviewTask, label_studio_config)
 from nerbench.distil.silver import SilverSentence
-from nerbench.distil.train import PICKS, pick_gold, read_silver
+from nerbench.distil import picks
+from nerbench.distil.train import PICKS, read_silver
 from nerbench.errors import NerbenchError
 from nerbench.files.atomic import atomic_write
 from nerbench.files.predictions import checked_predictions
@@ -115,7 +116,7 @@ def pick(annotation: AnnotationFolder, how: str, n: int, seed: int) -> list[Revi
     tasks = annotation.tasks
     if not 0 < n <= len(tasks):
         raise NerbenchError(f"--n {n}: between 1 and the {len(tasks)} sentences of {annotation.path}")
-    chosen = set(pick_gold(annotation.silver, n, how, seed))
+    chosen = set(picks.pick(how, annotation.silver, n, seed))
     return [task for sid, task in tasks.items() if sid in chosen]
 
 

@@ -250,7 +250,8 @@ def docbin_problem(sentence: Sentence) -> str | None:
     return None
 
 
-def write_silver_jsonl(path: Path, silver: Sequence[SilverSentence]) -> None:
+def write_silver_jsonl(path: Path, silver: Sequence[SilverSentence | Sentence]) -> None:
+    """Sentence JSONL: silver sentences with their votes, or plain (reviewed) ones."""
     with atomic_write(path) as out:
         for s in silver:
             out.write(json.dumps(s.to_json(), ensure_ascii=False) + "\n")

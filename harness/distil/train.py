@@ -8,21 +8,21 @@ spans carry no label (spaCy's missing value: no loss), because a silent
 teacher is the main damage of silver from small models. Gold sentences are
 always taught in full.
 
-A gold budget k picks k silver sentences to replace by their gold: by
-disagreement (the k with the highest 1 − mean pairwise span F1 among the
-teacher's members, ties broken at random with the seed) or at random. It is
+A gold budget k picks k silver sentences to replace by their gold
+(`nerbench.distil.picks`): by disagreement (the k with the highest 1 − mean
+pairwise span F1 among the teacher's members, ties broken at random with the
+seed) or at random. It is
 then spent three ways: `mixed` (gold for those k, silver for the rest),
 `gold-only` (those k alone) and `pretrain` (the silver first, then the k gold
 as a second training started from that model)."""
 
 from __future__ import annotations
 
-import random
 import resource
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from typing import Any
 from nerbench import __version__
 from nerbench.bases import Dataset, Student
 from nerbench.data.sample import draw, first
+from nerbench.distil import picks
 from nerbench.distil.reviewed import read_reviewed
 from nerbench.distil.silver import SilverSentence, checked_silver
 from nerbench.errors import NerbenchError
@@ -42,7 +43,8 @@ from nerbench.records import Example, Sentence
 from nerbench.students import FILES, META, folder_files, student_id
 
 UNLABELLED = ("O", "missing")
-PICKS = ("disagreement", "random")
+#: the picks `nerbench train --budget` offers: those that need no trained student
+PICKS = tuple(s for s in picks.STRATEGIES if s not in picks.NEEDS_STUDENT)
 USES = ("mixed", "gold-only", "pretrain")
 
 
@@ -81,21 +83,6 @@ def example(sentence: Sentence, unlabelled: str) -> Example:
     return Example(sentence, tuple(not c for c in covered))
 
 
-def pick_gold(silver: Sequence[SilverSentence], k: int, pick: str, seed: int) -> list[str]:
-    """The ids of the k silver sentences whose gold is bought."""
-    if not 0 < k <= len(silver):
-        raise NerbenchError(f"--budget {k}: between 1 and the {len(silver)} silver sentences")
-    rng = random.Random(seed)
-    if pick == "random":
-        return sorted(s.sentence.id for s in rng.sample(list(silver), k))
-    if any(s.disagreement is None for s in silver):
-        raise NerbenchError("--pick disagreement needs a silver annotated by an ensemble (its members' "
-                            "disagreement per sentence); this one has one member")
-    tiebreak = {s.sentence.id: rng.random() for s in silver}
-    ranked = sorted(silver, key=lambda s: (-float(s.disagreement or 0.0), tiebreak[s.sentence.id]))
-    return sorted(s.sentence.id for s in ranked[:k])
-
-
 @dataclass
 class TrainingData:
     """What one training learns from, in phases (a second phase continues
@@ -114,15 +101,15 @@ def silver_data(silver: Sequence[SilverSentence], unlabelled: str, about: dict[s
                         {"silver_sentences": len(silver), "unlabelled": unlabelled, **about})
 
 
-def budget_data(silver: Sequence[SilverSentence], gold: Mapping[str, Sentence], k: int, pick: str, use: str,
-                unlabelled: str, seed: int, about: dict[str, Any]) -> TrainingData:
-    """A gold budget of `k` silver sentences, spent as `use` says."""
-    missing = [s.sentence.id for s in silver if s.sentence.id not in gold]
+def budget_data(silver: Sequence[SilverSentence], gold: Mapping[str, Sentence], bought: Collection[str], use: str,
+                unlabelled: str, about: dict[str, Any]) -> TrainingData:
+    """The gold of the silver sentences `bought` (picked by `nerbench.distil.picks`
+    or reviewed in the loop), spent as `use` says."""
+    missing = sorted(i for i in bought if i not in gold)
     if missing:
         raise NerbenchError(f"silver sentence {missing[0]!r} is not in the --gold split: its gold cannot be bought")
-    bought = set(pick_gold(silver, k, pick, seed))
     return spend_gold(silver, [gold[s.sentence.id] for s in silver if s.sentence.id in bought], use, unlabelled,
-                      {**about, "budget": k, "pick": pick, "gold_ids": sorted(bought)})
+                      {**about, "budget": len(bought), "gold_ids": sorted(bought)})
 
 
 def spend_gold(silver: Sequence[SilverSentence], gold: Sequence[Sentence], use: str, unlabelled: str,
@@ -271,8 +258,9 @@ def training_data(spec: TrainSpec, gold: Sequence[Sentence], seed: int, labels: 
     silver, left_out = spec_silver(spec, labels)
     about.update(left_out)
     if spec.budget:
-        return budget_data(silver, {s.id: s for s in gold}, spec.budget, spec.pick, spec.use, spec.unlabelled,
-                           seed if spec.pick == "random" else 0, about)
+        bought = picks.pick(spec.pick, silver, spec.budget, seed if spec.pick == "random" else 0)
+        return budget_data(silver, {s.id: s for s in gold}, bought, spec.use, spec.unlabelled,
+                           {**about, "pick": spec.pick})
     return silver_data(silver, spec.unlabelled, about)
 
 

@@ -25,6 +25,10 @@ Options (`--option KEY=VALUE`):
 - `max_iterations` (100): L-BFGS iterations; CRFsuite trains in one call, so
   this, not epochs, bounds the training.
 
+Doubt (the active loop's `doubt` pick): 1 − the probability of the
+model's best tagging of the sentence (CRFsuite's Viterbi path, normalised by
+its forward-backward partition function).
+
 The training order is shuffled with `random.Random(seed)` (recorded);
 CRFsuite is deterministic given its data in order, so one seed, one model.
 The model is CRFsuite's own file, `model.crfsuite`, beside `features.json`.
@@ -114,6 +118,7 @@ class CrfStudent(api.Student):
         "max_iterations": {"type": "integer", "minimum": 1, "default": 100,
                            "description": "L-BFGS iterations"},
     }
+    doubts: ClassVar[bool] = True
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -209,6 +214,22 @@ class CrfStudent(api.Student):
             raise api.NerbenchError(f"{model_dir / MODEL}: CRFsuite opened no model")
         self._crf = crf
         self._dir = model_dir
+
+    def doubt(self, sentences: Sequence[api.Sentence]) -> list[float]:
+        """1 − the probability of the model's own best tagging of the
+        sentence: the chance that a reviewer finds something to correct in
+        it. Not the mean over tokens of 1 − the largest marginal, measured
+        first: it ranks short sentences first (a few unsure tokens among few),
+        and on pt-distill's pool its 200 most doubtful sentences held 0.24
+        gold entities and 7 tokens each, against 2.9 and 47 for this one."""
+        if self._crf is None:
+            raise api.NerbenchError("the crf student has no model: train or load one first")
+        tagger = self._crf.tagger_
+        out = []
+        for sentence in sentences:
+            tagger.set(sentence_features(words(sentence)))
+            out.append(1.0 - tagger.probability(tagger.tag()) if sentence.tokens else 0.0)
+        return out
 
     def predict(self, sentences: Sequence[api.Sentence]) -> list[list[api.Span]]:
         if self._crf is None:

@@ -1,0 +1,214 @@
+"""`nerbench loop`: the active loop, one round per call. A folder holds its
+state; each call trains the student on the silver plus every reviewed gold
+sentence, compares it with its teacher on the labelled dev sample (the
+stopping rule, `nerbench.distil.stopping`), picks the next batch for a
+person to review (`nerbench.distil.picks`) and says where the loop stands.
+
+The folder:
+
+- `loop.json`: the settings, written by the first call; a later call that
+  names another value is refused (a loop is one experiment);
+- `round-N/model/`: the student of round N (`student.json` beside it);
+- `round-N/sent.jsonl`: the silver sentences sent for review (sentence JSONL);
+- `round-N/reviewed.jsonl`: what came back (sentence JSONL with the
+  reviewed spans), written by the person or by `--reviewer gold:ID:SPLIT`
+  (a perfect reviewer from corpus gold);
+- `round-N/round.json`: the round's record (what it trained on, the
+  decision, what it sent), written last: a round without it is redone by
+  the next call, so an interrupted call resumes where it stopped.
+
+The dev sample judges the student, so it is never used to train it or stop
+its training (the student trains with no dev sentences)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nerbench.data.readers import sentence_lines
+from nerbench.distil.picks import NEEDS_STUDENT, STRATEGIES, pick
+from nerbench.distil.silver import write_silver_jsonl
+from nerbench.distil.stopping import Decision, Rule, decide
+from nerbench.distil.train import UNLABELLED, budget_data, read_silver, train_student
+from nerbench.errors import NerbenchError
+from nerbench.files.predictions import group_by_system
+from nerbench.files.results import write_document
+from nerbench.files.text import read_json
+from nerbench.plugin_system.factory import Where, check_options, dataset_split
+from nerbench.plugin_system.manager import Registry
+from nerbench.records import Sentence
+from nerbench.score.strict import per_sentence
+
+SETTINGS = "loop.json"
+#: the settings a first call must give (no default makes sense for them)
+REQUIRED = ("silver", "dev", "teacher_predictions", "teacher")
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """One loop's settings (`loop.json`): the `student` kind and its
+    `options`; the `silver` (silver.jsonl) it learns from, its unlabelled
+    tokens read as `unlabelled`; the labelled `dev` split ("ID:SPLIT") and
+    the `teacher`'s predictions on it (`teacher_predictions`, its system
+    name `teacher`): the dev sample is the sentences the teacher answered;
+    the `pick` strategy and the `batch` sent per round; the stopping rule's
+    `delta`, `alpha`, planned `rounds` and `patience`; the `seed`."""
+
+    silver: str
+    dev: str
+    teacher_predictions: str
+    teacher: str
+    student: str = "crf"
+    options: dict[str, Any] = field(default_factory=dict)
+    unlabelled: str = "missing"
+    pick: str = "hybrid"
+    batch: int = 50
+    delta: float = 0.05
+    alpha: float = 0.05
+    rounds: int = 8
+    patience: int = 3
+    seed: int = 0
+
+    @property
+    def rule(self) -> Rule:
+        return Rule(self.delta, self.alpha, self.rounds, self.patience, seed=self.seed)
+
+
+def settings(folder: Path, given: Mapping[str, Any]) -> LoopSettings:
+    """The loop's settings: those `loop.json` recorded (a given value that
+    differs is refused), else the given ones (recorded by `loop_round` once
+    they are found to work)."""
+    given = {k: v for k, v in given.items() if v is not None}
+    path = folder / SETTINGS
+    if path.is_file():
+        recorded = read_json(path, SETTINGS)
+        for key, value in given.items():
+            if recorded.get(key) != value:
+                raise NerbenchError(f"{folder}: a loop with {key} = {recorded.get(key)!r}, not {value!r}; "
+                                    "give another folder or leave the option out")
+        return LoopSettings(**recorded)
+    lacking = [k for k in REQUIRED if k not in given]
+    if lacking:
+        raise NerbenchError(f"{folder}: a new loop needs --{lacking[0].replace('_', '-')}")
+    chosen = LoopSettings(**given)
+    if chosen.pick not in STRATEGIES:
+        raise NerbenchError(f"--pick {chosen.pick!r} is not one of {', '.join(STRATEGIES)}")
+    if chosen.unlabelled not in UNLABELLED:
+        raise NerbenchError(f"--unlabelled {chosen.unlabelled!r} is not one of {', '.join(UNLABELLED)}")
+    if chosen.batch < 1:
+        raise NerbenchError(f"--batch {chosen.batch}: at least 1")
+    return chosen
+
+
+def _reviewed(folder: Path, round_: int, labels: Sequence[str]) -> list[Sentence]:
+    """What came back for round `round_`'s batch, each sentence one that was sent."""
+    sent = {s.sentence.id for s in read_silver(folder / f"round-{round_}" / "sent.jsonl", labels)}
+    back = [s for _, _, s in sentence_lines(folder / f"round-{round_}" / "reviewed.jsonl", "reviewed")]
+    ids = {s.id for s in back}
+    if ids != sent:
+        odd = sorted(ids ^ sent)[0]
+        raise NerbenchError(f"{folder}/round-{round_}/reviewed.jsonl: sentence {odd!r} was "
+                            f"{'not sent' if odd in ids else 'sent and did not come back'}")
+    return back
+
+
+def _gold_reviewer(registry: Registry, reviewer: str) -> tuple[str, dict[str, Sentence]]:
+    """The corpus gold a `gold:ID:SPLIT` reviewer plays from, by sentence id."""
+    kind, _, ref = reviewer.partition(":")
+    if kind != "gold" or not ref:
+        raise NerbenchError(f"--reviewer {reviewer!r}: gold:ID:SPLIT is the reviewer nerbench can play")
+    dataset, split = dataset_split(registry, ref)
+    return ref, {s.id: s for s in dataset.sentences(split)}
+
+
+def _review_from_gold(reviewer: tuple[str, dict[str, Sentence]], folder: Path, round_: int,
+                      labels: Sequence[str]) -> None:
+    """A perfect reviewer: the sent sentences' corpus gold."""
+    ref, gold = reviewer
+    sent = read_silver(folder / f"round-{round_}" / "sent.jsonl", labels)
+    lacking = [s.sentence.id for s in sent if s.sentence.id not in gold]
+    if lacking:
+        raise NerbenchError(f"--reviewer gold:{ref}: sentence {lacking[0]!r} is not in {ref}")
+    write_silver_jsonl(folder / f"round-{round_}" / "reviewed.jsonl", [gold[s.sentence.id] for s in sent])
+
+
+def _teacher(registry: Registry, chosen: LoopSettings) -> tuple[list[Sentence], dict[str, list[int]]]:
+    """The dev sample (the dev sentences the teacher answered) and the teacher's counts on it."""
+    dataset, split = dataset_split(registry, chosen.dev)
+    every = {s.id: s for s in dataset.sentences(split)}
+    systems = group_by_system([Path(chosen.teacher_predictions)], dataset.id, split, every,
+                              [label.name for label in dataset.labels])
+    if chosen.teacher not in systems:
+        raise NerbenchError(f"--teacher {chosen.teacher!r} has no predictions in {chosen.teacher_predictions} "
+                            f"for {chosen.dev}; it holds {', '.join(sorted(systems))}")
+    answered = [every[i] for i in every if i in systems[chosen.teacher]]
+    return answered, per_sentence(answered, systems[chosen.teacher])
+
+
+def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, reviewer: str | None = None,
+               say: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+    """One call of `nerbench loop`: train, decide, pick; returns the round's
+    record (or, while a batch awaits its review or the loop has stopped,
+    the last one). `say` is told where the loop stands."""
+    chosen = settings(folder, given)
+    dataset, _ = dataset_split(registry, chosen.dev)
+    labels = [label.name for label in dataset.labels]
+    gold_reviewer = None if reviewer is None else _gold_reviewer(registry, reviewer)
+    done = 0
+    while (folder / f"round-{done}" / "round.json").is_file():
+        done += 1
+    records = [read_json(folder / f"round-{k}" / "round.json", "round.json") for k in range(done)]
+    if records:
+        last = records[-1]
+        if last["decision"]["stop"] or not last["sent"]:
+            say(f"round {last['round']}: {last['decision']['verdict']}; the loop has ended")
+            return last
+        if not (folder / f"round-{done - 1}" / "reviewed.jsonl").is_file():
+            if gold_reviewer is None:
+                say(f"round {done - 1}: waiting for the review of {folder}/round-{done - 1}/sent.jsonl "
+                    f"(put it in round-{done - 1}/reviewed.jsonl)")
+                return last
+            _review_from_gold(gold_reviewer, folder, done - 1, labels)
+    student_cls = registry.get("students", chosen.student)
+    if chosen.pick in NEEDS_STUDENT and not student_cls.doubts:  # refused before a round is paid for
+        raise NerbenchError(f"--pick {chosen.pick}: student {chosen.student!r} does not say its doubt; "
+                            "pick random or disagreement")
+    check_options(student_cls, chosen.options, Where("nerbench loop", "--option"), f"student {chosen.student!r}")
+    missing = student_cls.missing()
+    if missing:
+        raise NerbenchError(f"student {chosen.student!r} needs {missing}, which is not installed; "
+                            f"run: {student_cls.install}")
+    silver = read_silver(Path(chosen.silver), labels)
+    reviewed = {s.id: s for k in range(done) for s in _reviewed(folder, k, labels)}
+    dev, teacher = _teacher(registry, chosen)
+    if not (folder / SETTINGS).is_file():  # recorded once they all work: a refused first call leaves nothing
+        folder.mkdir(parents=True, exist_ok=True)
+        write_document(folder / SETTINGS, asdict(chosen))
+    round_dir = folder / f"round-{done}"
+    data = budget_data(silver, reviewed, set(reviewed), "mixed", chosen.unlabelled, {"silver": chosen.silver})
+    train_student(student_cls, chosen.student, chosen.options, data, [], labels,
+                  dataset.language, round_dir / "model", chosen.seed,
+                  "none: the dev sample judges the student, so it never trains or stops it")
+    student = student_cls(**chosen.options)
+    student.load(round_dir / "model")
+    counts = per_sentence(dev, dict(zip((s.id for s in dev), student.predict(dev))))
+    earlier = [Decision(**{**r["decision"], "student_interval": tuple(r["decision"]["student_interval"])})
+               for r in records]
+    decision = decide(chosen.rule, done + 1, counts, teacher, earlier)
+    left = len(silver) - len(reviewed)
+    picked = [] if decision.stop or left == 0 else pick(
+        chosen.pick, silver, min(chosen.batch, left), chosen.seed * 1000 + done, student=student,
+        exclude=set(reviewed))
+    by_id = {s.sentence.id: s for s in silver}
+    write_silver_jsonl(round_dir / "sent.jsonl", [by_id[i] for i in picked])
+    record = {"round": done, "reviewed": len(reviewed), "silver_sentences": len(silver) - len(reviewed),
+              "dev_sentences": len(dev), "decision": decision.to_json(), "sent": picked}
+    write_document(round_dir / "round.json", record)
+    say(f"round {done}: trained on {len(silver) - len(reviewed)} silver + {len(reviewed)} reviewed sentences; "
+        f"dev F1 {100 * decision.student_f1:.1f} (teacher {100 * decision.teacher_f1:.1f}); {decision.verdict}"
+        + (f"; {len(picked)} sentences sent for review: {round_dir / 'sent.jsonl'}" if picked else ""))
+    if gold_reviewer is not None and picked:
+        _review_from_gold(gold_reviewer, folder, done, labels)
+    return record
