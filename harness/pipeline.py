@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,6 +104,23 @@ async def run_pipeline(
                     execution(config, backends, runner.concurrency()))
 
 
+@contextmanager
+def settled_heap() -> Iterator[None]:
+    """While a run works, the cyclic garbage collector leaves alone what
+    existed before it (modules, plugins, the plan and its sentences) and runs
+    less often: its collections scanned them again and again, 0.11 ms of CPU
+    per sentence against an instant server, 0.005 ms like this (1,389
+    LeNER-Br test sentences). Both are given back after the run."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(10_000, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 def execute(
     config: RunConfig,
     plan: Plan,
@@ -112,24 +132,26 @@ def execute(
     """`nerbench run` as a library call: infer, combine, score, write the
     predictions, the results and what the reporters make."""
     reporters = [(name, registry.get("reporters", name)()) for name in config.run.reporters]
-    cache = PredictionCache(cache_path)
-    try:
-        inferred = interrupt.run(run_pipeline(config, plan, registry, cache, progress))
-    finally:
-        cache.close()
-    outcomes, combined = inferred.outcomes, inferred.combined
-    results = build_results(config, plan, outcomes, inferred.describes, registry, inferred.wall_s, inferred.execution)
-    extra: list[Prediction] = []
-    if combined is not None:
-        results["ensembles"], results["transfer"], extra = combined.entries, combined.transfer, combined.predictions
-        if combined.judging["requests"] or combined.judging["errors"]:
-            results["judging"] = combined.judging
-    results["partial"] = bool(unanswered(results))
-    make_dir(out_dir)
-    files = [out_dir / "predictions.jsonl", out_dir / "results.json"]
-    write_predictions(files[0], itertools.chain((p for o in outcomes for p in o.predictions), extra))
-    write_results(files[1], results)
-    files += render_reports(reporters, [results], out_dir)
+    with settled_heap():
+        cache = PredictionCache(cache_path)
+        try:
+            inferred = interrupt.run(run_pipeline(config, plan, registry, cache, progress))
+        finally:
+            cache.close()
+        outcomes, combined = inferred.outcomes, inferred.combined
+        results = build_results(config, plan, outcomes, inferred.describes, registry, inferred.wall_s,
+                                inferred.execution)
+        extra: list[Prediction] = []
+        if combined is not None:
+            results["ensembles"], results["transfer"], extra = combined.entries, combined.transfer, combined.predictions
+            if combined.judging["requests"] or combined.judging["errors"]:
+                results["judging"] = combined.judging
+        results["partial"] = bool(unanswered(results))
+        make_dir(out_dir)
+        files = [out_dir / "predictions.jsonl", out_dir / "results.json"]
+        write_predictions(files[0], itertools.chain((p for o in outcomes for p in o.predictions), extra))
+        write_results(files[1], results)
+        files += render_reports(reporters, [results], out_dir)
     return RunOutput(results, files)
 
 
