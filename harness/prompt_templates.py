@@ -4,6 +4,7 @@ and judge: the label list, placeholders filled with one-line errors, and
 
 from __future__ import annotations
 
+import functools
 import string
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,10 +30,15 @@ def labels_block(labels: Sequence[Label], language: str) -> str:
     return "\n".join(f"- {label.name}: {label.description(language)}" for label in labels)
 
 
+@functools.lru_cache(maxsize=256)
+def placeholders(template: str) -> frozenset[str]:
+    # Cached: a run fills the same few templates for every sentence.
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name)
+
+
 def fill(template: str, where: str, **values: Any) -> str:
     """`str.format` with a one-line error naming the template on a bad placeholder."""
-    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
-    unknown = sorted(names - set(values))
+    unknown = sorted(placeholders(template) - set(values))
     if unknown:
         raise NerbenchError(
             f"{where}: unknown placeholder {{{unknown[0]}}}; available: "
