@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from nerbench.bases import Backend, PromptFormat, Student
+from nerbench.data.manifest import sha256_file
 from nerbench.errors import BackendError, NerbenchError
 from nerbench.files.paths import contained
 from nerbench.files.schema import validate
@@ -56,14 +57,6 @@ def read_meta(model_dir: Path) -> dict[str, Any]:
     return meta
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def model_files(model_dir: Path) -> dict[str, Path]:
     """Every file of a model folder but `student.json`, by its path relative
     to the folder, each checked before anything opens it: inside the folder
@@ -89,7 +82,7 @@ def model_files(model_dir: Path) -> dict[str, Path]:
 def folder_files(model_dir: Path) -> dict[str, dict[str, Any]]:
     """What `student.json` records of a freshly trained model folder: each
     file's size and sha256."""
-    return {rel: {"size": path.stat().st_size, "sha256": _sha256(path)}
+    return {rel: {"size": path.stat().st_size, "sha256": sha256_file(path)}
             for rel, path in sorted(model_files(model_dir).items())}
 
 
@@ -114,7 +107,7 @@ def check_files(model_dir: Path, meta: dict[str, Any]) -> None:
         if size != want["size"]:
             raise NerbenchError(f"{model_dir / rel}: {size} bytes, but {where} records {want['size']} "
                                 "(truncated or replaced since training)")
-        if _sha256(files[rel]) != want["sha256"]:
+        if sha256_file(files[rel]) != want["sha256"]:
             raise NerbenchError(f"{model_dir / rel}: its sha256 is not the one {where} records (changed since "
                                 "training)")
 

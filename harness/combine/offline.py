@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nerbench.bases import JudgedCombiner
+from nerbench.bases import Dataset, JudgedCombiner
 from nerbench.data.sample import first
 from nerbench.errors import NerbenchError
 from nerbench.files.predictions import group_by_system, write_predictions
@@ -15,15 +15,15 @@ from nerbench.index.candidates import CandidateIndex, build_index
 from nerbench.index.search import run_ensemble
 from nerbench.plugin_system.factory import Where, dataset_split, make
 from nerbench.plugin_system.manager import Registry
-from nerbench.records import Prediction
+from nerbench.records import Prediction, Sentence, Span
 from nerbench.score.coverage import Coverage, covered
 
 
-def load_index(registry: Registry, ref: str, files: list[Path], limit: int | None, option: str,
-               everything: bool = False) -> tuple[CandidateIndex, Coverage]:
-    """The candidate index of `files`' answers for the split `ref` names
-    ("ID:SPLIT", given as `option`), over the sentences they answer of its
-    first `limit` (all of those when `everything`); and that coverage."""
+def split_answers(registry: Registry, ref: str, files: list[Path], option: str
+                  ) -> tuple[Dataset, str, list[Sentence], dict[str, dict[str, tuple[Span, ...]]]]:
+    """The split `ref` names ("ID:SPLIT", given as `option`): its dataset,
+    split, sentences, and each system's answers in `files` (read by the one
+    checked predictions reader) by sentence id."""
     try:
         dataset, split = dataset_split(registry, ref)
     except NerbenchError as exc:
@@ -31,6 +31,15 @@ def load_index(registry: Registry, ref: str, files: list[Path], limit: int | Non
     sentences = first(dataset, split, None)
     systems = group_by_system(files, dataset.id, split, {s.id: s for s in sentences},
                               {label.name for label in dataset.labels})
+    return dataset, split, sentences, systems
+
+
+def load_index(registry: Registry, ref: str, files: list[Path], limit: int | None, option: str,
+               everything: bool = False) -> tuple[CandidateIndex, Coverage]:
+    """The candidate index of `files`' answers for the split `ref` names,
+    over the sentences they answer of its first `limit` (all of those when
+    `everything`); and that coverage."""
+    dataset, split, sentences, systems = split_answers(registry, ref, files, option)
     coverage = covered(sentences[:limit], systems, everything)
     return build_index(coverage.sentences, systems, key=f"{dataset.id}:{split}"), coverage
 

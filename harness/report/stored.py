@@ -6,10 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nerbench.data.sample import first
-from nerbench.errors import NerbenchError
-from nerbench.files.predictions import group_by_system
-from nerbench.plugin_system.factory import dataset_split
+from nerbench.combine.offline import split_answers
 from nerbench.plugin_system.manager import Registry
 from nerbench.score.coverage import covered
 from nerbench.score.strict import score
@@ -21,13 +18,7 @@ def score_files(registry: Registry, gold: str, files: list[Path], limit: int | N
     sentences of its first `limit` that the files answer (all of them with
     `everything`; where a system lacks a sentence another answered, it
     predicts nothing there); and notes for the user."""
-    try:
-        dataset, split = dataset_split(registry, gold)
-    except NerbenchError as exc:
-        raise NerbenchError(f"--gold {gold}: {exc}") from None
-    sentences = first(dataset, split, None)
-    systems = group_by_system(files, dataset.id, split, {s.id: s for s in sentences},
-                              {label.name for label in dataset.labels})
+    _, _, sentences, systems = split_answers(registry, gold, files, "--gold")
     notes = []
     if limit is not None and limit < len(sentences):
         scored_ids = {s.id for s in sentences[:limit]}
