@@ -96,12 +96,13 @@ def simulated(capacities: list[int], rounds: int, service: float, jitter: float)
     return rows
 
 
-def llama(sentences: int, rounds: int) -> dict:
+def llama(sentences: int, rounds: int, max_tokens: int = 64) -> dict:
     from nerbench import llama as llama_server
 
     server = llama_server.start(llama_server.smollm2_path(), "smollm2", slots=4, ctx_per_slot=2048)
-    adaptive = config_text(server.url, "openai", "smollm2", sentences, 1).replace("concurrency = 1\n", "")
-    fixed = config_text(server.url, "openai", "smollm2", sentences, 4)
+    adaptive = config_text(server.url, "openai", "smollm2", sentences, 1,
+                           max_tokens=max_tokens).replace("concurrency = 1\n", "")
+    fixed = config_text(server.url, "openai", "smollm2", sentences, 4, max_tokens=max_tokens)
     measured = []
     with tempfile.TemporaryDirectory() as tmp:
         run_nerbench(fixed, Path(tmp) / "warm")  # the first pass over a cold server is slow
@@ -130,7 +131,7 @@ def main() -> None:
     parser.add_argument("--llama-rounds", type=int, default=3)
     parser.add_argument("--no-llama", action="store_true", help="only the simulated server")
     parser.add_argument("--smoke", action="store_true",
-                        help="seconds: C = 1 and 4, 20 rounds of 5 ms, 1 sentence on llama.cpp; checks the output")
+                        help="C = 1 and 4, 20 rounds of 5 ms; 1 sentence, 8 tokens on llama.cpp; checks the output")
     args = parser.parse_args()
     if args.smoke:
         args.capacities, args.rounds, args.service, args.sentences, args.llama_rounds = "1,4", 20, 0.005, 1, 1
@@ -140,7 +141,7 @@ def main() -> None:
                     "simulated": simulated([int(c) for c in args.capacities.split(",")], args.rounds, args.service,
                                            args.jitter)}
     if not args.no_llama:
-        report["llama_cpp"] = llama(args.sentences, args.llama_rounds)
+        report["llama_cpp"] = llama(args.sentences, args.llama_rounds, 8 if args.smoke else 64)
     print(json.dumps(report, indent=2))
     if args.smoke:
         check_smoke(report)

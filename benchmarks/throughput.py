@@ -77,7 +77,7 @@ class InstantServer:
 
 
 def config_text(url: str, kind: str, model: str, sentences: int, concurrency: int,
-                formats: tuple[str, ...] = ("json",)) -> str:
+                formats: tuple[str, ...] = ("json",), max_tokens: int = 64) -> str:
     tables = "".join(f'\n[[format]]\nname = "{name}"\n' for name in formats)
     return f"""
 [run]
@@ -87,7 +87,7 @@ reporters = []
 [generation]
 temperature = 0.0
 seed = 0
-max_tokens = 64
+max_tokens = {max_tokens}
 
 [[backend]]
 name = "b"
@@ -158,12 +158,12 @@ async def run_httpx(url: str, bodies: list[dict[str, Any]], concurrency: int) ->
         return time.perf_counter() - started, sum(counts)
 
 
-def llama_cpp(sentences: int, slots: int, rounds: int, work: Path) -> dict[str, Any]:
+def llama_cpp(sentences: int, slots: int, rounds: int, work: Path, max_tokens: int = 64) -> dict[str, Any]:
     """Part 1: tokens/s of nerbench and of httpx on the same real server."""
     from nerbench import llama as llama_server
 
     server = llama_server.start(llama_server.smollm2_path(), "smollm2", slots=slots, ctx_per_slot=2048)
-    text = config_text(server.url, "llamacpp", "smollm2", sentences, slots)
+    text = config_text(server.url, "llamacpp", "smollm2", sentences, slots, max_tokens=max_tokens)
     url, bodies = request_bodies(text, work / "bodies")
     asyncio.run(run_httpx(url, bodies, slots))  # warm-up: the first pass over a cold server is slow
     measured = []
@@ -245,7 +245,7 @@ def main() -> None:
     parser.add_argument("--llama-rounds", type=int, default=8, help="rounds against llama.cpp")
     parser.add_argument("--no-llama", action="store_true", help="only the overhead part (the instant server)")
     parser.add_argument("--smoke", action="store_true",
-                        help="seconds: 1 sentence, 2 slots, 1 round, 50 instant sentences; checks the output")
+                        help="1 sentence, 2 slots, 8 tokens, 1 round; 50 instant sentences; checks the output")
     args = parser.parse_args()
     if args.smoke:
         args.sentences, args.slots, args.llama_rounds, args.instant, args.rounds = 1, 2, 1, 50, 1
@@ -255,7 +255,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if not args.no_llama:
             report["llama_cpp"] = {"sentences": args.sentences, "slots": args.slots,
-                                   **llama_cpp(args.sentences, args.slots, args.llama_rounds, Path(tmp))}
+                                   **llama_cpp(args.sentences, args.slots, args.llama_rounds, Path(tmp),
+                                               8 if args.smoke else 64)}
         report["instant"] = instant(args.instant, args.slots, args.rounds, Path(tmp))
     report["load_after"] = os.getloadavg()
     print(json.dumps(report, indent=2))
