@@ -329,6 +329,38 @@ def stress(teacher: dict[str, Any], runs: dict[tuple[str, int], list[dict[str, A
         f"the {len(dev)} dev sentences ({sum(records[0]['counts']['dev']['gold'])} gold entities)."]
 
 
+def no_gain(teacher: dict[str, Any], runs: dict[tuple[str, int], list[dict[str, Any]]]) -> list[str]:
+    """Where the no-gain stop alone ends each run (the rule replayed against
+    the gold itself, which no student comes near: only that stop can fire;
+    it reads the student's dev F1 alone, so any teacher the student is worse
+    than ends there too), and the student's whole-test F1 there and at the
+    last round."""
+    from nerbench.plugin_system.manager import get_registry
+
+    dev_by_id = {s.id: s for s in get_registry().get("datasets", "lener_br").sentences("dev")}
+    dev = [dev_by_id[i] for i in teacher["dev"]["ids"]]
+    gold = per_sentence(dev, {s.id: list(s.spans) for s in dev})
+    lines = []
+    for strategy in ORDER:
+        ends = []
+        for (s, _), rs in sorted(runs.items()):
+            if s != strategy:
+                continue
+            earlier: list[Decision] = []
+            for r in rs:
+                if "decision" in r:
+                    earlier.append(decide(Rule(**r["rule"]), r["round"], r["counts"]["dev"], gold, earlier))
+                    if earlier[-1].stop:
+                        ends.append((r["round"], rs[-1]["round"], f1(r["counts"]["test"]),
+                                     f1(rs[-1]["counts"]["test"])))
+                        break
+        if ends:
+            lines.append(f"- {strategy}: ends at round " + ", ".join(str(e[0]) for e in ends)
+                         + f" (seeds in order); whole-test F1 there {100 * statistics.mean(e[2] for e in ends):.1f} "
+                         f"(mean), at round {max(e[1] for e in ends)} {100 * statistics.mean(e[3] for e in ends):.1f}")
+    return lines
+
+
 def dev_gap(runs: dict[tuple[str, int], list[dict[str, Any]]]) -> str:
     """How far the dev sample flatters the students: their F1 there minus on the whole test split."""
     gaps = [100 * (f1(r["counts"]["dev"]) - f1(r["counts"]["test"])) for rs in runs.values() for r in rs]
@@ -519,6 +551,8 @@ def main() -> None:
         print("\n## The stopping rule against stronger teachers (synthetic, from the gold)\n")
         print("\n".join(stress(teacher, runs)))
         print(dev_gap(runs))
+        print("\nThe no-gain stop alone (against a teacher no student comes near):\n")
+        print("\n".join(no_gain(teacher, runs)))
         print("\nThe non-inferiority test alone (the same replay with patience 0: no \"no gain\" stop):\n")
         print("\n".join(stress(teacher, runs, patience=0)))
     print("\n## Cost in the units a user pays\n")
