@@ -15,26 +15,45 @@ per-round results alone (no model, no training):
   against the stored one); whether it ever said stop while the student was
   worse than the teacher by more than δ on the test sentences the teacher
   answered (the first 100);
+- the stopping rule against stronger teachers: its decisions replayed from
+  the stored dev counts against synthetic teachers made from the corpus gold
+  (each gold span damaged with a seeded probability: dropped or relabelled),
+  whose answers exist on every sentence, so a stop is judged against the
+  student on the whole test split;
+- the cost in the units a user pays: the teacher's model calls and wall time
+  (`teacher-cost.json`, from pt-distill's annotation), sentences and tokens
+  reviewed and the person's hours at `--review-cost` seconds a sentence
+  (an assumption the user replaces), and what the silver is worth in gold
+  sentences and hours (pt-distill's gold-only CRFs, `test-crf/results.json`);
 - the compute, from each round's timings.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import re
 import statistics
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from nerbench.distil.stopping import Decision, Rule, decide, non_inferiority_p
+from nerbench.records import Sentence, Span
 from nerbench.score.bootstrap import f1_interval, paired_p_value
 from nerbench.score.prf import prf
+from nerbench.score.strict import per_sentence
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 ORDER = ("random", "disagreement", "doubt", "hybrid")
 GOAL_BUDGET, GOAL_SHARE = 400, 0.6
+DISTILL = HERE.parent / "pt-distill"
+#: the synthetic teachers' F1 on the whole test split, in expectation (strongest first), and draws of each
+STRESS_LEVELS, STRESS_DRAWS = (0.90, 0.75, 0.60, 0.45, 0.35), 5
+#: the seconds a person takes to review one sentence, unless --review-cost says otherwise: an ASSUMPTION
+REVIEW_COST_S = 30.0
 
 
 def load(results: Path) -> tuple[dict[str, Any], dict[tuple[str, int], list[dict[str, Any]]]]:
@@ -112,9 +131,7 @@ def at_goal(runs: dict[tuple[str, int], list[dict[str, Any]]], budget: int = 200
         return {seed: r["counts"]["test"] for (s, seed), rs in runs.items() if s == strategy
                 for r in rs if r["reviewed"] == reviewed}
 
-    from nerbench.plugin_system.manager import get_registry
-
-    size = {s.id: len(s.tokens) for s in get_registry().get("datasets", "lener_br").sentences("train")}
+    size = train_sizes()
 
     def tokens(strategy: str, reviewed: int) -> float:
         """Tokens a reviewer read to get there, mean over seeds (reviews cost by length too)."""
@@ -186,6 +203,265 @@ def stopping(teacher: dict[str, Any], runs: dict[tuple[str, int], list[dict[str,
     return rows
 
 
+def _uniform(*key: object) -> float:
+    """A number in [0, 1) fixed by `key` (a hash, not a generator: the same span draws the same on every run)."""
+    digest = hashlib.sha256(":".join(map(str, key)).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2 ** 64
+
+
+def damage_rate(target: float) -> float:
+    """The share of gold spans to damage, half dropped and half relabelled,
+    for an expected strict F1 of `target`: a damaged share r leaves
+    tp = (1 − r)·n of (1 − r/2)·n predicted and n gold spans, so
+    F1 = 2(1 − r) / (2 − r/2); solved for r."""
+    return (2 - 2 * target) / (2 - target / 2)
+
+
+def synthetic(sentence: Sentence, rate: float, draw: int, labels: list[str]) -> list[Span]:
+    """A synthetic teacher's answer on `sentence`: its gold spans, each
+    damaged with probability `rate` independently (drawn from a hash of the
+    draw, the sentence id and the span, so dev and test sentences are
+    treated alike): half of the damaged dropped, half given another label."""
+    out = []
+    for span in sentence.spans:
+        key = (draw, sentence.id, span.start, span.end, span.label)
+        if _uniform("damage", *key) >= rate:
+            out.append(span)
+        elif _uniform("relabel", *key) >= 0.5:
+            others = [label for label in labels if label != span.label]
+            out.append(Span(span.start, span.end, others[int(_uniform("label", *key) * len(others))]))
+    return out
+
+
+def stress(teacher: dict[str, Any], runs: dict[tuple[str, int], list[dict[str, Any]]],
+           levels: tuple[float, ...] = STRESS_LEVELS, draws: int = STRESS_DRAWS,
+           patience: int | None = None) -> list[str]:
+    """The stopping rule replayed against synthetic teachers stronger than
+    the union: for each level and draw, every strategy × seed's decisions
+    recomputed from its stored dev counts (as the loop chains them, each
+    round given the earlier ones) until the first stop; a stop is wrong when
+    the student of that round is worse than the teacher by more than δ on the
+    whole test split; a "go on" is a cost when the student is not.
+    `patience` replaces the recorded rule's (0: the no-gain stop off, the
+    non-inferiority test alone)."""
+    from nerbench.plugin_system.manager import get_registry
+
+    dataset = get_registry().get("datasets", "lener_br")
+    labels = [label.name for label in dataset.labels]
+    test = list(dataset.sentences("test"))
+    dev_by_id = {s.id: s for s in dataset.sentences("dev")}
+    dev = [dev_by_id[i] for i in teacher["dev"]["ids"]]
+    records = [r for rs in runs.values() for r in rs]
+    if any(r["counts"]["test"]["gold"] != records[0]["counts"]["test"]["gold"] for r in records):
+        raise SystemExit("the stored test counts do not share one gold")
+    rows = ["| teacher (expected test F1) | damaged share | its F1, whole test (draws) | its F1, dev sample "
+            "(draws) | runs | stop: not worse | stop: no gain | never stopped | first stop, round × runs | "
+            "wrong stops: not worse / no gain | runs that went on while the student was not worse (rounds) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    notes: list[str] = []
+    wrong: list[str] = []
+    for level in levels:
+        rate = damage_rate(level)
+        test_f1s, dev_f1s = [], []
+        n = not_worse = no_gain = never = wrong_nw = wrong_ng = held_runs = held_rounds = 0
+        first: dict[int, int] = defaultdict(int)
+        per_strategy: dict[str, int] = defaultdict(int)
+        for draw in range(draws):
+            t_dev = per_sentence(dev, {s.id: synthetic(s, rate, draw, labels) for s in dev})
+            t_test = per_sentence(test, {s.id: synthetic(s, rate, draw, labels) for s in test})
+            if t_test["gold"] != records[0]["counts"]["test"]["gold"] or \
+                    t_dev["gold"] != records[0]["counts"]["dev"]["gold"]:
+                raise SystemExit("the synthetic teacher's gold is not the students' gold")
+            teacher_test = f1(t_test)
+            test_f1s.append(100 * teacher_test)
+            dev_f1s.append(100 * f1(t_dev))
+            for (strategy, _), rs in sorted(runs.items(), key=lambda kv: (ORDER.index(kv[0][0]), kv[0][1])):
+                n += 1
+                earlier: list[Decision] = []
+                held = 0
+                stopped = None
+                for r in rs:
+                    if "decision" not in r:
+                        continue
+                    rule = Rule(**{**r["rule"], **({} if patience is None else {"patience": patience})})
+                    d = decide(rule, r["round"], r["counts"]["dev"], t_dev, earlier)
+                    earlier.append(d)
+                    student_test = f1(r["counts"]["test"])
+                    worse = student_test < teacher_test - rule.delta
+                    if d.stop:
+                        stopped = (r["round"], d, worse)
+                        if worse and d.p <= d.level:
+                            wrong.append(f"  - teacher {100 * level:.0f}, draw {draw}: {strategy} seed {r['seed']} "
+                                         f"round {r['round']}: dev {100 * d.student_f1:.1f} vs "
+                                         f"{100 * d.teacher_f1:.1f} (p = {d.p:.4f} ≤ {d.level:.4f}); whole test "
+                                         f"{100 * student_test:.1f} vs {100 * teacher_test:.1f}")
+                        break
+                    if not worse:
+                        held += 1
+                held_runs += held > 0
+                held_rounds += held
+                if stopped is None:
+                    never += 1
+                    continue
+                round_, d, worse = stopped
+                first[round_] += 1
+                if d.p <= d.level:  # the non-inferiority stop, the one with an error bound
+                    not_worse += 1
+                    wrong_nw += worse
+                else:
+                    no_gain += 1
+                    wrong_ng += worse
+                if worse:
+                    per_strategy[strategy] += 1
+        rows.append(f"| {100 * level:.0f} | {100 * rate:.1f}% | {min(test_f1s):.1f}–{max(test_f1s):.1f} | "
+                    f"{min(dev_f1s):.1f}–{max(dev_f1s):.1f} | {n} | {not_worse} | {no_gain} | {never} | "
+                    + (", ".join(f"{k} × {v}" for k, v in sorted(first.items())) or "–")
+                    + f" | {wrong_nw} / {wrong_ng} | {held_runs} ({held_rounds}) |")
+        if per_strategy:
+            notes.append(f"- teacher {100 * level:.0f}: wrong stops (either kind) by strategy: "
+                         + ", ".join(f"{s} {per_strategy[s]}" for s in ORDER if per_strategy.get(s)))
+    distinct = len({json.dumps([r["counts"]["dev"] for r in rs]) for rs in runs.values()})
+    if wrong:
+        notes += ["- the wrong non-inferiority stops (student vs teacher):"] + wrong
+    return rows + [""] + notes + [
+        f"Runs per level: {draws} teacher draws × {len(runs)} strategy × seed runs ({distinct} of the "
+        f"{len(runs)} runs differ in their dev counts); judged on the {len(test)} test sentences and decided on "
+        f"the {len(dev)} dev sentences ({sum(records[0]['counts']['dev']['gold'])} gold entities)."]
+
+
+def no_gain(teacher: dict[str, Any], runs: dict[tuple[str, int], list[dict[str, Any]]]) -> list[str]:
+    """Where the no-gain stop alone ends each run (the rule replayed against
+    the gold itself, which no student comes near: only that stop can fire;
+    it reads the student's dev F1 alone, so any teacher the student is worse
+    than ends there too), and the student's whole-test F1 there and at the
+    last round."""
+    from nerbench.plugin_system.manager import get_registry
+
+    dev_by_id = {s.id: s for s in get_registry().get("datasets", "lener_br").sentences("dev")}
+    dev = [dev_by_id[i] for i in teacher["dev"]["ids"]]
+    gold = per_sentence(dev, {s.id: list(s.spans) for s in dev})
+    lines = []
+    for strategy in ORDER:
+        ends = []
+        for (s, _), rs in sorted(runs.items()):
+            if s != strategy:
+                continue
+            earlier: list[Decision] = []
+            for r in rs:
+                if "decision" in r:
+                    earlier.append(decide(Rule(**r["rule"]), r["round"], r["counts"]["dev"], gold, earlier))
+                    if earlier[-1].stop:
+                        ends.append((r["round"], rs[-1]["round"], f1(r["counts"]["test"]),
+                                     f1(rs[-1]["counts"]["test"])))
+                        break
+        if ends:
+            lines.append(f"- {strategy}: ends at round " + ", ".join(str(e[0]) for e in ends)
+                         + f" (seeds in order); whole-test F1 there {100 * statistics.mean(e[2] for e in ends):.1f} "
+                         f"(mean), at round {max(e[1] for e in ends)} {100 * statistics.mean(e[3] for e in ends):.1f}")
+    return lines
+
+
+def dev_gap(runs: dict[tuple[str, int], list[dict[str, Any]]]) -> str:
+    """How far the dev sample flatters the students: their F1 there minus on the whole test split."""
+    gaps = [100 * (f1(r["counts"]["dev"]) - f1(r["counts"]["test"])) for rs in runs.values() for r in rs]
+    return (f"The students' F1 on the dev sample minus their F1 on the whole test split, over the {len(gaps)} "
+            f"rounds: mean {statistics.mean(gaps):+.1f}, from {min(gaps):+.1f} to {max(gaps):+.1f} (a synthetic "
+            "teacher damages dev and test sentences alike, so its dev F1 differs from its test F1 by its draw "
+            "only).")
+
+
+def train_sizes() -> dict[str, int]:
+    """Tokens per LeNER-Br train sentence, by id."""
+    from nerbench.plugin_system.manager import get_registry
+
+    return {s.id: len(s.tokens) for s in get_registry().get("datasets", "lener_br").sentences("train")}
+
+
+def teacher_cost() -> dict[str, Any]:
+    """pt-distill's annotation cost (teacher-cost.json), its last piece
+    checked against the annotation.json in the tree."""
+    cost = json.loads((HERE / "teacher-cost.json").read_text(encoding="utf-8"))
+    last = json.loads((DISTILL / "silver" / "union" / "annotation.json").read_text(encoding="utf-8"))
+    piece = cost["pieces"][-1]
+    calls = sum(m["backend_calls"] for m in last["members"].values())
+    if (calls, last["wall_s"], last["created"]) != (piece["model_calls"], piece["wall_s"], piece["created"]):
+        raise SystemExit("teacher-cost.json's last piece is not pt-distill's annotation.json")
+    if cost["model_calls"] != sum(p["model_calls"] for p in cost["pieces"]):
+        raise SystemExit("teacher-cost.json: the pieces do not add up")
+    return cost
+
+
+def cost(runs: dict[tuple[str, int], list[dict[str, Any]]], curve: dict[str, dict[int, dict[str, Any]]],
+         review_s: float) -> list[str]:
+    """Per budget: the teacher's calls and wall time (paid once, for the
+    1,000 silver sentences, whatever the strategy), the person's hours at
+    `review_s` a sentence, and each strategy's F1 and tokens read."""
+    paid = teacher_cost()
+    size = train_sizes()
+    strategies = [s for s in ORDER if s in curve]
+    tokens: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for (strategy, _), rs in runs.items():
+        for r in rs:
+            tokens[(strategy, r["reviewed"])].append(sum(size[i] for i in r["reviewed_ids"]))
+    fresh = sum(p["model_calls"] + p["cache_hits"] for p in paid["pieces"])
+    lines = [f"The teacher (pt-distill's annotation of the 1,000 silver sentences, `teacher-cost.json`): "
+             f"{paid['model_calls']:,} model calls, {paid['wall_s']:,.0f} s ({paid['wall_s'] / 3600:.1f} h) of "
+             f"wall time in {len(paid['pieces'])} pieces; {fresh - paid['model_calls']} more answers came from the "
+             f"cache of earlier attempts, so a first annotation asks {fresh:,}. pt-distill's README states "
+             f"{paid['readme_stated']['model_calls']:,} calls and {paid['readme_stated']['wall_s']:,} s (its "
+             f"pieces' rounded seconds summed).",
+             f"The person: {review_s:g} s a reviewed sentence (ASSUMED: `--review-cost SECONDS`).", "",
+             "| reviewed sentences | person h | teacher calls | teacher wall h | "
+             + " | ".join(f"{s}: F1 (tokens read)" for s in strategies) + " |",
+             "|---|---|---|---|" + "---|" * len(strategies)]
+    for budget in sorted({b for s in strategies for b in curve[s]}):
+        cells = [f"{curve[s][budget]['mean']:.1f} ({statistics.mean(tokens[(s, budget)]):,.0f})"
+                 if budget in curve[s] else "–" for s in strategies]
+        lines.append(f"| {budget} | {budget * review_s / 3600:.2f} | {paid['model_calls']:,} | "
+                     f"{paid['wall_s'] / 3600:.1f} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def silver_worth(review_s: float) -> list[str]:
+    """How many gold sentences a CRF needs to match the silver-only CRF on the
+    whole test split, log-linear between the two nearest measured budgets
+    (pt-distill's gold-only CRFs, seeds pooled as pt-distill pools them, and
+    each seed's own curve), in sentences and in the person's hours."""
+    doc = json.loads((DISTILL / "test-crf" / "results.json").read_text(encoding="utf-8"))
+    name = re.compile(r"^crf/crf-(?P<data>.+)-seed-(?P<seed>\d+)/student$")
+    by: dict[str, dict[int, dict[str, list[int]]]] = defaultdict(dict)
+    for entry in doc["systems"]:
+        match = name.match(entry["system"])
+        if match:
+            by[match["data"]][int(match["seed"])] = entry["per_sentence"]
+    budgets = {50: "gold-only-50", 100: "gold-only-100", 200: "gold-only-200", 1000: "gold-same-1000"}
+    silver_data = "silver-union-missing"
+
+    def interpolate(target: float, curve: list[tuple[int, float]]) -> float | None:
+        for (k0, f0), (k1, f1_) in zip(curve, curve[1:]):
+            if f0 <= target <= f1_ and f1_ > f0:
+                return float(k0 * (k1 / k0) ** ((target - f0) / (f1_ - f0)))
+        return None
+
+    silver = f1(pooled(list(by[silver_data].values())))
+    curve = [(k, f1(pooled(list(by[d].values())))) for k, d in budgets.items()]
+    seeds = sorted(by[budgets[50]])
+    one = [interpolate(f1(by[silver_data][s]), [(k, f1(by[d][s])) for k, d in budgets.items()]) for s in seeds]
+    worth = interpolate(silver, curve)
+    paid = teacher_cost()
+    lines = [f"Gold alone (pt-distill's CRFs, `test-crf/results.json`, {len(seeds)} seeds pooled), whole test split: "
+             + ", ".join(f"{k} sentences {100 * v:.1f}" for k, v in curve)
+             + f"; the union's silver alone (`{silver_data}`): {100 * silver:.1f}."]
+    if worth is None:
+        return lines + ["The silver's F1 is outside the gold-only curve: no interpolation."]
+    lines.append(f"The 1,000 silver sentences are worth about {worth:.0f} gold sentences (seed by seed: "
+                 + ", ".join("–" if w is None else f"{w:.0f}" for w in one)
+                 + f"), {worth * review_s / 3600:.2f} h of review at {review_s:g} s a sentence (ASSUMED), against "
+                 f"the teacher's {paid['model_calls']:,} model calls and {paid['wall_s'] / 3600:.1f} h of wall time "
+                 "that made them.")
+    return lines
+
+
 def picked(runs: dict[tuple[str, int], list[dict[str, Any]]]) -> list[str]:
     """What each strategy sent for review, over its rounds and seeds: gold
     entities and tokens per sentence, the silver's spans, the members'
@@ -254,6 +530,11 @@ def main() -> None:
     parser.add_argument("--plot", action="store_true", help="write curves.svg")
     parser.add_argument("--results", type=Path, default=RESULTS,
                         help="the per-round results (results-token-mean/: doubt as first defined)")
+    parser.add_argument("--review-cost", type=float, default=REVIEW_COST_S, metavar="SECONDS",
+                        help="seconds a person takes to review one sentence (default %(default)s: an assumption; "
+                             "give your own)")
+    parser.add_argument("--no-stress", action="store_true",
+                        help="leave out the stopping rule against synthetic teachers (the slowest part)")
     args = parser.parse_args()
     teacher, runs = load(args.results)
     curve = curves(runs)
@@ -266,6 +547,18 @@ def main() -> None:
     print("\n".join(at_goal(runs)))
     print("\n## The stopping rule\n")
     print("\n".join(stopping(teacher, runs)))
+    if not args.no_stress:
+        print("\n## The stopping rule against stronger teachers (synthetic, from the gold)\n")
+        print("\n".join(stress(teacher, runs)))
+        print(dev_gap(runs))
+        print("\nThe no-gain stop alone (against a teacher no student comes near):\n")
+        print("\n".join(no_gain(teacher, runs)))
+        print("\nThe non-inferiority test alone (the same replay with patience 0: no \"no gain\" stop):\n")
+        print("\n".join(stress(teacher, runs, patience=0)))
+    print("\n## Cost in the units a user pays\n")
+    print("\n".join(cost(runs, curve, args.review_cost)))
+    print()
+    print("\n".join(silver_worth(args.review_cost)))
     print("\n## What each strategy sent for review\n")
     print("\n".join(picked(runs)))
     print("\n## Compute\n")
