@@ -268,7 +268,7 @@ def cost_line(cost: Mapping[str, Any]) -> str:
         said = f"teacher: {teacher['calls']:,} calls, {_hours(teacher['wall_s'])}" + (
             "" if teacher["complete"] else " at least (an earlier piece of the annotation was not counted)")
     more = cost["answered"] - cost["reviewed"]
-    said += f"; reviewed {cost['reviewed']:,} sentences" + (f" ({more:,} more rejected or skipped)" if more else "")
+    said += f"; reviewed {cost['reviewed']:,} sentences" + (f", {more:,} more rejected or skipped" if more else "")
     if cost["person_s"] is None:
         said += " (the person's time: not known without --review-cost)"
     else:
