@@ -29,13 +29,8 @@ The folder:
 The dev sample judges the student, so it is never used to train it or stop
 its training (the student trains with no dev sentences).
 
-Each round's record says what the loop has cost so far in the units a user
-pays (`cost`): the teacher's model calls and seconds (the `teacher_cost` of
-the annotation.json beside the silver; null without one), the sentences
-reviewed and those the person answered (a rejected or skipped one took their
-time too), the person's seconds at `review_cost` seconds a sentence (null
-without it: nerbench never invents it), and the student's training seconds
-this round and in all."""
+Each round's record says what the loop has cost so far (`cost`:
+`nerbench.distil.cost`)."""
 
 from __future__ import annotations
 
@@ -46,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from nerbench.data.readers import sentence_lines
-from nerbench.distil.annotate import teacher_cost
+from nerbench.distil.cost import cost_line, loop_cost
 from nerbench.distil.picks import NEEDS_STUDENT, STRATEGIES, pick
 from nerbench.distil.review import IMPORTED, MANIFEST, export_review, import_review, read_annotation
 from nerbench.distil.review_formats import ACCEPTED, REJECTED, SKIPPED, TASK_FILES, TOOLS, UNREVIEWED
@@ -70,7 +65,6 @@ REVIEW = "review"
 _IMPORTED = {"type": "object", "required": ["counts"], "properties": {
     "counts": {"type": "object", "required": [ACCEPTED, REJECTED, SKIPPED, UNREVIEWED],
                "additionalProperties": {"type": "integer", "minimum": 0}}}}
-_TRAINED = {"type": "object", "required": ["train_s"], "properties": {"train_s": {"type": "number", "minimum": 0}}}
 #: the settings a first call must give (no default makes sense for them)
 REQUIRED = ("silver", "dev", "teacher_predictions", "teacher")
 
@@ -234,48 +228,6 @@ def _teacher(registry: Registry, chosen: LoopSettings) -> tuple[list[Sentence], 
     return answered, per_sentence(answered, systems[chosen.teacher])
 
 
-def _hours(seconds: float) -> str:
-    return f"{seconds / 3600:,.1f} h"
-
-
-def _cost(chosen: LoopSettings, folder: Path, done: int, came_back: Sequence[Mapping[str, Any]],
-          train_s: float) -> dict[str, Any]:
-    """What the loop has cost up to round `done` (see the module's doc)."""
-    beside = annotation_dir(chosen.silver)
-    teacher = None
-    if beside is not None:
-        path = beside / "annotation.json"
-        teacher = teacher_cost(read_json(path, "annotation"), str(path))
-    trained = []
-    for k in range(done):
-        path = folder / f"round-{k}" / "model" / "student.json"
-        meta = read_json(path, "student.json")
-        validate(meta, _TRAINED, str(path))
-        trained.append(meta["train_s"])
-    answered = sum(c["reviewed"] + c[REJECTED] + c[SKIPPED] for c in came_back)
-    return {"teacher": teacher, "reviewed": sum(c["reviewed"] for c in came_back), "answered": answered,
-            "review_cost_s": chosen.review_cost,
-            "person_s": None if chosen.review_cost is None else round(answered * chosen.review_cost, 3),
-            "student_s": round(train_s, 3), "student_s_total": round(sum(trained) + train_s, 3)}
-
-
-def cost_line(cost: Mapping[str, Any]) -> str:
-    """The round's cost as a person reads it, in hours."""
-    teacher = cost["teacher"]
-    if teacher is None:
-        said = "teacher: not known (no annotation.json beside the silver)"
-    else:
-        said = f"teacher: {teacher['calls']:,} calls, {_hours(teacher['wall_s'])}" + (
-            "" if teacher["complete"] else " at least (an earlier piece of the annotation was not counted)")
-    more = cost["answered"] - cost["reviewed"]
-    said += f"; reviewed {cost['reviewed']:,} sentences" + (f", {more:,} more rejected or skipped" if more else "")
-    if cost["person_s"] is None:
-        said += " (the person's time: not known without --review-cost)"
-    else:
-        said += f" ({_hours(cost['person_s'])} at {cost['review_cost_s']:g} s each)"
-    return said + f"; student: {_hours(cost['student_s'])} this round, {_hours(cost['student_s_total'])} in all"
-
-
 def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, reviewer: str | None = None,
                say: Callable[[str], None] = lambda line: None, import_file: Path | None = None) -> dict[str, Any]:
     """One call of `nerbench loop`: take in the waiting round's review (from
@@ -349,7 +301,7 @@ def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, revie
         shutil.rmtree(round_dir / REVIEW)
     if chosen.to is not None and beside is not None and picked:
         export_review(beside, round_dir / REVIEW, chosen.to, picked, registry, {"loop": str(folder), "round": done})
-    cost = _cost(chosen, folder, done, [c for _, c in came_back], meta["train_s"])
+    cost = loop_cost(beside, chosen.review_cost, folder, done, [c for _, c in came_back], meta["train_s"])
     record = {"round": done, "reviewed": len(reviewed), "silver_sentences": len(silver) - len(reviewed),
               "dev_sentences": len(dev), "decision": decision.to_json(), "sent": picked,
               "came_back": came_back[-1][1] if came_back else None, "cost": cost}
