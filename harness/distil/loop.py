@@ -132,11 +132,18 @@ def settings(folder: Path, given: Mapping[str, Any]) -> LoopSettings:
     if chosen.to is not None:
         if chosen.to not in TOOLS:
             raise NerbenchError(f"--to {chosen.to!r} is not one of {', '.join(TOOLS)}")
-        if annotation_dir(chosen.silver) is None:
-            raise NerbenchError(f"--to {chosen.to}: the batches are written from an annotation folder (silver.jsonl "
-                                f"beside annotation.json and predictions.jsonl: `nerbench annotate -o DIR`); "
-                                f"{chosen.silver} is not in one")
+        tool_source(chosen)
     return chosen
+
+
+def tool_source(chosen: LoopSettings) -> Path:
+    """The annotation folder a loop `--to` a tool writes its batches from."""
+    folder = annotation_dir(chosen.silver)
+    if folder is None:
+        raise NerbenchError(f"--to {chosen.to}: the batches are written from an annotation folder (silver.jsonl "
+                            f"beside annotation.json and predictions.jsonl: `nerbench annotate -o DIR`); "
+                            f"{chosen.silver} is not in one")
+    return folder
 
 
 def annotation_dir(silver: str) -> Path | None:
@@ -274,9 +281,8 @@ def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, revie
     came_back = [_reviewed(folder, k, labels) for k in range(done)]
     reviewed = {s.id: s for back, _ in came_back for s in back}
     dev, teacher = _teacher(registry, chosen)
-    beside = annotation_dir(chosen.silver)
-    if chosen.to is not None and beside is not None:  # what the export reads, checked before a round is paid for
-        read_annotation(beside)
+    if chosen.to is not None:  # what the export reads, checked before a round is paid for
+        read_annotation(tool_source(chosen))
     if not (folder / SETTINGS).is_file():  # recorded once they all work: a refused first call leaves nothing
         folder.mkdir(parents=True, exist_ok=True)
         write_document(folder / SETTINGS, asdict(chosen))
@@ -299,9 +305,11 @@ def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, revie
     write_silver_jsonl(round_dir / "sent.jsonl", [by_id[i] for i in picked])
     if (round_dir / REVIEW).exists():  # the export of an interrupted call of this round: redone whole
         shutil.rmtree(round_dir / REVIEW)
-    if chosen.to is not None and beside is not None and picked:
-        export_review(beside, round_dir / REVIEW, chosen.to, picked, registry, {"loop": str(folder), "round": done})
-    cost = loop_cost(beside, chosen.review_cost, folder, done, [c for _, c in came_back], meta["train_s"])
+    if chosen.to is not None and picked:
+        export_review(tool_source(chosen), round_dir / REVIEW, chosen.to, picked, registry,
+                      {"loop": str(folder), "round": done})
+    cost = loop_cost(annotation_dir(chosen.silver), chosen.review_cost, folder, done, [c for _, c in came_back],
+                     meta["train_s"])
     record = {"round": done, "reviewed": len(reviewed), "silver_sentences": len(silver) - len(reviewed),
               "dev_sentences": len(dev), "decision": decision.to_json(), "sent": picked,
               "came_back": came_back[-1][1] if came_back else None, "cost": cost}
