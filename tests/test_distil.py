@@ -287,6 +287,42 @@ def test_a_sample_annotated_in_pieces_resumes_from_its_output_and_asks_what_the_
     assert result.exit_code == 2 and "an annotation of another config" in result.stderr, result.output
 
 
+def test_teacher_cost_adds_up_over_the_pieces_an_older_annotation_json_counts_what_it_has(tmp_path, cli_runner):
+    """teacher_cost sums every piece's model calls (counted here by the
+    server) and wall time; an annotation.json without it (written before
+    nerbench kept it) counts its own call, and is incomplete when it had
+    itself reused a piece it did not keep the cost of."""
+    sentences = train_sentences()
+    out = tmp_path / "pieces"
+    with FakeOpenAI(models=("a", "b"), answer=gold_teacher({s.text: s for s in sentences})) as fake:
+        cfg = write(tmp_path / "t.toml", teacher_config(fake.url))
+
+        def piece(limit: int) -> tuple[dict, int]:
+            before = sum(fake.sent.values())
+            result = cli_runner.invoke(cli, ["annotate", str(cfg), "--teacher", "union[t/a/json+t/b/json]",
+                                             "--split", "lener_br:train", "--sample", "12", "--seed", "3",
+                                             "--limit", str(limit), "-o", str(out),
+                                             "--cache", str(tmp_path / f"c{limit}.sqlite"), "--no-progress"])
+            assert result.exit_code == 0, result.output
+            return json.loads((out / "annotation.json").read_text()), sum(fake.sent.values()) - before
+
+        first, asked_first = piece(4)
+        second, asked_second = piece(8)
+        assert asked_first > 0 and asked_second > 0 and second["reused_sentences"] == 4
+        assert first["teacher_cost"] == {"calls": asked_first, "wall_s": first["wall_s"], "pieces": 1,
+                                         "complete": True}
+        cost = second["teacher_cost"]
+        assert (cost["calls"], cost["pieces"], cost["complete"]) == (asked_first + asked_second, 2, True)
+        assert cost["wall_s"] == pytest.approx(first["wall_s"] + second["wall_s"], abs=0.002)
+        # As an older nerbench wrote it: no teacher_cost, and it had reused 4 sentences of an earlier piece.
+        del second["teacher_cost"]
+        (out / "annotation.json").write_text(json.dumps(second))
+        third, asked_third = piece(12)
+    cost = third["teacher_cost"]
+    assert (cost["calls"], cost["pieces"], cost["complete"]) == (asked_second + asked_third, 2, False)
+    assert cost["wall_s"] == pytest.approx(second["wall_s"] + third["wall_s"], abs=0.002)
+
+
 def test_an_output_folder_belongs_to_one_job(tmp_path, cli_runner):
     """annotate -o continues only what was asked identically and refuses the
     rest (another draw, another text of as many lines, a smaller --limit, a

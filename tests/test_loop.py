@@ -152,21 +152,25 @@ def test_no_gain_for_patience_rounds_stops_and_a_gain_does_not():
 # -- nerbench loop -----------------------------------------------------------
 
 
+def dev_teacher(tmp_path: Path) -> list[str]:
+    """A teacher's answers on 40 LeNER-Br dev sentences (their gold, every
+    other sentence silent): the dev options of a first `nerbench loop` call."""
+    dev = list(itertools.islice(get_registry().get("datasets", "lener_br").sentences("dev"), 40))
+    write_predictions(tmp_path / "teacher.jsonl", [
+        api.Prediction("t", "lener_br", "dev", s.id, s.spans if i % 2 else ()) for i, s in enumerate(dev)])
+    return ["--dev", "lener_br:dev", "--teacher-predictions", str(tmp_path / "teacher.jsonl"), "--teacher", "t"]
+
+
 def loop_inputs(tmp_path: Path) -> list[str]:
     """A pool of 40 LeNER-Br train sentences as silver (the first span of
-    each kept: a teacher that misses), and a teacher's answers on 40 dev
-    sentences (their gold, every other sentence silent): the options of a
-    first `nerbench loop` call, a tiny CRF."""
+    each kept: a teacher that misses), and the `dev_teacher`: the options
+    of a first `nerbench loop` call, a tiny CRF."""
     dataset = get_registry().get("datasets", "lener_br")
     train = list(itertools.islice(dataset.sentences("train"), 40))
     pool = [SilverSentence(api.Sentence(s.id, s.text, s.tokens, s.spans[:1]), (1,) * len(s.spans[:1]), 4,
                            (i % 5) / 5) for i, s in enumerate(train)]
     write_silver_jsonl(tmp_path / "silver.jsonl", pool)
-    dev = list(itertools.islice(dataset.sentences("dev"), 40))
-    write_predictions(tmp_path / "teacher.jsonl", [
-        api.Prediction("t", "lener_br", "dev", s.id, s.spans if i % 2 else ()) for i, s in enumerate(dev)])
-    return ["--silver", str(tmp_path / "silver.jsonl"), "--dev", "lener_br:dev",
-            "--teacher-predictions", str(tmp_path / "teacher.jsonl"), "--teacher", "t", "--batch", "10",
+    return ["--silver", str(tmp_path / "silver.jsonl"), *dev_teacher(tmp_path), "--batch", "10",
             "--option", "max_iterations=10", "--pick", "hybrid", "--delta", "0.01"]
 
 
@@ -215,7 +219,8 @@ def test_a_loop_waits_for_its_review_and_an_interrupted_round_is_redone(tmp_path
         assert cli_runner.invoke(cli, ["loop", str(twin), *([] if _ else first),
                                        "--reviewer", "gold:lener_br:train"]).exit_code == 0
     resumed, straight = (json.loads((f / "round-1" / "round.json").read_text()) for f in (folder, twin))
-    assert resumed == straight
+    # the same round, but for the seconds its training took
+    assert {**resumed, "cost": None} == {**straight, "cost": None}
 
 
 def test_a_loop_refuses_bad_input_in_one_line_before_training(tmp_path, cli_runner):
@@ -229,3 +234,28 @@ def test_a_loop_refuses_bad_input_in_one_line_before_training(tmp_path, cli_runn
         assert len(result.output.strip().splitlines()) == 1 and not folder.exists()
     result = cli_runner.invoke(cli, ["loop", str(tmp_path / "new")])
     assert result.exit_code == 2 and "a new loop needs --silver" in result.output
+
+
+def test_each_round_records_its_cost_and_json_prints_the_record(tmp_path, cli_runner):
+    """Without an annotation.json beside the silver the teacher's cost is
+    not known, and without --review-cost neither is the person's time:
+    both null, never invented; the student's seconds add up over rounds."""
+    folder = tmp_path / "loop"
+    outputs = [cli_runner.invoke(cli, ["loop", str(folder), *(loop_inputs(tmp_path) if k == 0 else []),
+                                       "--reviewer", "gold:lener_br:train", "--json"]) for k in range(2)]
+    trained = []
+    for k, result in enumerate(outputs):
+        assert result.exit_code == 0, result.output
+        record = json.loads((folder / f"round-{k}" / "round.json").read_text())
+        assert json.loads(result.stdout) == record  # stdout holds the record alone; the lines go to stderr
+        assert f"round {k}: trained on" in result.stderr
+        assert "the person's time: not known without --review-cost" in result.stderr
+        trained.append(json.loads((folder / f"round-{k}" / "model" / "student.json").read_text())["train_s"])
+        cost = record["cost"]
+        assert cost["teacher"] is None and cost["person_s"] is None and cost["review_cost_s"] is None
+        assert cost["reviewed"] == cost["answered"] == 10 * k == record["reviewed"]
+        assert cost["student_s"] == trained[k]
+        assert cost["student_s_total"] == pytest.approx(sum(trained), abs=0.002)
+    assert json.loads((folder / "loop.json").read_text())["review_cost"] is None
+    assert json.loads(outputs[1].stdout)["came_back"] == {"round": 0, "sent": 10, "reviewed": 10, "rejected": 0,
+                                                          "skipped": 0, "unreviewed": 0}

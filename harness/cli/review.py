@@ -10,7 +10,7 @@ import click
 
 from nerbench.cli.app import cli, registry_from
 
-from nerbench.distil.review import export_review, import_review
+from nerbench.distil.review import Pick, export_review, import_review
 from nerbench.distil.review_formats import TOOLS
 from nerbench.distil.ship import ship_student
 from nerbench.distil.train import PICKS
@@ -36,7 +36,7 @@ def review_export(ctx: click.Context, annotation_dir: Path, tool: str, how: str,
     """Send N sentences of ANNOTATION_DIR (`nerbench annotate -o DIR`) to a reviewer: Label Studio
     (tasks.json with one prediction per teacher member, label_config.xml), Prodigy (ner_manual
     tasks.jsonl) or doccano (tasks.jsonl). Bring the answers back with `nerbench review import`."""
-    done = export_review(annotation_dir, output, tool, how, n, seed, registry_from(ctx))
+    done = export_review(annotation_dir, output, tool, Pick(how, n, seed), registry_from(ctx))
     click.echo(f"{len(done.tasks)} sentences for {tool}: wrote " + ", ".join(str(p) for p in done.files))
 
 

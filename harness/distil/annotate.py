@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from nerbench.errors import NerbenchError
 from nerbench.files.folders import owned_folder
 from nerbench.files.predictions import checked_predictions, write_predictions
 from nerbench.files.results import write_document
+from nerbench.files.schema import validate
 from nerbench.files.text import read_json
 from nerbench.infer.runner import JobOutcome, Runner
 from nerbench.infer.session import model_session
@@ -77,6 +78,8 @@ class Annotation:
     judging: dict[str, Any] | None = None
     #: member → sentence id → the answer an earlier annotation in the output folder gave
     reused: dict[str, dict[str, Prediction]] = field(default_factory=dict)
+    #: what that earlier annotation cost the teacher (`teacher_cost`), carried over when its answers are reused
+    earlier_cost: dict[str, Any] | None = None
 
     @property
     def errors(self) -> int:
@@ -84,19 +87,58 @@ class Annotation:
         return sum(o.stats.statuses.get("error", 0) for o in self.outcomes)
 
 
+_COST = {"type": "object", "required": ["calls", "wall_s", "pieces", "complete"],
+         "properties": {"calls": {"type": "integer", "minimum": 0}, "wall_s": {"type": "number", "minimum": 0},
+                        "pieces": {"type": "integer", "minimum": 1}, "complete": {"type": "boolean"}}}
+_CALLS = {"type": "object", "properties": {"backend_calls": {"type": "integer", "minimum": 0}}}
+#: what an annotation.json written before `teacher_cost` holds of its own call's cost
+_OWN_COST = {"type": "object", "properties": {
+    "wall_s": {"type": "number", "minimum": 0}, "reused_sentences": {"type": "integer", "minimum": 0},
+    "members": {"type": "object", "additionalProperties": _CALLS}, "judging": _CALLS}}
+
+
+def teacher_cost(summary: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """What the silver of an annotation.json cost its teacher, every piece
+    included: model `calls` (answered by a backend: cache hits cost nothing
+    here), `wall_s` and the `pieces` (annotate calls) summed. An annotation
+    written before nerbench recorded it counts what it has — its own wall
+    time, its members' and judges' calls — and is `complete` only if it
+    reused no earlier piece (whose cost it did not keep)."""
+    if "teacher_cost" in summary:
+        validate(summary["teacher_cost"], _COST, where, "teacher_cost")
+        return dict(summary["teacher_cost"])
+    validate(dict(summary), _OWN_COST, where)
+    members = summary.get("members") or {}
+    known = "wall_s" in summary and members and all("backend_calls" in m for m in members.values())
+    calls = sum(m.get("backend_calls", 0) for m in members.values())
+    return {"calls": calls + (summary.get("judging") or {}).get("backend_calls", 0),
+            "wall_s": summary.get("wall_s", 0.0), "pieces": 1,
+            "complete": bool(known) and not summary.get("reused_sentences")}
+
+
+@dataclass
+class Earlier:
+    """What an earlier annotation in the output folder has: member →
+    sentence id → answer, the demonstration exclusion it was asked under,
+    and what it cost the teacher."""
+
+    answers: dict[str, dict[str, Prediction]] = field(default_factory=dict)
+    exclusion: str | None = None
+    cost: dict[str, Any] | None = None
+
+
 def earlier_answers(out_dir: Path, config: RunConfig, teacher: Teacher, dataset: Dataset, split: str,
-                    sentences: Sequence[Sentence]) -> tuple[dict[str, dict[str, Prediction]], str | None]:
+                    sentences: Sequence[Sentence]) -> Earlier:
     """What an earlier annotation in `out_dir` (by this config, of this
-    split) already has: member → sentence id → answer, for each of
-    `sentences` that every member of `teacher` answered there, on the same
-    text; and the demonstration exclusion it was asked under. Nothing when
+    split) already has: the answers for each of `sentences` that every
+    member of `teacher` answered there, on the same text. Nothing when
     `out_dir` holds no annotation — so an annotation done in pieces (more
     of a sample each time, `--limit`) or on another machine resumes from
     its committed output, not only from the cache."""
     summary_path, rows_path, silver_path = (out_dir / "annotation.json", out_dir / "predictions.jsonl",
                                             out_dir / "silver.jsonl")
     if not (summary_path.is_file() and rows_path.is_file() and silver_path.is_file()):
-        return {}, None
+        return Earlier()
     summary = read_json(summary_path, "annotation")
     if not isinstance(summary, dict):
         raise NerbenchError(f"{summary_path}: not an annotation.json (expected a JSON object)")
@@ -112,7 +154,7 @@ def earlier_answers(out_dir: Path, config: RunConfig, teacher: Teacher, dataset:
     done = [s.id for s in sentences if texts.get(s.id) == s.text and all(
         s.id in rows.get(m, {}) and rows[m][s.id].status != STATUS_ERROR for m in teacher.members)]
     answers = {m: {sid: rows[m][sid] for sid in done} for m in teacher.members}
-    return answers, summary.get("demonstrations_excluded_sha256")
+    return Earlier(answers, summary.get("demonstrations_excluded_sha256"), teacher_cost(summary, str(summary_path)))
 
 
 def teacher_combiner(registry: Registry, teacher: Teacher) -> Combiner | None:
@@ -138,7 +180,7 @@ def _members(teacher: Teacher, outcomes: list[JobOutcome], reused: dict[str, dic
 
 def annotate(config: RunConfig, registry: Registry, teacher: Teacher, dataset: Dataset, split: str,
              sentences: list[Sentence], cache_path: Path, progress: bool = True, exclude: Sequence[Sentence] = (),
-             earlier: tuple[dict[str, dict[str, Prediction]], str | None] = ({}, None)) -> Annotation:
+             earlier: Earlier | None = None) -> Annotation:
     """Ask the teacher's members about `sentences` (gold withheld; no
     demonstration among them or `exclude`) and combine their answers;
     every completion is cached the moment it arrives. `earlier` is what
@@ -147,7 +189,8 @@ def annotate(config: RunConfig, registry: Registry, teacher: Teacher, dataset: D
     if not sentences:
         raise NerbenchError("nothing to annotate: no sentences")
     started = time.perf_counter()
-    answers, earlier_exclusion = earlier
+    earlier = earlier or Earlier()
+    answers, earlier_exclusion = earlier.answers, earlier.exclusion
     ids = {s.id for s in sentences}
     done = set.intersection(*(set(answers.get(m, {})) & ids for m in teacher.members)) if answers else set()
     todo = [s for s in sentences if s.id not in done]
@@ -181,7 +224,8 @@ def annotate(config: RunConfig, registry: Registry, teacher: Teacher, dataset: D
     outcomes, spans, judging = model_session(config, plan, registry, cache_path, work, progress,
                                              desc="nerbench annotate")
     return Annotation(teacher, dataset, split, sentences, spans, _members(teacher, outcomes, reused), outcomes,
-                      excluded, exclusion, time.perf_counter() - started, judging, reused)
+                      excluded, exclusion, time.perf_counter() - started, judging, reused,
+                      earlier.cost if reused else None)
 
 
 def write_annotation(annotation: Annotation, out_dir: Path, config_sha256: str,
@@ -228,6 +272,7 @@ def write_annotation(annotation: Annotation, out_dir: Path, config_sha256: str,
         "reused_sentences": len(next(iter(a.reused.values()), {})),
         "members": {o.job.system: o.stats.to_json() for o in a.outcomes},
         "wall_s": round(a.wall_s, 3),
+        "teacher_cost": _cumulative_cost(a),
         "partial": bool(a.errors),
         **(extra or {}),
     }
@@ -236,6 +281,14 @@ def write_annotation(annotation: Annotation, out_dir: Path, config_sha256: str,
     write_document(out_dir / "annotation.json", summary)
     files.append(out_dir / "annotation.json")
     return files, summary
+
+
+def _cumulative_cost(a: Annotation) -> dict[str, Any]:
+    """This call's cost, plus the earlier pieces' whose answers it reused."""
+    calls = sum(o.stats.backend_calls for o in a.outcomes) + (a.judging or {}).get("backend_calls", 0)
+    before = a.earlier_cost or {"calls": 0, "wall_s": 0.0, "pieces": 0, "complete": True}
+    return {"calls": before["calls"] + calls, "wall_s": round(before["wall_s"] + a.wall_s, 3),
+            "pieces": before["pieces"] + 1, "complete": before["complete"]}
 
 
 @dataclass(frozen=True)

@@ -10,31 +10,49 @@ The folder:
   names another value is refused (a loop is one experiment);
 - `round-N/model/`: the student of round N (`student.json` beside it);
 - `round-N/sent.jsonl`: the silver sentences sent for review (sentence JSONL);
+- `round-N/review/`: with `--to TOOL`, the batch for the person's
+  annotation tool, written by `review export`'s own code (a review folder:
+  its manifest records the loop and the round);
 - `round-N/reviewed.jsonl`: what came back (sentence JSONL with the
-  reviewed spans), written by the person or by `--reviewer gold:ID:SPLIT`
-  (a perfect reviewer from corpus gold);
+  reviewed spans), written by the person, by `--import EXPORT_FILE` (the
+  tool's export read back by `review import`'s own code, into the review
+  folder first) or by `--reviewer gold:ID:SPLIT` (a perfect reviewer from
+  corpus gold). An imported round holds the accepted sentences alone: a
+  sentence the person rejected, skipped or did not review is counted
+  (`came_back` in the next round's record), never taught as "no entity" —
+  it stays silver and goes back to the pool, so it may be picked again. A
+  file the person writes by hand holds every sentence sent;
 - `round-N/round.json`: the round's record (what it trained on, the
   decision, what it sent), written last: a round without it is redone by
   the next call, so an interrupted call resumes where it stopped.
 
 The dev sample judges the student, so it is never used to train it or stop
-its training (the student trains with no dev sentences)."""
+its training (the student trains with no dev sentences).
+
+Each round's record says what the loop has cost so far (`cost`:
+`nerbench.distil.cost`)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nerbench.data.readers import sentence_lines
+from nerbench.distil.cost import cost_line, loop_cost
 from nerbench.distil.picks import NEEDS_STUDENT, STRATEGIES, pick
+from nerbench.distil.review import IMPORTED, MANIFEST, export_review, import_review, read_annotation
+from nerbench.distil.review_formats import ACCEPTED, REJECTED, SKIPPED, TASK_FILES, TOOLS, UNREVIEWED
 from nerbench.distil.silver import write_silver_jsonl
 from nerbench.distil.stopping import Decision, Rule, decide
 from nerbench.distil.train import UNLABELLED, budget_data, read_silver, train_student
 from nerbench.errors import NerbenchError
+from nerbench.files.atomic import atomic_write
 from nerbench.files.predictions import group_by_system
 from nerbench.files.results import write_document
+from nerbench.files.schema import validate
 from nerbench.files.text import read_json
 from nerbench.plugin_system.factory import Where, check_options, dataset_split
 from nerbench.plugin_system.manager import Registry
@@ -42,6 +60,11 @@ from nerbench.records import Sentence
 from nerbench.score.strict import per_sentence
 
 SETTINGS = "loop.json"
+#: a round's batch for the person's tool (a review folder)
+REVIEW = "review"
+_IMPORTED = {"type": "object", "required": ["counts"], "properties": {
+    "counts": {"type": "object", "required": [ACCEPTED, REJECTED, SKIPPED, UNREVIEWED],
+               "additionalProperties": {"type": "integer", "minimum": 0}}}}
 #: the settings a first call must give (no default makes sense for them)
 REQUIRED = ("silver", "dev", "teacher_predictions", "teacher")
 
@@ -54,7 +77,10 @@ class LoopSettings:
     the `teacher`'s predictions on it (`teacher_predictions`, its system
     name `teacher`): the dev sample is the sentences the teacher answered;
     the `pick` strategy and the `batch` sent per round; the stopping rule's
-    `delta`, `alpha`, planned `rounds` and `patience`; the `seed`."""
+    `delta`, `alpha`, planned `rounds` and `patience`; the `seed`; the
+    annotation tool each batch is also written for (`to`, None: sentence
+    JSONL alone) and a person's seconds per reviewed sentence
+    (`review_cost`, None: not known)."""
 
     silver: str
     dev: str
@@ -70,6 +96,8 @@ class LoopSettings:
     rounds: int = 8
     patience: int = 3
     seed: int = 0
+    to: str | None = None
+    review_cost: float | None = None
 
     @property
     def rule(self) -> Rule:
@@ -99,19 +127,79 @@ def settings(folder: Path, given: Mapping[str, Any]) -> LoopSettings:
         raise NerbenchError(f"--unlabelled {chosen.unlabelled!r} is not one of {', '.join(UNLABELLED)}")
     if chosen.batch < 1:
         raise NerbenchError(f"--batch {chosen.batch}: at least 1")
+    if chosen.review_cost is not None and chosen.review_cost <= 0:
+        raise NerbenchError(f"--review-cost {chosen.review_cost}: seconds a sentence, more than 0")
+    if chosen.to is not None:
+        if chosen.to not in TOOLS:
+            raise NerbenchError(f"--to {chosen.to!r} is not one of {', '.join(TOOLS)}")
+        tool_source(chosen)
     return chosen
 
 
-def _reviewed(folder: Path, round_: int, labels: Sequence[str]) -> list[Sentence]:
-    """What came back for round `round_`'s batch, each sentence one that was sent."""
-    sent = {s.sentence.id for s in read_silver(folder / f"round-{round_}" / "sent.jsonl", labels)}
-    back = [s for _, _, s in sentence_lines(folder / f"round-{round_}" / "reviewed.jsonl", "reviewed")]
+def tool_source(chosen: LoopSettings) -> Path:
+    """The annotation folder a loop `--to` a tool writes its batches from."""
+    folder = annotation_dir(chosen.silver)
+    if folder is None:
+        raise NerbenchError(f"--to {chosen.to}: the batches are written from an annotation folder (silver.jsonl "
+                            f"beside annotation.json and predictions.jsonl: `nerbench annotate -o DIR`); "
+                            f"{chosen.silver} is not in one")
+    return folder
+
+
+def annotation_dir(silver: str) -> Path | None:
+    """The annotation folder the silver lies in (`nerbench annotate -o DIR`), if it does."""
+    path = Path(silver)
+    folder = path.parent
+    if path.name == "silver.jsonl" and all((folder / f).is_file() for f in ("annotation.json", "predictions.jsonl")):
+        return folder
+    return None
+
+
+def _import_counts(round_dir: Path) -> dict[str, int] | None:
+    """What the person did with an imported round's batch (`import.json`'s
+    counts), or None for a round not imported from a tool."""
+    path = round_dir / REVIEW / IMPORTED
+    if not path.is_file():
+        return None
+    imported = read_json(path, "review import")
+    validate(imported, _IMPORTED, str(path))
+    return dict(imported["counts"])
+
+
+def _reviewed(folder: Path, round_: int, labels: Sequence[str]) -> tuple[list[Sentence], dict[str, Any]]:
+    """What came back for round `round_`'s batch, each sentence one that was
+    sent — every one of them, unless the round was imported from a tool
+    (then the person's rejected, skipped and unreviewed ones are left out) —
+    and its counts."""
+    round_dir = folder / f"round-{round_}"
+    sent = {s.sentence.id for s in read_silver(round_dir / "sent.jsonl", labels)}
+    back = [s for _, _, s in sentence_lines(round_dir / "reviewed.jsonl", "reviewed")]
     ids = {s.id for s in back}
-    if ids != sent:
-        odd = sorted(ids ^ sent)[0]
-        raise NerbenchError(f"{folder}/round-{round_}/reviewed.jsonl: sentence {odd!r} was "
-                            f"{'not sent' if odd in ids else 'sent and did not come back'}")
-    return back
+    counts = _import_counts(round_dir)
+    odd = sorted(ids - sent) or ([] if counts is not None else sorted(sent - ids))
+    if odd:
+        raise NerbenchError(f"{round_dir}/reviewed.jsonl: sentence {odd[0]!r} was "
+                            f"{'not sent' if odd[0] in ids else 'sent and did not come back'}")
+    if counts is None:
+        counts = {ACCEPTED: len(back), REJECTED: 0, SKIPPED: 0, UNREVIEWED: 0}
+    return back, {"round": round_, "sent": len(sent), "reviewed": len(back),
+                  **{k: counts[k] for k in (REJECTED, SKIPPED, UNREVIEWED)}}
+
+
+def _import(export_file: Path, folder: Path, round_: int, say: Callable[[str], None]) -> None:
+    """The tool's export of round `round_`'s batch, read by `review import`'s
+    code into the round's review folder, then its accepted sentences as the
+    round's reviewed.jsonl. A bad export writes nothing."""
+    round_dir = folder / f"round-{round_}"
+    if not (round_dir / REVIEW / MANIFEST).is_file():
+        raise NerbenchError(f"--import: round {round_}'s batch was not written for a tool (a loop without --to); "
+                            f"put its review in {round_dir}/reviewed.jsonl")
+    done = import_review(export_file, round_dir / REVIEW)
+    with atomic_write(round_dir / "reviewed.jsonl") as out:
+        out.write(done.reviewed.read_text(encoding="utf-8"))
+    c = done.counts
+    say(f"round {round_}: imported {export_file}: {c[ACCEPTED]} sentences reviewed ({c['changed']} corrected); "
+        f"{c[REJECTED]} rejected, {c[SKIPPED]} skipped, {c[UNREVIEWED]} unreviewed: not taught, back to the pool")
 
 
 def _gold_reviewer(registry: Registry, reviewer: str) -> tuple[str, dict[str, Sentence]]:
@@ -148,10 +236,14 @@ def _teacher(registry: Registry, chosen: LoopSettings) -> tuple[list[Sentence], 
 
 
 def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, reviewer: str | None = None,
-               say: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
-    """One call of `nerbench loop`: train, decide, pick; returns the round's
-    record (or, while a batch awaits its review or the loop has stopped,
-    the last one). `say` is told where the loop stands."""
+               say: Callable[[str], None] = lambda line: None, import_file: Path | None = None) -> dict[str, Any]:
+    """One call of `nerbench loop`: take in the waiting round's review (from
+    `import_file`, the person's tool's export, or the gold `reviewer`),
+    train, decide, pick; returns the round's record (or, while a batch
+    awaits its review or the loop has stopped, the last one). `say` is told
+    where the loop stands."""
+    if import_file is not None and reviewer is not None:
+        raise NerbenchError("--import brings a person's review in, --reviewer plays one: not both")
     chosen = settings(folder, given)
     dataset, _ = dataset_split(registry, chosen.dev)
     labels = [label.name for label in dataset.labels]
@@ -160,17 +252,22 @@ def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, revie
     while (folder / f"round-{done}" / "round.json").is_file():
         done += 1
     records = [read_json(folder / f"round-{k}" / "round.json", "round.json") for k in range(done)]
-    if records:
+    ended = bool(records) and (records[-1]["decision"]["stop"] or not records[-1]["sent"])
+    waiting = bool(records) and not ended and not (folder / f"round-{done - 1}" / "reviewed.jsonl").is_file()
+    if import_file is not None and not waiting:
+        raise NerbenchError(f"--import: no round of {folder} waits for its review")
+    if ended:
         last = records[-1]
-        if last["decision"]["stop"] or not last["sent"]:
-            say(f"round {last['round']}: {last['decision']['verdict']}; the loop has ended")
-            return last
-        if not (folder / f"round-{done - 1}" / "reviewed.jsonl").is_file():
-            if gold_reviewer is None:
-                say(f"round {done - 1}: waiting for the review of {folder}/round-{done - 1}/sent.jsonl "
-                    f"(put it in round-{done - 1}/reviewed.jsonl)")
-                return last
+        say(f"round {last['round']}: {last['decision']['verdict']}; the loop has ended")
+        return last
+    if waiting:
+        if import_file is not None:
+            _import(import_file, folder, done - 1, say)
+        elif gold_reviewer is not None:
             _review_from_gold(gold_reviewer, folder, done - 1, labels)
+        else:
+            say(f"round {done - 1}: waiting for the review of {_batch(folder, done - 1, chosen)}")
+            return records[-1]
     student_cls = registry.get("students", chosen.student)
     if chosen.pick in NEEDS_STUDENT and not student_cls.doubts:  # refused before a round is paid for
         raise NerbenchError(f"--pick {chosen.pick}: student {chosen.student!r} does not say its doubt; "
@@ -181,16 +278,19 @@ def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, revie
         raise NerbenchError(f"student {chosen.student!r} needs {missing}, which is not installed; "
                             f"run: {student_cls.install}")
     silver = read_silver(Path(chosen.silver), labels)
-    reviewed = {s.id: s for k in range(done) for s in _reviewed(folder, k, labels)}
+    came_back = [_reviewed(folder, k, labels) for k in range(done)]
+    reviewed = {s.id: s for back, _ in came_back for s in back}
     dev, teacher = _teacher(registry, chosen)
+    if chosen.to is not None:  # what the export reads, checked before a round is paid for
+        read_annotation(tool_source(chosen))
     if not (folder / SETTINGS).is_file():  # recorded once they all work: a refused first call leaves nothing
         folder.mkdir(parents=True, exist_ok=True)
         write_document(folder / SETTINGS, asdict(chosen))
     round_dir = folder / f"round-{done}"
     data = budget_data(silver, reviewed, set(reviewed), "mixed", chosen.unlabelled, {"silver": chosen.silver})
-    train_student(student_cls, chosen.student, chosen.options, data, [], labels,
-                  dataset.language, round_dir / "model", chosen.seed,
-                  "none: the dev sample judges the student, so it never trains or stops it")
+    meta = train_student(student_cls, chosen.student, chosen.options, data, [], labels,
+                         dataset.language, round_dir / "model", chosen.seed,
+                         "none: the dev sample judges the student, so it never trains or stops it")
     student = student_cls(**chosen.options)
     student.load(round_dir / "model")
     counts = per_sentence(dev, dict(zip((s.id for s in dev), student.predict(dev))))
@@ -203,12 +303,33 @@ def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, revie
         exclude=set(reviewed))
     by_id = {s.sentence.id: s for s in silver}
     write_silver_jsonl(round_dir / "sent.jsonl", [by_id[i] for i in picked])
+    if (round_dir / REVIEW).exists():  # the export of an interrupted call of this round: redone whole
+        shutil.rmtree(round_dir / REVIEW)
+    if chosen.to is not None and picked:
+        export_review(tool_source(chosen), round_dir / REVIEW, chosen.to, picked, registry,
+                      {"loop": str(folder), "round": done})
+    cost = loop_cost(annotation_dir(chosen.silver), chosen.review_cost, folder, done, [c for _, c in came_back],
+                     meta["train_s"])
     record = {"round": done, "reviewed": len(reviewed), "silver_sentences": len(silver) - len(reviewed),
-              "dev_sentences": len(dev), "decision": decision.to_json(), "sent": picked}
+              "dev_sentences": len(dev), "decision": decision.to_json(), "sent": picked,
+              "came_back": came_back[-1][1] if came_back else None, "cost": cost}
     write_document(round_dir / "round.json", record)
     say(f"round {done}: trained on {len(silver) - len(reviewed)} silver + {len(reviewed)} reviewed sentences; "
         f"dev F1 {100 * decision.student_f1:.1f} (teacher {100 * decision.teacher_f1:.1f}); {decision.verdict}"
         + (f"; {len(picked)} sentences sent for review: {round_dir / 'sent.jsonl'}" if picked else ""))
+    say(f"cost so far: {cost_line(cost)}")
     if gold_reviewer is not None and picked:
         _review_from_gold(gold_reviewer, folder, done, labels)
+    elif picked:
+        say(f"next: review {_batch(folder, done, chosen)}")
     return record
+
+
+def _batch(folder: Path, round_: int, chosen: LoopSettings) -> str:
+    """Where round `round_`'s batch is and how its review comes back."""
+    round_dir = folder / f"round-{round_}"
+    if chosen.to is not None and (round_dir / REVIEW / MANIFEST).is_file():
+        return (f"{round_dir / REVIEW / TASK_FILES[chosen.to]} in {chosen.to} (docs/distil.md says how), then bring "
+                f"its export back: nerbench loop {folder} --import EXPORT_FILE")
+    return (f"{round_dir / 'sent.jsonl'}: put it in {round_dir / 'reviewed.jsonl'} (sentence JSONL, every "
+            f"sentence sent), then: nerbench loop {folder}")

@@ -6,7 +6,8 @@ back as gold sentence JSONL (`reviewed.jsonl`) that `train --reviewed` reads
 through `distil.reviewed.read_reviewed`.
 
 A review folder belongs to one export: `review.json` (what was asked: the
-annotation, the tool, the pick), `sentences.jsonl` (the picked sentences on
+annotation, the tool, the pick — or the sentence ids, when the active loop
+chose them — and the loop's round), `sentences.jsonl` (the sentences on
 the dataset's tokens: what every answer is matched against), the tool's
 tasks (and, for Label Studio, `label_config.xml`); `import` adds
 `reviewed.jsonl` and `import.json` (the counts) there.
@@ -23,7 +24,7 @@ import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,30 @@ def pick(annotation: AnnotationFolder, how: str, n: int, seed: int) -> list[Revi
     return [task for sid, task in tasks.items() if sid in chosen]
 
 
+@dataclass(frozen=True)
+class Pick:
+    """Which sentences an export sends when no one names them: `n` picked
+    as `pick` does (`review export --pick --n --seed`)."""
+
+    how: str
+    n: int
+    seed: int
+
+
+def _chosen(annotation: AnnotationFolder, which: Pick | Sequence[str]) -> tuple[list[ReviewTask], dict[str, Any]]:
+    """The tasks `which` names — a pick, or the ids of sentences chosen
+    elsewhere (the active loop's batch), in their order — and what the
+    export's request records of the choice."""
+    if isinstance(which, Pick):
+        return pick(annotation, which.how, which.n, which.seed), {"pick": which.how, "n": which.n, "seed": which.seed}
+    unknown = [i for i in which if i not in annotation.tasks]
+    if unknown:
+        raise NerbenchError(f"sentence {unknown[0]!r} is not in the silver of {annotation.path}")
+    if not which:
+        raise NerbenchError("no sentence to export")
+    return [annotation.tasks[i] for i in which], {"sentence_ids": list(which)}
+
+
 @dataclass
 class Export:
     folder: Path
@@ -140,10 +165,12 @@ def _claim(folder: Path, request: dict[str, Any]) -> None:
         raise NerbenchError(f"{folder}: not empty and not a review export; give another -o")
 
 
-def export_review(annotation_dir: Path, out_dir: Path, tool: str, how: str, n: int, seed: int,
-                  registry: Registry) -> Export:
-    """Write the `n` picked sentences of the annotation in `annotation_dir`
-    for `tool` under `out_dir`, with what the export is matched against on import."""
+def export_review(annotation_dir: Path, out_dir: Path, tool: str, which: Pick | Sequence[str], registry: Registry,
+                  origin: Mapping[str, Any] | None = None) -> Export:
+    """Write the sentences of the annotation in `annotation_dir` that
+    `which` picks or names for `tool` under `out_dir`, with what the export
+    is matched against on import; `origin` (e.g. the loop and its round)
+    joins the request the manifest records."""
     if tool not in TOOLS:
         raise NerbenchError(f"--to {tool!r}: one of {', '.join(TOOLS)}")
     annotation = read_annotation(annotation_dir)
@@ -156,9 +183,9 @@ def export_review(annotation_dir: Path, out_dir: Path, tool: str, how: str, n: i
             raise NerbenchError(f"{annotation_dir / 'annotation.json'}: label {name!r} is not one of dataset "
                                 f"{dataset.id!r}'s ({', '.join(known)})")
         labels.append(known[name])
-    tasks = pick(annotation, how, n, seed)
+    tasks, choice = _chosen(annotation, which)
     request = {"annotation": str(annotation_dir), "silver_sha256": annotation.silver_sha256, "tool": tool,
-               "pick": how, "n": n, "seed": seed}
+               **choice, **(origin or {})}
     export_id = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
     _claim(out_dir, request)
     files = [out_dir / SENTENCES, out_dir / TASK_FILES[tool], out_dir / MANIFEST]
