@@ -131,8 +131,9 @@ def test_a_clearly_better_student_stops_a_worse_one_goes_on():
     rule = Rule(delta=0.05, rounds=8, patience=3)
     stop = decide(rule, 1, BETTER, TEACHER)
     assert stop.stop and stop.verdict.startswith("stop: the student is not worse") and stop.p <= stop.level
+    assert stop.outcome == "student"
     go = decide(rule, 1, WORSE, TEACHER)
-    assert go.verdict == GO_ON and not go.stop
+    assert go.verdict == GO_ON and not go.stop and go.outcome == GO_ON
     # the same student as the teacher is not shown within a margin of 0
     assert non_inferiority_p(TEACHER, TEACHER, 0.0) == 1.0
 
@@ -143,7 +144,10 @@ def test_no_gain_for_patience_rounds_stops_and_a_gain_does_not():
     second = decide(rule, 2, WORSE, TEACHER, [first])
     assert second.verdict == GO_ON  # one round without a gain is not enough
     third = decide(rule, 3, WORSE, TEACHER, [first, second])
-    assert third.verdict == "stop: no gain beyond its interval for 2 rounds"
+    # the loop ends, yet a student far below its teacher is never said to replace it
+    assert third.stop and third.outcome == "teacher"
+    assert third.verdict.startswith("stop reviewing: no gain beyond its interval for 2 rounds")
+    assert third.verdict.endswith("keep the teacher")
     gained = decide(rule, 3, counts([1, 0, 1, 0] * 25, [2, 1, 1, 1] * 25, [2, 1, 2, 1] * 25), TEACHER,
                     [first, second])
     assert gained.verdict == GO_ON

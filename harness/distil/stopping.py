@@ -16,8 +16,15 @@ is compared with its teacher on the same labelled dev sentences.
 - **No gain**: the student's dev F1 has not risen above the upper end of
   the best earlier round's 95% interval for `patience` rounds: more review
   of this kind is not buying measurable progress (a heuristic, no error
-  rate claimed).
-- Else "go on"."""
+  rate claimed). The loop ends, but the student is not declared a match
+  for its teacher: the verdict says to keep the teacher. Only the first
+  stop says the LLM can go — with a strong teacher and a 50-sentence dev
+  sample, "no gain" fired in every replayed run while the student was far
+  below (leaderboards/pt-loop, the stress case).
+- Else "go on".
+
+`Decision.outcome` says which: "student" (stop paying the LLM), "teacher"
+(stop reviewing, keep the teacher) or "go on"."""
 
 from __future__ import annotations
 
@@ -33,7 +40,10 @@ from nerbench.score.racing import spending
 
 GO_ON = "go on"
 NOT_WORSE = "stop: the student is not worse than the teacher by more than {delta:g} F1 (p = {p:.4f})"
-NO_GAIN = "stop: no gain beyond its interval for {patience} rounds"
+NO_GAIN = ("stop reviewing: no gain beyond its interval for {patience} rounds, and the student is not shown within "
+           "{delta:g} F1 of its teacher (p = {p:.4f}): keep the teacher")
+#: Decision.outcome: the student replaces the teacher, the teacher stays, or the loop goes on
+STUDENT, TEACHER = "student", "teacher"
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,7 @@ class Decision:
     student_f1: float
     teacher_f1: float
     student_interval: tuple[float, float]
+    outcome: str = GO_ON
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,13 +109,13 @@ def decide(rule: Rule, round_: int, student: Counts, teacher: Counts, earlier: S
     f1 = _f1(student)
     interval = f1_interval(student, n=rule.resamples, seed=rule.seed)
     if p <= level:
-        verdict = NOT_WORSE.format(delta=rule.delta, p=p)
+        outcome, verdict = STUDENT, NOT_WORSE.format(delta=rule.delta, p=p)
     elif _no_gain([*(d.student_f1 for d in earlier), f1], [*(d.student_interval for d in earlier), interval],
                   rule.patience):
-        verdict = NO_GAIN.format(patience=rule.patience)
+        outcome, verdict = TEACHER, NO_GAIN.format(patience=rule.patience, delta=rule.delta, p=p)
     else:
-        verdict = GO_ON
-    return Decision(round_, verdict, verdict != GO_ON, p, level, f1, _f1(teacher), interval)
+        outcome, verdict = GO_ON, GO_ON
+    return Decision(round_, verdict, outcome != GO_ON, p, level, f1, _f1(teacher), interval, outcome)
 
 
 def _no_gain(f1s: Sequence[float], intervals: Sequence[tuple[float, float]], patience: int) -> bool:

@@ -39,7 +39,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from nerbench.distil.stopping import Decision, Rule, decide, non_inferiority_p
+from nerbench.distil.stopping import STUDENT, Decision, Rule, decide, non_inferiority_p
 from nerbench.records import Sentence, Span
 from nerbench.score.bootstrap import f1_interval, paired_p_value
 from nerbench.score.prf import prf
@@ -255,8 +255,9 @@ def stress(teacher: dict[str, Any], runs: dict[tuple[str, int], list[dict[str, A
     if any(r["counts"]["test"]["gold"] != records[0]["counts"]["test"]["gold"] for r in records):
         raise SystemExit("the stored test counts do not share one gold")
     rows = ["| teacher (expected test F1) | damaged share | its F1, whole test (draws) | its F1, dev sample "
-            "(draws) | runs | stop: not worse | stop: no gain | never stopped | first stop, round × runs | "
-            "wrong stops: not worse / no gain | runs that went on while the student was not worse (rounds) |",
+            "(draws) | runs | stop: the student replaces the teacher | stop reviewing, keep the teacher (no gain) | "
+            "never stopped | first stop, round × runs | wrong: replaced while worse by > δ / kept while not worse | "
+            "runs that went on while the student was not worse (rounds) |",
             "|---|---|---|---|---|---|---|---|---|---|---|"]
     notes: list[str] = []
     wrong: list[str] = []
@@ -290,7 +291,7 @@ def stress(teacher: dict[str, Any], runs: dict[tuple[str, int], list[dict[str, A
                     worse = student_test < teacher_test - rule.delta
                     if d.stop:
                         stopped = (r["round"], d, worse)
-                        if worse and d.p <= d.level:
+                        if worse and d.outcome == STUDENT:
                             wrong.append(f"  - teacher {100 * level:.0f}, draw {draw}: {strategy} seed {r['seed']} "
                                          f"round {r['round']}: dev {100 * d.student_f1:.1f} vs "
                                          f"{100 * d.teacher_f1:.1f} (p = {d.p:.4f} ≤ {d.level:.4f}); whole test "
@@ -305,20 +306,19 @@ def stress(teacher: dict[str, Any], runs: dict[tuple[str, int], list[dict[str, A
                     continue
                 round_, d, worse = stopped
                 first[round_] += 1
-                if d.p <= d.level:  # the non-inferiority stop, the one with an error bound
+                if d.outcome == STUDENT:  # the non-inferiority stop, the one with an error bound
                     not_worse += 1
                     wrong_nw += worse
-                else:
+                    per_strategy[strategy] += worse
+                else:  # "keep the teacher": a cost, not an error, when the student was in fact not worse
                     no_gain += 1
-                    wrong_ng += worse
-                if worse:
-                    per_strategy[strategy] += 1
+                    wrong_ng += not worse
         rows.append(f"| {100 * level:.0f} | {100 * rate:.1f}% | {min(test_f1s):.1f}–{max(test_f1s):.1f} | "
                     f"{min(dev_f1s):.1f}–{max(dev_f1s):.1f} | {n} | {not_worse} | {no_gain} | {never} | "
                     + (", ".join(f"{k} × {v}" for k, v in sorted(first.items())) or "–")
                     + f" | {wrong_nw} / {wrong_ng} | {held_runs} ({held_rounds}) |")
         if per_strategy:
-            notes.append(f"- teacher {100 * level:.0f}: wrong stops (either kind) by strategy: "
+            notes.append(f"- teacher {100 * level:.0f}: replaced while worse by > δ, by strategy: "
                          + ", ".join(f"{s} {per_strategy[s]}" for s in ORDER if per_strategy.get(s)))
     distinct = len({json.dumps([r["counts"]["dev"] for r in rs]) for rs in runs.values()})
     if wrong:
