@@ -71,9 +71,10 @@ def test_doubt_picks_the_most_doubtful_and_hybrid_the_best_on_both():
     assert pick("hybrid", pool, 2, 0, student=student) == ["s1", "s4"]
 
 
-def test_a_student_without_doubt_or_no_student_is_refused_in_one_line():
+def test_a_student_without_doubt_or_no_student_is_refused_in_one_line(monkeypatch):
     pool = silver([0.5, 0.2])
-    assert SpacyStudent.doubts is False and CrfStudent.doubts is True
+    assert api.Student.doubts is False and CrfStudent.doubts is True and SpacyStudent.doubts is True
+    monkeypatch.setattr(SpacyStudent, "doubts", False)  # a student kind without the capability
     with pytest.raises(api.NerbenchError, match="does not say its doubt"):
         pick("doubt", pool, 1, 0, student=SpacyStudent())
     with pytest.raises(api.NerbenchError, match="needs a trained student"):
@@ -106,6 +107,28 @@ def test_the_crf_doubts_unseen_sentences_more_than_those_it_learnt(tmp_path):
     assert sum(unseen) / len(unseen) > 2 * sum(seen) / len(seen)
     with pytest.raises(api.NerbenchError, match="no model"):
         CrfStudent().doubt(test)
+
+
+def test_spacy_doubts_most_where_it_tags_wrong_and_unseen_more_than_learnt(tmp_path):
+    """The beam's doubt: spaCy's greedy recognizer, trained for real on a
+    little LeNER-Br, is less sure of sentences it never saw, and of those it
+    tags wrong than of those it tags right."""
+    dataset = get_registry().get("datasets", "lener_br")
+    train = list(itertools.islice(dataset.sentences("train"), 150))
+    test = list(itertools.islice(dataset.sentences("test"), 150))
+    student = SpacyStudent(max_epochs=5)
+    student.train([api.Example(s) for s in train], [], [label.name for label in dataset.labels],
+                  dataset.language, tmp_path, 0)
+    seen, unseen = student.doubt(train), student.doubt(test)
+    assert len(unseen) == len(test) and all(0.0 <= d <= 1.0 for d in seen + unseen)
+    assert sum(unseen) / len(unseen) > 2 * sum(seen) / len(seen)
+    right = [d for d, s, p in zip(unseen, test, student.predict(test)) if set(p) == set(s.spans)]
+    wrong = [d for d, s, p in zip(unseen, test, student.predict(test)) if set(p) != set(s.spans)]
+    assert right and wrong and sum(wrong) / len(wrong) > 2 * sum(right) / len(right)
+    empty = api.Sentence("empty", "", ())
+    assert student.doubt([empty, test[0]])[0] == 0.0
+    with pytest.raises(api.NerbenchError, match="no model"):
+        SpacyStudent().doubt(test)
 
 
 # -- the stopping rule -------------------------------------------------------
@@ -227,8 +250,9 @@ def test_a_loop_waits_for_its_review_and_an_interrupted_round_is_redone(tmp_path
     assert {**resumed, "cost": None} == {**straight, "cost": None}
 
 
-def test_a_loop_refuses_bad_input_in_one_line_before_training(tmp_path, cli_runner):
+def test_a_loop_refuses_bad_input_in_one_line_before_training(tmp_path, cli_runner, monkeypatch):
     first = loop_inputs(tmp_path)
+    monkeypatch.setattr(SpacyStudent, "doubts", False)  # a student kind without the capability
     for extra, said in ((["--student", "spacy"], "student 'spacy' does not say its doubt"),
                         (["--reviewer", "people:lener_br:train"], "gold:ID:SPLIT is the reviewer"),
                         (["--teacher", "nobody"], "--teacher 'nobody' has no predictions")):

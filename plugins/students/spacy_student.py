@@ -77,6 +77,8 @@ if TYPE_CHECKING:
     from spacy.training import Example as SpacyExample
 
 MODEL = "model"
+#: Parses the beam keeps for `SpacyStudent.doubt`.
+BEAM_WIDTH = 16
 RUNS = re.compile(r"\s+|\S+")
 #: A config value spaCy would take as a path: a separator, a home or a parent in it.
 PATHLIKE = re.compile(r"[/\\]|^~|^\.\.")
@@ -214,6 +216,7 @@ class SpacyStudent(api.Student):
     with early stopping on nerbench's strict F1 on the gold dev sentences."""
 
     continues: ClassVar[bool] = True
+    doubts: ClassVar[bool] = True
     OPTIONS: ClassVar[dict[str, Any] | None] = {
         "max_epochs": {"type": "integer", "minimum": 1, "default": 15,
                        "description": "the most passes over the training sentences"},
@@ -328,6 +331,25 @@ class SpacyStudent(api.Student):
         if self._nlp is None:
             raise api.NerbenchError("the spacy student has no model: train or load one first")
         return tag(self._nlp, sentences)
+
+    def doubt(self, sentences: Sequence[api.Sentence]) -> list[float]:
+        """1 − the probability of the best of the `BEAM_WIDTH` parses a beam
+        search over the trained (greedy) recognizer's own action scores
+        keeps, normalised over those parses: the CRF's doubt, with the beam
+        standing in for every tagging. Greedy decoding alone gives no
+        probability of the sentence's parse."""
+        if self._nlp is None:
+            raise api.NerbenchError("the spacy student has no model: train or load one first")
+        nlp = self._nlp
+        docs = [Layout(s).doc(nlp.vocab) for s in sentences]
+        for name, component in nlp.pipeline:  # what the recognizer listens to (tok2vec) runs first
+            if name == "ner":
+                break
+            docs = list(component.pipe(docs))
+        ner = nlp.get_pipe("ner")
+        worded = [d for d in docs if len(d)]
+        beams = iter(ner.beam_parse(worded, beam_width=BEAM_WIDTH) if worded else [])
+        return [1.0 - max(p for p, _ in ner.moves.get_beam_parses(next(beams))) if len(d) else 0.0 for d in docs]
 
     def to_spacy(self, out_dir: Path, language: str) -> tuple[list[Path], list[str]]:
         """The trained pipeline itself: spaCy's own components, no code to ship."""
