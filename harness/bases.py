@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict
 
@@ -344,11 +344,20 @@ class Student(Configurable, ABC):
     #: Whether `doubt` says how unsure the loaded model is of each sentence
     #: (the loop's `doubt` and `hybrid` picks need it; a kind without it is refused there).
     doubts: ClassVar[bool] = False
+    #: Set by nerbench while `train` runs, to draw a progress bar (see `progress`).
+    on_progress: Callable[[int, int], None] | None = None
 
     @classmethod
     def missing(cls) -> str | None:
         """The library this student needs that is not installed, or None."""
         return None
+
+    def progress(self, done: int, total: int) -> None:
+        """Call it from `train` after each step (an epoch, an optimiser
+        iteration): `done` steps of at most `total`. nerbench shows it as a
+        progress bar while a person waits; it does nothing otherwise."""
+        if self.on_progress is not None:
+            self.on_progress(done, total)
 
     def doubt(self, sentences: Sequence[Sentence]) -> list[float]:
         """Where `doubts`: the loaded model's doubt about each sentence, in

@@ -95,13 +95,18 @@ def test_random_picks_change_with_the_seed_and_repeat_with_it():
 # -- the CRF's doubt ---------------------------------------------------------
 
 
-def test_the_crf_doubts_unseen_sentences_more_than_those_it_learnt(tmp_path):
+def test_the_crf_doubts_unseen_sentences_more_than_those_it_learnt_and_reports_each_iteration(tmp_path):
     dataset = get_registry().get("datasets", "lener_br")
     train = list(itertools.islice(dataset.sentences("train"), 120))
     test = list(itertools.islice(dataset.sentences("test"), 120))
     student = CrfStudent(max_iterations=50)
-    student.train([api.Example(s) for s in train], [], [label.name for label in dataset.labels],
-                  dataset.language, tmp_path, 0)
+    steps: list[tuple[int, int]] = []
+    student.on_progress = lambda done, total: steps.append((done, total))
+    report = student.train([api.Example(s) for s in train], [], [label.name for label in dataset.labels],
+                           dataset.language, tmp_path, 0)
+    # each L-BFGS iteration is reported, none printed, CRFsuite's log kept
+    assert [d for d, _ in steps] == list(range(1, report["settings"][0]["iterations"] + 1))
+    assert {total for _, total in steps} == {50}
     seen, unseen = student.doubt(train), student.doubt(test)
     assert len(seen) == len(train) and all(0.0 <= d <= 1.0 for d in seen + unseen)
     assert sum(unseen) / len(unseen) > 2 * sum(seen) / len(seen)
@@ -117,8 +122,11 @@ def test_spacy_doubts_most_where_it_tags_wrong_and_unseen_more_than_learnt(tmp_p
     train = list(itertools.islice(dataset.sentences("train"), 150))
     test = list(itertools.islice(dataset.sentences("test"), 150))
     student = SpacyStudent(max_epochs=5)
+    steps: list[tuple[int, int]] = []
+    student.on_progress = lambda done, total: steps.append((done, total))
     student.train([api.Example(s) for s in train], [], [label.name for label in dataset.labels],
                   dataset.language, tmp_path, 0)
+    assert steps == [(epoch, 5) for epoch in range(1, 6)]  # every epoch runs without dev sentences
     seen, unseen = student.doubt(train), student.doubt(test)
     assert len(unseen) == len(test) and all(0.0 <= d <= 1.0 for d in seen + unseen)
     assert sum(unseen) / len(unseen) > 2 * sum(seen) / len(seen)

@@ -118,9 +118,10 @@ def annotate(ctx, source, teacher, split_ref, text_file, dataset_id, limit, samp
               help="Directory: one model per seed in DIR/seed-N, and DIR/train.json.")
 @click.option("--json", "as_json", is_flag=True, help="Print train.json on stdout.")
 @click.option("--allow-partial", is_flag=True, help="Train on a partial silver's answered sentences (counted).")
+@click.option("--progress/--no-progress", default=True, help="A bar of each model's training steps (on a terminal).")
 @click.pass_context
 def train(ctx, student_name, gold_ref, silver_file, reviewed_file, like_file, budget, pick, use, unlabelled, limit,
-          sample, dev_ref, dev_limit, seeds, options, output, as_json, allow_partial):
+          sample, dev_ref, dev_limit, seeds, options, output, as_json, allow_partial, progress):
     """Train a STUDENT (spacy, crf, ...) on silver, gold or mixed data; score it with `nerbench run`.
 
     Examples: silver alone `--silver S/silver.jsonl`; the same sentences'
@@ -137,7 +138,7 @@ def train(ctx, student_name, gold_ref, silver_file, reviewed_file, like_file, bu
     spec = TrainSpec(student_name, gold_ref, dev_ref, output, silver_file, reviewed_file, like_file, budget, pick, use,
                      unlabelled, limit, sample, dev_limit, seeds or (0,), parse_options(options), allow_partial)
     try:
-        runs = train_students(spec, registry_from(ctx), lambda line: click.echo(line, err=True))
+        runs = train_students(spec, registry_from(ctx), lambda line: click.echo(line, err=True), progress)
     except KeyboardInterrupt as exc:
         interrupted(exc, "No model is left half-written; run the same command again to train.")
     if as_json:

@@ -44,9 +44,10 @@ from nerbench.distil.train import UNLABELLED
               help="The tool's export of the waiting round's batch (--to): its accepted sentences become the "
                    "round's review.")
 @click.option("--json", "as_json", is_flag=True, help="Print the round's record as one JSON object on stdout.")
+@click.option("--progress/--no-progress", default=True, help="A bar of the student's training steps (on a terminal).")
 @click.pass_context
 def loop(ctx, folder, silver, dev, teacher_predictions, teacher, student, pick, batch, unlabelled, delta, alpha,
-         rounds, patience, seed, options, to, review_cost, reviewer, import_file, as_json):
+         rounds, patience, seed, options, to, review_cost, reviewer, import_file, as_json, progress):
     """One round of the active loop kept in FOLDER: train on the silver and every reviewed sentence,
     compare the student with its teacher on the dev sample, send the next batch for review.
 
@@ -57,10 +58,12 @@ def loop(ctx, folder, silver, dev, teacher_predictions, teacher, student, pick, 
     skipped and unreviewed sentences go back to the pool, never taught as
     "no entity"); or give --reviewer. Each round prints what the loop has
     cost: teacher calls and hours, reviewed sentences (and the person's
-    hours with --review-cost), the student's training. The loop
-    says "stop" when the student is not worse than its teacher by more than
-    --delta (paired bootstrap, alpha spent over the rounds) or has not
-    gained for --patience rounds. Exit status: 0, 2 bad input, 130 interrupted.
+    hours with --review-cost), the student's training. The loop says
+    "stop" when the student is not worse than its teacher by more than
+    --delta (paired bootstrap, alpha spent over the rounds: the LLM can go),
+    or "stop reviewing ... keep the teacher" when the student has not gained
+    for --patience rounds and is not shown within --delta of its teacher.
+    Exit status: 0, 2 bad input, 130 interrupted.
     """
     given = {"silver": silver, "dev": dev, "teacher_predictions": teacher_predictions, "teacher": teacher,
              "student": student, "pick": pick, "batch": batch, "unlabelled": unlabelled, "delta": delta,
@@ -68,7 +71,8 @@ def loop(ctx, folder, silver, dev, teacher_predictions, teacher, student, pick, 
              "options": parse_options(options) or None, "to": to, "review_cost": review_cost}
     try:
         record = loop_round(folder, given, registry_from(ctx), reviewer,
-                            (lambda line: click.echo(line, err=True)) if as_json else click.echo, import_file)
+                            (lambda line: click.echo(line, err=True)) if as_json else click.echo, import_file,
+                            progress)
         if as_json:
             click.echo(json.dumps(record, ensure_ascii=False))
     except KeyboardInterrupt as exc:

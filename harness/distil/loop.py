@@ -236,12 +236,13 @@ def _teacher(registry: Registry, chosen: LoopSettings) -> tuple[list[Sentence], 
 
 
 def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, reviewer: str | None = None,
-               say: Callable[[str], None] = lambda line: None, import_file: Path | None = None) -> dict[str, Any]:
+               say: Callable[[str], None] = lambda line: None, import_file: Path | None = None,
+               progress: bool = False) -> dict[str, Any]:
     """One call of `nerbench loop`: take in the waiting round's review (from
     `import_file`, the person's tool's export, or the gold `reviewer`),
     train, decide, pick; returns the round's record (or, while a batch
     awaits its review or the loop has stopped, the last one). `say` is told
-    where the loop stands."""
+    where the loop stands; `progress` draws a bar of the training."""
     if import_file is not None and reviewer is not None:
         raise NerbenchError("--import brings a person's review in, --reviewer plays one: not both")
     chosen = settings(folder, given)
@@ -290,7 +291,7 @@ def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, revie
     data = budget_data(silver, reviewed, set(reviewed), "mixed", chosen.unlabelled, {"silver": chosen.silver})
     meta = train_student(student_cls, chosen.student, chosen.options, data, [], labels,
                          dataset.language, round_dir / "model", chosen.seed,
-                         "none: the dev sample judges the student, so it never trains or stops it")
+                         "none: the dev sample judges the student, so it never trains or stops it", progress)
     student = student_cls(**chosen.options)
     student.load(round_dir / "model")
     counts = per_sentence(dev, dict(zip((s.id for s in dev), student.predict(dev))))

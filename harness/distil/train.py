@@ -24,8 +24,11 @@ import tempfile
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
+
+from tqdm import tqdm
 
 from nerbench import __version__
 from nerbench.bases import Dataset, Student
@@ -134,11 +137,13 @@ def spend_gold(silver: Sequence[SilverSentence], gold: Sequence[Sentence], use: 
 
 def train_student(cls: type[Student], name: str, options: dict[str, Any], data: TrainingData,
                   dev: Sequence[Sentence], labels: Sequence[str], language: str, out_dir: Path, seed: int,
-                  dev_ref: str) -> dict[str, Any]:
+                  dev_ref: str, progress: bool = False) -> dict[str, Any]:
     """Train one seed into `out_dir` (each phase after the first continues
     from the model the one before wrote) and write `student.json`. The model
     is trained beside it and moved in whole once `student.json` is written:
-    an interruption or a full disk never leaves half a model in `out_dir`."""
+    an interruption or a full disk never leaves half a model in `out_dir`.
+    `progress`: a bar of the steps the student reports (`Student.progress`),
+    on a terminal."""
     if not data.phases or not any(data.phases):
         raise NerbenchError("nothing to train on")
     if len(data.phases) > 1 and not cls.continues:  # refused before the first phase is paid for
@@ -156,7 +161,12 @@ def train_student(cls: type[Student], name: str, options: dict[str, Any], data: 
             student = cls(**options)
             if previous is not None:
                 student.load(previous)
-            reports.append(student.train(phase, dev, labels, language, target, seed))
+            phases = f", phase {i + 1} of {len(data.phases)}" if len(data.phases) > 1 else ""
+            # disable=None: drawn on a terminal only, so logs and pipes get the lines `say` writes
+            with tqdm(desc=f"training {name} (seed {seed}{phases})", unit="step", disable=None if progress else True,
+                      leave=False) as bar:
+                student.on_progress = partial(_advance, bar)
+                reports.append(student.train(phase, dev, labels, language, target, seed))
             previous = target
         meta = {**_meta(cls, name, options, seed, data, dev, dev_ref, labels, language, reports, started),
                 # what loading checks the folder against: a file changed since is refused before its loader reads it
@@ -166,6 +176,11 @@ def train_student(cls: type[Student], name: str, options: dict[str, Any], data: 
             shutil.rmtree(out_dir)
         model.rename(out_dir)
     return meta
+
+
+def _advance(bar: tqdm, done: int, total: int) -> None:
+    bar.total = total
+    bar.update(done - bar.n)
 
 
 def _meta(cls: type[Student], name: str, options: dict[str, Any], seed: int, data: TrainingData,
@@ -264,11 +279,12 @@ def training_data(spec: TrainSpec, gold: Sequence[Sentence], seed: int, labels: 
     return silver_data(silver, spec.unlabelled, about)
 
 
-def train_students(spec: TrainSpec, registry: Registry, say: Callable[[str], None] = lambda line: None
-                   ) -> list[dict[str, Any]]:
+def train_students(spec: TrainSpec, registry: Registry, say: Callable[[str], None] = lambda line: None,
+                   progress: bool = False) -> list[dict[str, Any]]:
     """`nerbench train` as a library call: one model per seed in
     `spec.output`/seed-N and `train.json` beside them; returns each model's
-    `student.json`. `say` is told what is being trained."""
+    `student.json`. `say` is told what is being trained; `progress` draws
+    a bar of each model's training steps."""
     check_spec(spec)
     _own_folder(spec)
     try:
@@ -299,7 +315,7 @@ def train_students(spec: TrainSpec, registry: Registry, say: Callable[[str], Non
         dev_note = f"{spec.dev} (first {len(dev_sample)}, {len(dev_sample) - len(dev)} also trained on left out)"
         say(f"training {spec.student} (seed {seed}) on {data.about}")
         runs.append(train_student(student_cls, spec.student, spec.options, data, dev, labels, dataset.language,
-                                  spec.output / f"seed-{seed}", seed, dev_note))
+                                  spec.output / f"seed-{seed}", seed, dev_note, progress))
     write_document(spec.output / "train.json", {"student": spec.student,
                                                "models": [f"seed-{m['seed']}" for m in runs], "runs": runs})
     return runs

@@ -105,6 +105,21 @@ def as_list(value: Any) -> list[float]:
     return [float(v) for v in value] if isinstance(value, list) else [float(value)]
 
 
+def reporting_trainer(report: Any, total: int) -> type:
+    """A CRFsuite trainer that tells `report(done, total)` of each L-BFGS
+    iteration and prints nothing (sklearn-crfsuite's verbose one prints a
+    line per iteration to stdout)."""
+    import pycrfsuite
+
+    class Trainer(pycrfsuite.Trainer):
+        def message(self, message: str) -> None:
+            # the log parser still sees every line: training_log_ stays whole
+            if self.logparser.feed(message) == "iteration":
+                report(int(self.logparser.last_iteration["num"]), total)
+
+    return Trainer
+
+
 class CrfStudent(api.Student):
     """A linear-chain CRF over word, affix, shape and neighbour features."""
 
@@ -150,11 +165,13 @@ class CrfStudent(api.Student):
         settings: list[dict[str, Any]] = []
         best = -1
         out_dir.mkdir(parents=True, exist_ok=True)
+        iterations = int(self.options["max_iterations"])
         for k, (c1, c2) in enumerate(grid):
             path = out_dir / (MODEL if len(grid) == 1 else f".grid-{k}.crfsuite")
-            crf = sklearn_crfsuite.CRF(algorithm="lbfgs", c1=c1, c2=c2,
-                                       max_iterations=int(self.options["max_iterations"]),
-                                       all_possible_transitions=True, model_filename=str(path))
+            trainer = reporting_trainer(lambda done, total, k=k: self.progress(k * iterations + done, total),
+                                        len(grid) * iterations)
+            crf = sklearn_crfsuite.CRF(algorithm="lbfgs", c1=c1, c2=c2, max_iterations=iterations,
+                                       all_possible_transitions=True, model_filename=str(path), trainer_cls=trainer)
             crf.fit(xs, ys)
             f1 = strict_f1([bio_spans(s, t) for s, t in zip(dev, crf.predict(dev_xs))], dev) if dev else None
             log = crf.training_log_
@@ -172,7 +189,7 @@ class CrfStudent(api.Student):
         report: dict[str, Any] = {
             "settings": settings, "best": {"c1": settings[best]["c1"], "c2": settings[best]["c2"]},
             "dev_f1": [s["dev_f1"] for s in settings] if dev else [], "best_dev_f1": settings[best]["dev_f1"],
-            "max_iterations": int(self.options["max_iterations"]), "algorithm": "lbfgs",
+            "max_iterations": iterations, "algorithm": "lbfgs",
             "features": {"version": FEATURES_VERSION, "set": FEATURES},
             "sentences": len(kept), "left_out": left_out, "missing_as_O": as_o, "missing": MISSING_RULE,
             "overlapping_spans_left_out": sum(t[1] for t in tagged),

@@ -279,6 +279,7 @@ class SpacyStudent(api.Student):
             losses: dict[str, float] = {}
             for batch in spacy.util.minibatch(order, size=int(self.options["batch_size"])):
                 nlp.update(batch, drop=float(self.options["dropout"]), sgd=optimizer, losses=losses)
+            self.progress(epoch, int(self.options["max_epochs"]))
             losses_per_epoch.append(round(float(losses.get("ner", 0.0)), 3))
             f1 = strict_f1(tag(nlp, dev), dev) if dev else 0.0
             history.append(f1)
@@ -340,13 +341,17 @@ class SpacyStudent(api.Student):
         probability of the sentence's parse."""
         if self._nlp is None:
             raise api.NerbenchError("the spacy student has no model: train or load one first")
+        from spacy.pipeline import EntityRecognizer
+
         nlp = self._nlp
         docs = [Layout(s).doc(nlp.vocab) for s in sentences]
         for name, component in nlp.pipeline:  # what the recognizer listens to (tok2vec) runs first
             if name == "ner":
                 break
-            docs = list(component.pipe(docs))
+            docs = [component(doc) for doc in docs]
         ner = nlp.get_pipe("ner")
+        if not isinstance(ner, EntityRecognizer):
+            raise api.NerbenchError(f"the spacy student's pipeline has no entity recognizer: {nlp.pipe_names}")
         worded = [d for d in docs if len(d)]
         beams = iter(ner.beam_parse(worded, beam_width=BEAM_WIDTH) if worded else [])
         return [1.0 - max(p for p, _ in ner.moves.get_beam_parses(next(beams))) if len(d) else 0.0 for d in docs]
