@@ -47,10 +47,12 @@ PUBLISHED = HERE.parent / "pt-two-families" / "predictions.jsonl"
 #: the union's members, as pt-distill annotated with them
 MEMBERS = ("embedded/smollm2-135m/json-3shot", "embedded/smollm2-135m/json-grouped-3shot",
            "embedded/gemma3-270m/json-3shot", "embedded/gemma3-270m/json-grouped-3shot")
-RESULTS = HERE / "results"
 BATCH, ROUNDS = 50, 8
 RULE = Rule(delta=0.05, alpha=0.05, rounds=ROUNDS, patience=3)
-STUDENT, OPTIONS, UNLABELLED, USE = "crf", {}, "missing", "mixed"
+OPTIONS, UNLABELLED, USE = {}, "missing", "mixed"
+#: each student kind's results folder, and why it trains with no dev sentences
+STUDENTS = {"crf": (HERE / "results", "none: one c1/c2 setting, no early stopping"),
+            "spacy": (HERE / "results-spacy", "none: every epoch runs (max_epochs), no early stopping")}
 
 
 def teacher(split: str) -> tuple[list[Sentence], dict[str, list[int]]]:
@@ -68,8 +70,8 @@ def teacher(split: str) -> tuple[list[Sentence], dict[str, list[int]]]:
     return answered, result["per_sentence"]
 
 
-def path(strategy: str, seed: int, round_: int) -> Path:
-    return RESULTS / strategy / f"seed-{seed}" / f"round-{round_}.json"
+def path(results: Path, strategy: str, seed: int, round_: int) -> Path:
+    return results / strategy / f"seed-{seed}" / f"round-{round_}.json"
 
 
 def main() -> None:
@@ -78,37 +80,41 @@ def main() -> None:
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--work", type=Path, required=True, help="where the models go (not committed)")
+    parser.add_argument("--student", choices=sorted(STUDENTS), default="crf",
+                        help="the student kind (its results go to results/ for crf, results-KIND/ otherwise)")
     args = parser.parse_args()
+    student_kind = args.student
+    results, dev_note = STUDENTS[student_kind]
 
     registry = get_registry()
     dataset = registry.get("datasets", "lener_br")
     labels = [label.name for label in dataset.labels]
-    student_cls = registry.get("students", STUDENT)
+    student_cls = registry.get("students", student_kind)
     pool = read_silver(SILVER)
     gold = {s.id: s for s in dataset.sentences("train")}
     test = list(dataset.sentences("test"))
     dev, dev_teacher = teacher("dev")
     first, first_teacher = teacher("test")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "teacher.json").write_text(json.dumps({
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "teacher.json").write_text(json.dumps({
         "teacher": f"union[{'+'.join(MEMBERS)}]", "dev": {"ids": [s.id for s in dev], "counts": dev_teacher},
         "test_first": {"ids": [s.id for s in first], "counts": first_teacher}}) + "\n", encoding="utf-8")
 
     def run_round(strategy: str, seed: int, round_: int, reviewed: list[str], picked: list[str],
                   earlier: list[Decision]) -> dict[str, Any]:
         """Train on the silver plus the reviewed gold, score it, decide; write the round's JSON."""
-        model = args.work / strategy / f"seed-{seed}" / f"round-{round_}"
+        model = args.work / student_kind / strategy / f"seed-{seed}" / f"round-{round_}"
         data = budget_data(pool, gold, set(reviewed), USE, UNLABELLED, {"silver": str(SILVER.relative_to(HERE.parent))})
         started = time.perf_counter()
-        meta = train_student(student_cls, STUDENT, OPTIONS, data, [], labels, dataset.language, model, seed,
-                             "none: one c1/c2 setting, no early stopping")
+        meta = train_student(student_cls, student_kind, OPTIONS, data, [], labels, dataset.language, model, seed,
+                             dev_note)
         student = student_cls(**OPTIONS)
         student.load(model)
         scored = {name: per_sentence(sentences, dict(zip((s.id for s in sentences), student.predict(sentences))))
                   for name, sentences in (("test", test), ("dev", dev), ("test_first", first))}
         record: dict[str, Any] = {
             "strategy": strategy, "seed": seed, "round": round_, "reviewed": len(reviewed),
-            "picked": sorted(picked), "reviewed_ids": sorted(reviewed), "student": STUDENT, "options": OPTIONS,
+            "picked": sorted(picked), "reviewed_ids": sorted(reviewed), "student": student_kind, "options": OPTIONS,
             "unlabelled": UNLABELLED, "use": USE, "counts": scored,
             "train_s": meta["train_s"], "round_s": round(time.perf_counter() - started, 3),
             "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -118,7 +124,7 @@ def main() -> None:
             record["decision"] = decision.to_json()
             record["rule"] = {"delta": RULE.delta, "alpha": RULE.alpha, "rounds": RULE.rounds,
                               "patience": RULE.patience}
-        out = path(strategy, seed, round_)
+        out = path(results, strategy, seed, round_)
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(out) as handle:  # whole or absent: an interrupted study resumes from what it wrote
             handle.write(json.dumps(record) + "\n")
@@ -129,12 +135,12 @@ def main() -> None:
             reviewed: list[str] = []
             earlier: list[Decision] = []
             for round_ in range(args.rounds + 1):
-                done = path(strategy, seed, round_)
-                model = args.work / strategy / f"seed-{seed}" / f"round-{round_}"
+                done = path(results, strategy, seed, round_)
+                model = args.work / student_kind / strategy / f"seed-{seed}" / f"round-{round_}"
                 if done.is_file():
                     record = json.loads(done.read_text(encoding="utf-8"))
                     reviewed = record["reviewed_ids"]
-                    needs_model = round_ < args.rounds and not path(strategy, seed, round_ + 1).is_file()
+                    needs_model = round_ < args.rounds and not path(results, strategy, seed, round_ + 1).is_file()
                     if needs_model and not (model / "student.json").is_file():
                         run_round(strategy, seed, round_, reviewed, record["picked"], earlier)
                 else:
@@ -143,7 +149,7 @@ def main() -> None:
                         student = None
                         if strategy in ("doubt", "hybrid"):
                             student = student_cls(**OPTIONS)
-                            student.load(args.work / strategy / f"seed-{seed}" / f"round-{round_ - 1}")
+                            student.load(args.work / student_kind / strategy / f"seed-{seed}" / f"round-{round_ - 1}")
                         picked = pick(strategy, pool, BATCH, seed * 1000 + round_, student=student,
                                       exclude=set(reviewed))
                     reviewed = sorted({*reviewed, *picked})
