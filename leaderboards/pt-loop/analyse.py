@@ -491,11 +491,13 @@ def compute(runs: dict[tuple[str, int], list[dict[str, Any]]]) -> list[str]:
     records = [r for rs in runs.values() for r in rs]
     if not records:
         return ["no rounds yet"]
+    kinds = " or ".join(sorted({r["student"] for r in records}))
     total = sum(r["round_s"] for r in records)
-    return [f"{len(records)} rounds (a CRF trained, then scored on the test split, the dev sample and the first "
-            f"100 test sentences): {total:.0f} s in all, {statistics.mean(r['round_s'] for r in records):.1f} s a "
-            f"round (training alone {statistics.mean(r['train_s'] for r in records):.1f} s), peak RSS "
-            f"{max(r['max_rss_mb'] for r in records):.0f} MB"]
+    per_round = statistics.mean(r["round_s"] for r in records)
+    training = statistics.mean(r["train_s"] for r in records)
+    return [f"{len(records)} rounds (a {kinds} student trained, then scored on the test split, the dev sample and "
+            f"the first 100 test sentences): {total:.0f} s in all, {per_round:.1f} s a round (training alone "
+            f"{training:.1f} s), peak RSS {max(r['max_rss_mb'] for r in records):.0f} MB"]
 
 
 def plot(curve: dict[str, dict[int, dict[str, Any]]], out: Path) -> None:
