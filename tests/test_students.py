@@ -138,8 +138,13 @@ def test_crf_one_seed_is_one_model(crf_model, data, tmp_path):
 
 def test_crf_grid_keeps_the_best_setting_on_dev(data, tmp_path):
     student = CrfStudent(c1=[0.05, 1.0], max_iterations=30)
+    steps: list[tuple[int, int]] = []
+    student.on_progress = lambda done, total: steps.append((done, total))
     report = student.train([api.Example(s) for s in data.train], data.dev, data.names, data.language, tmp_path, 0)
     assert [(s["c1"], s["c2"]) for s in report["settings"]] == [(0.05, 0.1), (1.0, 0.1)]
+    # one bar over the grid: the second setting's iterations follow the first's 30
+    first, second = (s["iterations"] for s in report["settings"])
+    assert steps == [(k, 60) for k in [*range(1, first + 1), *range(31, 31 + second)]]
     best = max(report["settings"], key=lambda s: s["dev_f1"])
     assert report["best_dev_f1"] == best["dev_f1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["features.json", "model.crfsuite"]

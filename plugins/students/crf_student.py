@@ -50,7 +50,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -105,9 +105,9 @@ def as_list(value: Any) -> list[float]:
     return [float(v) for v in value] if isinstance(value, list) else [float(value)]
 
 
-def reporting_trainer(report: Any, total: int) -> type:
-    """A CRFsuite trainer that tells `report(done, total)` of each L-BFGS
-    iteration and prints nothing (sklearn-crfsuite's verbose one prints a
+def reporting_trainer(report: Callable[[int, int], None], before: int, total: int) -> type:
+    """A CRFsuite trainer that tells `report(before + done, total)` of each
+    L-BFGS iteration and prints nothing (sklearn-crfsuite's verbose one prints a
     line per iteration to stdout)."""
     import pycrfsuite
 
@@ -115,7 +115,7 @@ def reporting_trainer(report: Any, total: int) -> type:
         def message(self, message: str) -> None:
             # the log parser still sees every line: training_log_ stays whole
             if self.logparser.feed(message) == "iteration":
-                report(int(self.logparser.last_iteration["num"]), total)
+                report(before + int(self.logparser.last_iteration["num"]), total)
 
     return Trainer
 
@@ -168,8 +168,7 @@ class CrfStudent(api.Student):
         iterations = int(self.options["max_iterations"])
         for k, (c1, c2) in enumerate(grid):
             path = out_dir / (MODEL if len(grid) == 1 else f".grid-{k}.crfsuite")
-            trainer = reporting_trainer(lambda done, total, k=k: self.progress(k * iterations + done, total),
-                                        len(grid) * iterations)
+            trainer = reporting_trainer(self.progress, k * iterations, len(grid) * iterations)
             crf = sklearn_crfsuite.CRF(algorithm="lbfgs", c1=c1, c2=c2, max_iterations=iterations,
                                        all_possible_transitions=True, model_filename=str(path), trainer_cls=trainer)
             crf.fit(xs, ys)

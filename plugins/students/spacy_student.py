@@ -344,11 +344,8 @@ class SpacyStudent(api.Student):
         from spacy.pipeline import EntityRecognizer
 
         nlp = self._nlp
-        docs = [Layout(s).doc(nlp.vocab) for s in sentences]
-        for name, component in nlp.pipeline:  # what the recognizer listens to (tok2vec) runs first
-            if name == "ner":
-                break
-            docs = [component(doc) for doc in docs]
+        # every component but the recognizer: what it listens to (tok2vec) sets the docs' tensors
+        docs = list(nlp.pipe((Layout(s).doc(nlp.vocab) for s in sentences), disable=["ner"]))
         ner = nlp.get_pipe("ner")
         if not isinstance(ner, EntityRecognizer):
             raise api.NerbenchError(f"the spacy student's pipeline has no entity recognizer: {nlp.pipe_names}")
