@@ -344,6 +344,10 @@ class Student(Configurable, ABC):
     #: Whether `doubt` says how unsure the loaded model is of each sentence
     #: (the loop's `doubt` and `hybrid` picks need it; a kind without it is refused there).
     doubts: ClassVar[bool] = False
+    #: How `nerbench loop` spends the silver and the reviewed gold on this
+    #: kind unless told (`--use`, `--unlabelled`; see `nerbench train`): the
+    #: recipe measured best for it (leaderboards/pt-distill).
+    recipe: ClassVar[tuple[str, str]] = ("mixed", "missing")
     #: Set by nerbench while `train` runs, to draw a progress bar (see `progress`).
     on_progress: Callable[[int, int], None] | None = None
 

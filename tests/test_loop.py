@@ -295,3 +295,31 @@ def test_each_round_records_its_cost_and_json_prints_the_record(tmp_path, cli_ru
     assert json.loads((folder / "loop.json").read_text())["review_cost"] is None
     assert json.loads(outputs[1].stdout)["came_back"] == {"round": 0, "sent": 10, "reviewed": 10, "rejected": 0,
                                                           "skipped": 0, "unreviewed": 0}
+
+
+def test_each_kind_trains_with_its_recipe_and_spacy_continues_from_round_0(tmp_path, cli_runner):
+    """spaCy's recipe is the silver taught with O, then the reviewed gold:
+    round 0 trains the silver alone and a later round trains its gold from
+    round 0's model (one phase, not the silver again); the CRF's is the
+    gold in place of its silver, the rest `missing`; a kind that cannot
+    continue from a model is refused `pretrain` before round 0."""
+    crf_first = loop_inputs(tmp_path)
+    first = [*crf_first[:crf_first.index("--option")], "--student", "spacy", "--option", "max_epochs=1",
+             "--pick", "disagreement"]
+    spacy = tmp_path / "spacy"
+    for k in range(2):
+        result = cli_runner.invoke(cli, ["loop", str(spacy), *(first if k == 0 else []),
+                                         "--reviewer", "gold:lener_br:train"])
+        assert result.exit_code == 0, result.output
+    settings = json.loads((spacy / "loop.json").read_text())
+    assert (settings["use"], settings["unlabelled"]) == ("pretrain", "O")
+    round_0, round_1 = (json.loads((spacy / f"round-{k}" / "model" / "student.json").read_text()) for k in range(2))
+    assert round_0["data"]["silver_sentences"] == 40 and round_0["data"]["gold_sentences"] == 0
+    assert round_1["data"]["silver_phase"] == str(spacy / "round-0" / "model")
+    assert round_1["data"]["gold_sentences"] == 10 and isinstance(round_1["report"], dict)  # one phase trained
+    crf = tmp_path / "crf"
+    assert cli_runner.invoke(cli, ["loop", str(crf), *crf_first]).exit_code == 0
+    assert [json.loads((crf / "loop.json").read_text())[k] for k in ("use", "unlabelled")] == ["mixed", "missing"]
+    refused = cli_runner.invoke(cli, ["loop", str(tmp_path / "no"), *crf_first, "--use", "pretrain"])
+    assert refused.exit_code == 2 and "student 'crf' cannot continue training" in refused.output
+    assert not (tmp_path / "no").exists()

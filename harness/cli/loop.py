@@ -12,7 +12,7 @@ from nerbench.config.options import parse_options
 from nerbench.distil.loop import loop_round
 from nerbench.distil.picks import STRATEGIES
 from nerbench.distil.review_formats import TOOLS
-from nerbench.distil.train import UNLABELLED
+from nerbench.distil.train import UNLABELLED, USES
 
 
 @cli.command("loop")
@@ -25,7 +25,11 @@ from nerbench.distil.train import UNLABELLED
 @click.option("--student", help="The student kind [first call: crf].")
 @click.option("--pick", type=click.Choice(STRATEGIES), help="Which sentences to review next [first call: hybrid].")
 @click.option("--batch", type=click.IntRange(min=1), help="Sentences sent per round [first call: 50].")
-@click.option("--unlabelled", type=click.Choice(UNLABELLED), help="Silver tokens outside spans [first call: missing].")
+@click.option("--use", "use", type=click.Choice(USES),
+              help="How the silver and the reviewed gold are spent, as in `nerbench train` [first call: the student "
+                   "kind's recipe: crf mixed, spacy pretrain].")
+@click.option("--unlabelled", type=click.Choice(UNLABELLED),
+              help="Silver tokens outside spans [first call: the student kind's recipe: crf missing, spacy O].")
 @click.option("--delta", type=click.FloatRange(0, 1, max_open=True),
               help="Non-inferiority margin, F1 0-1 [first call: 0.05].")
 @click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True),
@@ -46,7 +50,7 @@ from nerbench.distil.train import UNLABELLED
 @click.option("--json", "as_json", is_flag=True, help="Print the round's record as one JSON object on stdout.")
 @click.option("--progress/--no-progress", default=True, help="A bar of the student's training steps (on a terminal).")
 @click.pass_context
-def loop(ctx, folder, silver, dev, teacher_predictions, teacher, student, pick, batch, unlabelled, delta, alpha,
+def loop(ctx, folder, silver, dev, teacher_predictions, teacher, student, pick, batch, use, unlabelled, delta, alpha,
          rounds, patience, seed, options, to, review_cost, reviewer, import_file, as_json, progress):
     """One round of the active loop kept in FOLDER: train on the silver and every reviewed sentence,
     compare the student with its teacher on the dev sample, send the next batch for review.
@@ -66,7 +70,7 @@ def loop(ctx, folder, silver, dev, teacher_predictions, teacher, student, pick, 
     Exit status: 0, 2 bad input, 130 interrupted.
     """
     given = {"silver": silver, "dev": dev, "teacher_predictions": teacher_predictions, "teacher": teacher,
-             "student": student, "pick": pick, "batch": batch, "unlabelled": unlabelled, "delta": delta,
+             "student": student, "pick": pick, "batch": batch, "use": use, "unlabelled": unlabelled, "delta": delta,
              "alpha": alpha, "rounds": rounds, "patience": patience, "seed": seed,
              "options": parse_options(options) or None, "to": to, "review_cost": review_cost}
     try:

@@ -8,7 +8,10 @@ The folder:
 
 - `loop.json`: the settings, written by the first call; a later call that
   names another value is refused (a loop is one experiment);
-- `round-N/model/`: the student of round N (`student.json` beside it);
+- `round-N/model/`: the student of round N (`student.json` beside it).
+  Under `pretrain` (the silver, then the gold) round 0's student is the
+  silver phase of every round: a later round trains the reviewed gold
+  starting from it rather than training on the silver again;
 - `round-N/sent.jsonl`: the silver sentences sent for review (sentence JSONL);
 - `round-N/review/`: with `--to TOOL`, the batch for the person's
   annotation tool, written by `review export`'s own code (a review folder:
@@ -36,7 +39,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +48,9 @@ from nerbench.distil.cost import cost_line, loop_cost
 from nerbench.distil.picks import NEEDS_STUDENT, STRATEGIES, pick
 from nerbench.distil.review import IMPORTED, MANIFEST, export_review, import_review, read_annotation
 from nerbench.distil.review_formats import ACCEPTED, REJECTED, SKIPPED, TASK_FILES, TOOLS, UNREVIEWED
-from nerbench.distil.silver import write_silver_jsonl
+from nerbench.distil.silver import SilverSentence, write_silver_jsonl
 from nerbench.distil.stopping import Decision, Rule, decide
-from nerbench.distil.train import UNLABELLED, budget_data, read_silver, train_student
+from nerbench.distil.train import UNLABELLED, USES, TrainingData, budget_data, read_silver, train_student
 from nerbench.errors import NerbenchError
 from nerbench.files.atomic import atomic_write
 from nerbench.files.predictions import group_by_system
@@ -58,6 +61,7 @@ from nerbench.plugin_system.factory import Where, check_options, dataset_split
 from nerbench.plugin_system.manager import Registry
 from nerbench.records import Sentence
 from nerbench.score.strict import per_sentence
+from nerbench.students import META
 
 SETTINGS = "loop.json"
 #: a round's batch for the person's tool (a review folder)
@@ -75,7 +79,9 @@ class LoopSettings:
     `options`; the `silver` (silver.jsonl) it learns from, its unlabelled
     tokens read as `unlabelled`; the labelled `dev` split ("ID:SPLIT") and
     the `teacher`'s predictions on it (`teacher_predictions`, its system
-    name `teacher`): the dev sample is the sentences the teacher answered;
+    name `teacher`); how silver and reviewed gold are spent (`use`, as
+    `nerbench train --use`; None: the student kind's `recipe`, recorded by
+    the first call): the dev sample is the sentences the teacher answered;
     the `pick` strategy and the `batch` sent per round; the stopping rule's
     `delta`, `alpha`, planned `rounds` and `patience`; the `seed`; the
     annotation tool each batch is also written for (`to`, None: sentence
@@ -88,7 +94,8 @@ class LoopSettings:
     teacher: str
     student: str = "crf"
     options: dict[str, Any] = field(default_factory=dict)
-    unlabelled: str = "missing"
+    unlabelled: str | None = None
+    use: str | None = None
     pick: str = "hybrid"
     batch: int = 50
     delta: float = 0.05
@@ -123,7 +130,9 @@ def settings(folder: Path, given: Mapping[str, Any]) -> LoopSettings:
     chosen = LoopSettings(**given)
     if chosen.pick not in STRATEGIES:
         raise NerbenchError(f"--pick {chosen.pick!r} is not one of {', '.join(STRATEGIES)}")
-    if chosen.unlabelled not in UNLABELLED:
+    if chosen.use is not None and chosen.use not in USES:
+        raise NerbenchError(f"--use {chosen.use!r} is not one of {', '.join(USES)}")
+    if chosen.unlabelled is not None and chosen.unlabelled not in UNLABELLED:
         raise NerbenchError(f"--unlabelled {chosen.unlabelled!r} is not one of {', '.join(UNLABELLED)}")
     if chosen.batch < 1:
         raise NerbenchError(f"--batch {chosen.batch}: at least 1")
@@ -270,6 +279,11 @@ def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, revie
             say(f"round {done - 1}: waiting for the review of {_batch(folder, done - 1, chosen)}")
             return records[-1]
     student_cls = registry.get("students", chosen.student)
+    use, unlabelled = student_cls.recipe
+    chosen = replace(chosen, use=chosen.use or use, unlabelled=chosen.unlabelled or unlabelled)
+    if chosen.use == "pretrain" and not student_cls.continues:  # round 0 trains the silver alone: refuse it now
+        raise NerbenchError(f"--use pretrain: student {chosen.student!r} cannot continue training from a model; "
+                            "use mixed or gold-only")
     if chosen.pick in NEEDS_STUDENT and not student_cls.doubts:  # refused before a round is paid for
         raise NerbenchError(f"--pick {chosen.pick}: student {chosen.student!r} does not say its doubt; "
                             "pick random or disagreement")
@@ -288,10 +302,11 @@ def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, revie
         folder.mkdir(parents=True, exist_ok=True)
         write_document(folder / SETTINGS, asdict(chosen))
     round_dir = folder / f"round-{done}"
-    data = budget_data(silver, reviewed, set(reviewed), "mixed", chosen.unlabelled, {"silver": chosen.silver})
+    data, start = round_training(silver, reviewed, str(chosen.use), str(chosen.unlabelled), {"silver": chosen.silver},
+                                 folder / "round-0" / "model" if done else None)
     meta = train_student(student_cls, chosen.student, chosen.options, data, [], labels,
                          dataset.language, round_dir / "model", chosen.seed,
-                         "none: the dev sample judges the student, so it never trains or stops it", progress)
+                         "none: the dev sample judges the student, so it never trains or stops it", progress, start)
     student = student_cls(**chosen.options)
     student.load(round_dir / "model")
     counts = per_sentence(dev, dict(zip((s.id for s in dev), student.predict(dev))))
@@ -324,6 +339,20 @@ def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, revie
     elif picked:
         say(f"next: review {_batch(folder, done, chosen)}")
     return record
+
+
+def round_training(silver: Sequence[SilverSentence], reviewed: Mapping[str, Sentence], use: str, unlabelled: str,
+                   about: dict[str, Any], first: Path | None) -> tuple[TrainingData, Path | None]:
+    """What a round's student trains on (the silver and the `reviewed`
+    gold, spent as `use` says), and the model it starts from. Under
+    `pretrain` the silver phase is the same in every round (all the silver,
+    the same seed and options), and round 0's student, trained on the silver
+    alone, is it: given as `first`, a later round trains its gold from that
+    model instead of paying for the silver again."""
+    data = budget_data(silver, reviewed, set(reviewed), use, unlabelled, about)
+    if use != "pretrain" or len(data.phases) < 2 or first is None or not (first / META).is_file():
+        return data, None
+    return TrainingData(data.phases[1:], {**data.about, "silver_phase": str(first)}), first
 
 
 def _batch(folder: Path, round_: int, chosen: LoopSettings) -> str:

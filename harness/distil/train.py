@@ -129,7 +129,9 @@ def spend_gold(silver: Sequence[SilverSentence], gold: Sequence[Sentence], use: 
         return TrainingData([gold_part], about)
     if use == "pretrain":
         pretrain = [example(s.sentence, unlabelled) for s in silver]
-        return TrainingData([pretrain, gold_part], {**about, "silver_sentences": len(silver)})
+        # no gold yet: the silver phase alone (a gold phase of nothing would train nothing)
+        return TrainingData([pretrain, gold_part] if gold_part else [pretrain],
+                            {**about, "silver_sentences": len(silver)})
     if use == "mixed":
         return TrainingData([gold_part + silver_part], {**about, "silver_sentences": len(silver_part)})
     raise NerbenchError(f"--use {use!r} is not one of {', '.join(USES)}")
@@ -137,20 +139,21 @@ def spend_gold(silver: Sequence[SilverSentence], gold: Sequence[Sentence], use: 
 
 def train_student(cls: type[Student], name: str, options: dict[str, Any], data: TrainingData,
                   dev: Sequence[Sentence], labels: Sequence[str], language: str, out_dir: Path, seed: int,
-                  dev_ref: str, progress: bool = False) -> dict[str, Any]:
+                  dev_ref: str, progress: bool = False, start: Path | None = None) -> dict[str, Any]:
     """Train one seed into `out_dir` (each phase after the first continues
-    from the model the one before wrote) and write `student.json`. The model
+    from the model the one before wrote; the first, from `start` when given:
+    a model trained earlier on what comes before `data`) and write `student.json`. The model
     is trained beside it and moved in whole once `student.json` is written:
     an interruption or a full disk never leaves half a model in `out_dir`.
     `progress`: a bar of the steps the student reports (`Student.progress`),
     on a terminal."""
     if not data.phases or not any(data.phases):
         raise NerbenchError("nothing to train on")
-    if len(data.phases) > 1 and not cls.continues:  # refused before the first phase is paid for
+    if (len(data.phases) > 1 or start is not None) and not cls.continues:  # refused before a phase is paid for
         raise NerbenchError(f"student {name!r} cannot continue training from a model (--use pretrain)")
     started = time.perf_counter()
     reports = []
-    previous: Path | None = None
+    previous = start
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     # Earlier phases are written aside too: the model folder ships the final model alone.
     with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}.training-") as scratch:
