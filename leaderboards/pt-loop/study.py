@@ -3,9 +3,14 @@
 The pool is pt-distill's committed silver: 1,000 LeNER-Br train sentences
 annotated by the union of four 3-shot systems, each member's answers known.
 Each round a strategy picks 50 more sentences, a reviewer simulated from the
-corpus gold labels them, and the CRF is trained again on the union's silver
-taught with `missing` for the rest plus all the reviewed gold (`mixed`, as
-`nerbench train --budget --use mixed --unlabelled missing`). Every student is
+corpus gold labels them, and the student is trained again on the union's
+silver plus all the reviewed gold with its kind's recipe, as `nerbench loop`
+trains it (`Student.recipe`, `nerbench.distil.loop.round_training`): the CRF
+on the reviewed gold in place of its silver, the rest taught with `missing`
+(`mixed`); spaCy on the silver taught with `O`, then the reviewed gold from
+that model (`pretrain`: round 0's student, trained on the silver alone, is
+every later round's silver phase). Round 0 reviews nothing, so it is trained
+once per seed and its record shared by the strategies. Every student is
 scored on the whole test split; the stopping rule compares it with its
 teacher on the labelled dev sentences the teacher answered in
 pt-two-families.
@@ -14,6 +19,8 @@ Resumable: one JSON per strategy × seed × round under `results/`; a round
 whose JSON exists is not trained again (its model, kept under --work, is
 retrained from the recorded reviewed ids where the next pick needs it and it
 is gone — the CRF is deterministic given its data and seed).
+`--results` and `--use`/`--unlabelled` replay another recipe into another
+folder (pt-loop's `results-spacy-mixed/`: spaCy with the CRF's recipe).
 
     NERBENCH_DATA_DIR=/work/shared/datasets OMP_NUM_THREADS=1 \\
         python leaderboards/pt-loop/study.py --seeds 0 1 2 3 4 --work /tmp/pt-loop-models
@@ -31,7 +38,8 @@ from typing import Any
 
 from nerbench.distil.picks import STRATEGIES, pick
 from nerbench.distil.stopping import Decision, Rule, decide
-from nerbench.distil.train import budget_data, read_silver, train_student
+from nerbench.distil.loop import round_training
+from nerbench.distil.train import UNLABELLED, USES, read_silver, train_student
 from nerbench.files.atomic import atomic_write
 from nerbench.files.predictions import group_by_system
 from nerbench.index.candidates import build_index
@@ -49,7 +57,7 @@ MEMBERS = ("embedded/smollm2-135m/json-3shot", "embedded/smollm2-135m/json-group
            "embedded/gemma3-270m/json-3shot", "embedded/gemma3-270m/json-grouped-3shot")
 BATCH, ROUNDS = 50, 8
 RULE = Rule(delta=0.05, alpha=0.05, rounds=ROUNDS, patience=3)
-OPTIONS, UNLABELLED, USE = {}, "missing", "mixed"
+OPTIONS: dict[str, Any] = {}
 #: each student kind's results folder, and why it trains with no dev sentences
 STUDENTS = {"crf": (HERE / "results", "none: one c1/c2 setting, no early stopping"),
             "spacy": (HERE / "results-spacy", "none: every epoch runs (max_epochs), no early stopping")}
@@ -74,6 +82,11 @@ def path(results: Path, strategy: str, seed: int, round_: int) -> Path:
     return results / strategy / f"seed-{seed}" / f"round-{round_}.json"
 
 
+def model_dir(work: Path, strategy: str, seed: int, round_: int) -> Path:
+    """Where a round's model is kept: round 0's, trained on the silver alone, is one per seed."""
+    return work / f"seed-{seed}" / "round-0" if round_ == 0 else work / strategy / f"seed-{seed}" / f"round-{round_}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
@@ -82,14 +95,21 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True, help="where the models go (not committed)")
     parser.add_argument("--student", choices=sorted(STUDENTS), default="crf",
                         help="the student kind (its results go to results/ for crf, results-KIND/ otherwise)")
+    parser.add_argument("--use", choices=USES, help="how silver and gold are spent [the kind's recipe]")
+    parser.add_argument("--unlabelled", choices=UNLABELLED, help="silver tokens outside spans [the kind's recipe]")
+    parser.add_argument("--results", type=Path, help="where the round JSONs go [the kind's folder]")
     args = parser.parse_args()
     student_kind = args.student
     results, dev_note = STUDENTS[student_kind]
+    results = args.results or results
+    work = args.work / student_kind if args.results is None else args.work / args.results.name
 
     registry = get_registry()
     dataset = registry.get("datasets", "lener_br")
     labels = [label.name for label in dataset.labels]
     student_cls = registry.get("students", student_kind)
+    use = args.use or student_cls.recipe[0]
+    unlabelled = args.unlabelled or student_cls.recipe[1]
     pool = read_silver(SILVER)
     gold = {s.id: s for s in dataset.sentences("train")}
     test = list(dataset.sentences("test"))
@@ -103,11 +123,13 @@ def main() -> None:
     def run_round(strategy: str, seed: int, round_: int, reviewed: list[str], picked: list[str],
                   earlier: list[Decision]) -> dict[str, Any]:
         """Train on the silver plus the reviewed gold, score it, decide; write the round's JSON."""
-        model = args.work / student_kind / strategy / f"seed-{seed}" / f"round-{round_}"
-        data = budget_data(pool, gold, set(reviewed), USE, UNLABELLED, {"silver": str(SILVER.relative_to(HERE.parent))})
+        model = model_dir(work, strategy, seed, round_)
+        data, start = round_training(pool, {i: gold[i] for i in reviewed}, use, unlabelled,
+                                     {"silver": str(SILVER.relative_to(HERE.parent))},
+                                     model_dir(work, strategy, seed, 0) if round_ else None)
         started = time.perf_counter()
         meta = train_student(student_cls, student_kind, OPTIONS, data, [], labels, dataset.language, model, seed,
-                             dev_note)
+                             dev_note, start=start)
         student = student_cls(**OPTIONS)
         student.load(model)
         scored = {name: per_sentence(sentences, dict(zip((s.id for s in sentences), student.predict(sentences))))
@@ -115,7 +137,7 @@ def main() -> None:
         record: dict[str, Any] = {
             "strategy": strategy, "seed": seed, "round": round_, "reviewed": len(reviewed),
             "picked": sorted(picked), "reviewed_ids": sorted(reviewed), "student": student_kind, "options": OPTIONS,
-            "unlabelled": UNLABELLED, "use": USE, "counts": scored,
+            "unlabelled": unlabelled, "use": use, "counts": scored,
             "train_s": meta["train_s"], "round_s": round(time.perf_counter() - started, 3),
             "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
@@ -136,9 +158,20 @@ def main() -> None:
             earlier: list[Decision] = []
             for round_ in range(args.rounds + 1):
                 done = path(results, strategy, seed, round_)
-                model = args.work / student_kind / strategy / f"seed-{seed}" / f"round-{round_}"
+                model = model_dir(work, strategy, seed, round_)
+                shared = [path(results, s, seed, 0) for s in STRATEGIES if round_ == 0 and s != strategy]
+                shared = [p for p in shared if p.is_file()]
+                if not done.is_file() and shared:
+                    record = {**json.loads(shared[0].read_text(encoding="utf-8")), "strategy": strategy,
+                              "shared_from": shared[0].parent.parent.name}
+                    done.parent.mkdir(parents=True, exist_ok=True)
+                    with atomic_write(done) as handle:
+                        handle.write(json.dumps(record) + "\n")
                 if done.is_file():
                     record = json.loads(done.read_text(encoding="utf-8"))
+                    if (record["use"], record["unlabelled"]) != (use, unlabelled):
+                        sys.exit(f"{done}: trained with --use {record['use']} --unlabelled {record['unlabelled']}, "
+                                 f"not {use} and {unlabelled}: give another --results")
                     reviewed = record["reviewed_ids"]
                     needs_model = round_ < args.rounds and not path(results, strategy, seed, round_ + 1).is_file()
                     if needs_model and not (model / "student.json").is_file():
@@ -149,7 +182,7 @@ def main() -> None:
                         student = None
                         if strategy in ("doubt", "hybrid"):
                             student = student_cls(**OPTIONS)
-                            student.load(args.work / student_kind / strategy / f"seed-{seed}" / f"round-{round_ - 1}")
+                            student.load(model_dir(work, strategy, seed, round_ - 1))
                         picked = pick(strategy, pool, BATCH, seed * 1000 + round_, student=student,
                                       exclude=set(reviewed))
                     reviewed = sorted({*reviewed, *picked})
