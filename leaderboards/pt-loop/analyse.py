@@ -489,18 +489,25 @@ def picked(runs: dict[tuple[str, int], list[dict[str, Any]]]) -> list[str]:
 
 def compute(runs: dict[tuple[str, int], list[dict[str, Any]]]) -> list[str]:
     records = [r for rs in runs.values() for r in rs]
-    if not records:
+    trained = [r for r in records if "shared_from" not in r]  # a shared round 0 was trained once, for every strategy
+    if not trained:
         return ["no rounds yet"]
-    kinds = " or ".join(sorted({r["student"] for r in records}))
-    total = sum(r["round_s"] for r in records)
-    per_round = statistics.mean(r["round_s"] for r in records)
-    training = statistics.mean(r["train_s"] for r in records)
-    return [f"{len(records)} rounds (a {kinds} student trained, then scored on the test split, the dev sample and "
-            f"the first 100 test sentences): {total:.0f} s in all, {per_round:.1f} s a round (training alone "
-            f"{training:.1f} s), peak RSS {max(r['max_rss_mb'] for r in records):.0f} MB"]
+    kinds = " or ".join(sorted({r["student"] for r in trained}))
+    shared = len(records) - len(trained)
+    sharing = f"; {shared} round-0 records shared by the strategies of a seed" if shared else ""
+    total, rss = sum(r["round_s"] for r in trained), max(r["max_rss_mb"] for r in trained)
+    lines = [f"{len(trained)} rounds trained (a {kinds} student, then scored on the test split, the dev sample and "
+             f"the first 100 test sentences{sharing}): {total:.0f} s in all, peak RSS {rss:.0f} MB"]
+    for name, group in (("round 0, the silver alone", [r for r in trained if r["round"] == 0]),
+                        ("later rounds, with the reviewed gold", [r for r in trained if r["round"] > 0])):
+        if group:
+            lines.append(f"- {name}: {len(group)} rounds, {statistics.mean(r['round_s'] for r in group):.1f} s a round "
+                         f"({min(r['round_s'] for r in group):.1f}–{max(r['round_s'] for r in group):.1f}; training "
+                         f"alone {statistics.mean(r['train_s'] for r in group):.1f} s)")
+    return lines
 
 
-def plot(curve: dict[str, dict[int, dict[str, Any]]], out: Path) -> None:
+def plot(curve: dict[str, dict[int, dict[str, Any]]], out: Path, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -520,7 +527,7 @@ def plot(curve: dict[str, dict[int, dict[str, Any]]], out: Path) -> None:
         ax.axvline(GOAL_SHARE * GOAL_BUDGET, ls=":", color="grey", lw=1, label="the goal: 240 reviews")
     ax.set_xlabel("reviewed sentences (gold) among the 1,000 silver")
     ax.set_ylabel("strict F1 on LeNER-Br test (1,389 sentences), %")
-    ax.set_title("CRF on union silver (missing) + reviewed gold")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -529,7 +536,8 @@ def plot(curve: dict[str, dict[int, dict[str, Any]]], out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="pt-loop's numbers from its committed results")
-    parser.add_argument("--plot", action="store_true", help="write curves.svg")
+    parser.add_argument("--plot", action="store_true",
+                        help="write curves.svg (curves-RESULTS.svg for another --results folder)")
     parser.add_argument("--results", type=Path, default=RESULTS,
                         help="the per-round results (results-token-mean/: doubt as first defined)")
     parser.add_argument("--review-cost", type=float, default=REVIEW_COST_S, metavar="SECONDS",
@@ -566,7 +574,11 @@ def main() -> None:
     print("\n## Compute\n")
     print("\n".join(compute(runs)))
     if args.plot:
-        plot(curve, HERE / "curves.svg")
+        first = next(iter(runs.values()))[0]
+        how = {"mixed": "the reviewed gold in place of its silver", "pretrain": "silver, then the reviewed gold",
+               "gold-only": "the reviewed gold alone"}[first["use"]]
+        plot(curve, HERE / ("curves.svg" if args.results == RESULTS else f"curves-{args.results.name}.svg"),
+             f"{first['student']} on the union's silver ({first['unlabelled']}): {how}")
 
 
 if __name__ == "__main__":
