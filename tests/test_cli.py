@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -9,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from nerbench.cli import cli
+from nerbench.files.results import read_results
 
 from . import configs
-from .conftest import write
+from .conftest import REPO, write
 
 BACKEND = configs.backend("local", "openai", ["m1", "m2"], url=configs.NOWHERE)
 
@@ -147,6 +149,66 @@ def test_score_bad_prediction_line_names_file_and_line(cli_runner, tmp_path):
     path = write(tmp_path / "q.jsonl", '{"system": "s", "dataset": "lener_br", "split": "test", "sentence_id": '
                  '"test-00000", "spans": [], "status": "fine"}\n')
     one_line_error(cli_runner.invoke(cli, ["score", "--gold", "lener_br:test", str(path)]), "q.jsonl:1", "status")
+
+
+def test_score_results_is_a_results_file_of_the_stored_systems(cli_runner, tmp_path):
+    export = cli_runner.invoke(cli, ["datasets", "export", "lener_br:test", "--limit", "80"])
+    sentences = [json.loads(line) for line in export.output.splitlines()]
+    perfect = predictions_file(tmp_path, sentences, "gold", lambda s: s["spans"])
+    half = predictions_file(tmp_path, sentences, "half", lambda s: s["spans"][::2])
+    out = tmp_path / "scored" / "results.json"
+    result = cli_runner.invoke(cli, ["score", "--gold", "lener_br:test", str(perfect), str(half), "--json",
+                                     "--results", str(out)])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert f"wrote {out}" in result.stderr
+    doc = read_results(out)  # the one checked reader `nerbench leaderboard` uses
+    assert [e["system"] for e in doc["systems"]] == ["gold", "half"]
+    for entry, path in zip(doc["systems"], (perfect, half)):
+        assert entry["metrics"] == printed[entry["system"]]
+        assert entry["predictions"] == {"file": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+        # what a predictions file cannot say is absent, never a made-up zero
+        assert not {"backend", "model", "prompt_format", "counts"} & set(entry)
+        assert entry["sentences"] == len(sentences) and len(entry["per_sentence"]["tp"]) == len(sentences)
+    gold, half_entry = doc["systems"]
+    assert gold["spans"] == [[[g["start"], g["end"], g["label"]] for g in s["spans"]] for s in sentences]
+    kept, total = (sum(len(s["spans"][::2]) for s in sentences), sum(len(s["spans"]) for s in sentences))
+    assert sum(half_entry["per_sentence"]["tp"]) == sum(half_entry["per_sentence"]["predicted"]) == kept
+    assert sum(half_entry["per_sentence"]["gold"]) == total
+    assert [s["id"] for s in doc["sentences"]["lener_br:test"]] == [s["id"] for s in sentences]
+    assert doc["nerbench_version"] and doc["scoring"] == {"rule": "span-set"} and "config" not in doc
+    # Written again, the file is replaced (it is this command's own).
+    again = cli_runner.invoke(cli, ["score", "--gold", "lener_br:test", str(half), "--results", str(out)])
+    assert again.exit_code == 0, again.output
+    assert [e["system"] for e in read_results(out)["systems"]] == ["half"]
+
+
+def test_score_results_never_replaces_another_jobs_file_and_bad_entries_are_one_line(cli_runner, tmp_path):
+    export = cli_runner.invoke(cli, ["datasets", "export", "lener_br:test", "--limit", "5"])
+    sentences = [json.loads(line) for line in export.output.splitlines()]
+    path = predictions_file(tmp_path, sentences, "gold", lambda s: s["spans"])
+    before = path.read_bytes()
+    one_line_error(cli_runner.invoke(cli, ["score", "--gold", "lener_br:test", str(path), "--results", str(path)]),
+                   str(path), "--results", "not a results file of stored predictions")
+    assert path.read_bytes() == before
+    run = tmp_path / "run" / "results.json"
+    run.parent.mkdir()
+    shutil.copy(REPO / "leaderboards" / "pt-two-families" / "results.json", run)
+    kept = run.read_bytes()
+    one_line_error(cli_runner.invoke(cli, ["score", "--gold", "lener_br:test", str(path), "--results", str(run)]),
+                   str(run), "--results")
+    assert run.read_bytes() == kept
+    out = tmp_path / "results.json"
+    assert cli_runner.invoke(cli, ["score", "--gold", "lener_br:test", str(path), "--results", str(out)]).exit_code == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    del doc["systems"][0]["predictions"]["sha256"]
+    write(out, json.dumps(doc))
+    one_line_error(cli_runner.invoke(cli, ["leaderboard", str(out), "-o", str(tmp_path / "board")]),
+                   "results.json", "field systems[0].predictions", "'sha256' is a required property")
+    del doc["systems"][0]["predictions"]  # neither a predictions file nor a backend: where did it come from?
+    write(out, json.dumps(doc))
+    one_line_error(cli_runner.invoke(cli, ["leaderboard", str(out), "-o", str(tmp_path / "board")]),
+                   "results.json", "field systems[0]", "'backend' is a required property")
 
 
 def test_missing_default_model_says_how_to_install_it(cli_runner, tmp_path, monkeypatch):

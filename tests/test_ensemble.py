@@ -12,11 +12,15 @@ import pytest
 
 from nerbench.api import Sentence, Span, Token
 from nerbench.cli import cli
+from nerbench.files.results import read_results
 from nerbench.index.candidates import build_index, count, materialise, resolve
 from nerbench.testing import perturbed_systems
 from nerbench.plugin_system.manager import get_registry
+from nerbench.score.bootstrap import f1_interval
 from nerbench.score.strict import score
 from nerbench.index.search import choose, combine_counts, evaluate
+
+from .conftest import REPO
 
 COMBINERS = [("majority", {}), ("vote", {"k": 2}), ("union", {}), ("intersection", {}),
              ("weighted", {}), ("weighted", {"per_type": True}), ("per-type", {})]
@@ -171,3 +175,63 @@ def test_ensemble_command_chooses_on_dev_and_writes_scorable_predictions(tmp_pat
     assert bad.exit_code == 2 and "needs dev predictions" in bad.output
     bad = cli_runner.invoke(cli, ["ensemble", "--gold", "lener_br:test", *test_files, "--combiner", "majorty"])
     assert bad.exit_code == 2 and "Did you mean 'majority'" in bad.output
+
+
+#: pt-two-families' published run, and the four 3-shot systems whose union taught pt-distill's students.
+PT_TWO_FAMILIES = REPO / "leaderboards" / "pt-two-families"
+TEACHER = ("embedded/smollm2-135m/json-3shot", "embedded/smollm2-135m/json-grouped-3shot",
+           "embedded/gemma3-270m/json-3shot", "embedded/gemma3-270m/json-grouped-3shot")
+
+
+def page_rows(path):
+    """The ranked table of a leaderboard page (its first): system name → its cells (rank first)."""
+    rows = {}
+    for line in path.read_text(encoding="utf-8").split("\n## ")[0].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0].isdigit():
+            rows[cells[1].replace("\\", "")] = cells
+    return rows
+
+
+def test_a_union_of_stored_predictions_is_a_ranked_row_beside_the_systems_it_combines(tmp_path, cli_runner):
+    members = tmp_path / "members.jsonl"
+    with open(PT_TWO_FAMILIES / "predictions.jsonl", encoding="utf-8") as src, open(members, "w") as out:
+        for line in src:
+            row = json.loads(line)
+            if row["system"] in TEACHER and (row["dataset"], row["split"]) == ("lener_br", "test"):
+                out.write(line)
+    union = tmp_path / "union.jsonl"
+    made = cli_runner.invoke(cli, ["ensemble", "--gold", "lener_br:test", str(members), "--combiner", "union",
+                                   "--output", str(union), "--json"])
+    assert made.exit_code == 0, made.output
+    ensemble = json.loads(made.stdout)
+    assert sorted(ensemble["systems"]) == sorted(TEACHER)
+    results = tmp_path / "union" / "results.json"
+    scored = cli_runner.invoke(cli, ["score", "--gold", "lener_br:test", str(union), "--results", str(results)])
+    assert scored.exit_code == 0, scored.output
+    (entry,) = read_results(results)["systems"]
+    # seqeval over the written file gives what the combiner's exact counts gave
+    assert entry["system"] == ensemble["system"] and entry["sentences"] == ensemble["sentences"]
+    assert entry["metrics"]["f1"] == pytest.approx(ensemble["metrics"]["f1"], abs=1e-12)
+    assert entry["per_sentence"] == ensemble["per_sentence"]
+
+    board = tmp_path / "board"
+    rendered = cli_runner.invoke(cli, ["leaderboard", str(PT_TWO_FAMILIES / "results.json"), str(results),
+                                       "-o", str(board)])
+    assert rendered.exit_code == 0, rendered.output
+    rows = page_rows(board / "lener_br-test.md")
+    run = read_results(PT_TWO_FAMILIES / "results.json")
+    others = [e for e in run["systems"] + run["ensembles"] if (e["dataset"], e["split"]) == ("lener_br", "test")]
+    assert len(rows) == len(others) + 1  # one table: the run's systems and ensembles, and the union
+    row, f1 = rows[ensemble["system"]], ensemble["metrics"]["f1"]
+    assert int(row[0]) == 1 + sum(e["metrics"]["f1"] > f1 or (e["metrics"]["f1"] == f1 and e["system"] < row[1])
+                                  for e in others)
+    assert row[4] == f"{100 * f1:.1f}"
+    low, high = f1_interval(entry["per_sentence"])
+    assert low < f1 < high and row[5] == f"{100 * low:.1f}–{100 * high:.1f}"
+    # failure rates, latency, tokens/s, tokens: a predictions file does not say them
+    assert row[7:] == ["–"] * 8
+    assert rows[TEACHER[0]][12] != "–"  # (the run's systems do say theirs)
+    page = (board / "lener_br-test.md").read_text(encoding="utf-8").replace("\\", "")
+    assert f"scored from stored predictions\n  - stored predictions: {union} (sha256 " in page
+    assert ensemble["system"] in (board / "explorer.html").read_text(encoding="utf-8")

@@ -28,16 +28,21 @@ def _pct(metrics: dict, *keys: str) -> list[str]:
 @click.option("--scoring", type=click.Choice(RULES), default=SPAN_SET, show_default=True, help=SCORING_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: system → scores.")
 @click.option("--all", "score_all", is_flag=True, help="Score every sentence: one no system answered predicts nothing.")
+@click.option("--results", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a results JSON of these systems (each with its predictions file as provenance; "
+                   "no latency or tokens), for `nerbench leaderboard`.")
 @click.pass_context
-def score_cmd(ctx, gold, predictions, limit, scoring, as_json, score_all):
+def score_cmd(ctx, gold, predictions, limit, scoring, as_json, score_all, results):
     """Score PREDICTIONS (predictions JSONL files) against ID:SPLIT with seqeval
     (strict, entity level, every distinct predicted span), on the sentences
     they answer (a sample of the split is scored as a sample; --all: on every
     sentence). Where a system lacks a sentence another answered, it predicts
     nothing there. Needs no backend."""
-    scores, notes = score_files(registry_from(ctx), gold, list(predictions), limit, scoring, score_all)
+    scores, notes = score_files(registry_from(ctx), gold, list(predictions), limit, scoring, score_all, results)
     for note in notes:
         click.echo(f"note: {note}", err=True)
+    if results:
+        click.echo(f"wrote {results}", err=True)
     if as_json:
         click.echo(json.dumps(scores, indent=2))
         return

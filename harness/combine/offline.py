@@ -10,27 +10,28 @@ from typing import Any
 from nerbench.bases import Dataset, JudgedCombiner
 from nerbench.data.sample import first
 from nerbench.errors import NerbenchError
-from nerbench.files.predictions import group_by_system, write_predictions
+from nerbench.files.predictions import answers_by_system, spans_by_system, write_predictions
 from nerbench.index.candidates import CandidateIndex, build_index
 from nerbench.index.search import run_ensemble
 from nerbench.plugin_system.factory import Where, dataset_split, make
 from nerbench.plugin_system.manager import Registry
-from nerbench.records import Prediction, Sentence, Span
+from nerbench.records import Prediction, Sentence
 from nerbench.score.coverage import Coverage, covered
 
 
-def split_answers(registry: Registry, ref: str, files: list[Path], option: str
-                  ) -> tuple[Dataset, str, list[Sentence], dict[str, dict[str, tuple[Span, ...]]]]:
+def split_answers(registry: Registry, ref: str, files: list[Path], option: str,
+                  sources: dict[str, Path] | None = None
+                  ) -> tuple[Dataset, str, list[Sentence], dict[str, dict[str, Prediction]]]:
     """The split `ref` names ("ID:SPLIT", given as `option`): its dataset,
     split, sentences, and each system's answers in `files` (read by the one
-    checked predictions reader) by sentence id."""
+    checked predictions reader, which fills `sources`) by sentence id."""
     try:
         dataset, split = dataset_split(registry, ref)
     except NerbenchError as exc:
         raise NerbenchError(f"{option} {ref}: {exc}") from None
     sentences = first(dataset, split, None)
-    systems = group_by_system(files, dataset.id, split, {s.id: s for s in sentences},
-                              {label.name for label in dataset.labels})
+    systems = answers_by_system(files, dataset.id, split, {s.id: s for s in sentences},
+                                {label.name for label in dataset.labels}, sources)
     return dataset, split, sentences, systems
 
 
@@ -41,7 +42,7 @@ def load_index(registry: Registry, ref: str, files: list[Path], limit: int | Non
     `everything`); and that coverage."""
     dataset, split, sentences, systems = split_answers(registry, ref, files, option)
     coverage = covered(sentences[:limit], systems, everything)
-    return build_index(coverage.sentences, systems, key=f"{dataset.id}:{split}"), coverage
+    return build_index(coverage.sentences, spans_by_system(systems), key=f"{dataset.id}:{split}"), coverage
 
 
 def ensemble(registry: Registry, gold: str, files: list[Path], combiner_name: str, options: dict[str, Any],

@@ -66,17 +66,19 @@ def read_predictions(path: Path) -> list[Prediction]:
 Gold = tuple[Mapping[str, Sentence], Collection[str]]
 
 
-def checked_predictions(files: list[Path], gold: Mapping[tuple[str, str], Gold]
+def checked_predictions(files: list[Path], gold: Mapping[tuple[str, str], Gold],
+                        sources: dict[str, Path] | None = None
                         ) -> dict[tuple[str, str], dict[str, dict[str, Prediction]]]:
     """(dataset, split) → system → sentence id → prediction, for the rows of
     the splits in `gold`: the one reader every command that scores stored
     predictions uses. A row that cannot be scored is an error naming the
     file and line: a sentence the split lacks, a span past the sentence's
     end, a label the dataset does not have, a sentence answered twice, or
-    one system in two files. Rows of other splits are not read further."""
+    one system in two files. Rows of other splits are not read further.
+    `sources`, when given, is filled with the file each system came from."""
     out: dict[tuple[str, str], dict[str, dict[str, Prediction]]] = {key: defaultdict(dict) for key in gold}
     seen: dict[tuple[str, str, str, str], str] = {}  # (dataset, split, system, sentence id) → where
-    source: dict[str, Path] = {}  # system → the file it came from
+    source: dict[str, Path] = {} if sources is None else sources  # system → the file it came from
     for path in files:
         for where, p in _rows(path):
             key = (p.dataset, p.split)
@@ -105,15 +107,29 @@ def checked_predictions(files: list[Path], gold: Mapping[tuple[str, str], Gold]
     return {key: dict(systems) for key, systems in out.items()}
 
 
+def answers_by_system(
+    files: list[Path], dataset: str, split: str, sentences: Mapping[str, Sentence], labels: Collection[str] = (),
+    sources: dict[str, Path] | None = None,
+) -> dict[str, dict[str, Prediction]]:
+    """system → sentence id → prediction, for the rows of `dataset:split`,
+    read by `checked_predictions` (which fills `sources`); no row for the
+    split at all is an error too."""
+    systems = checked_predictions(files, {(dataset, split): (sentences, labels)}, sources)[(dataset, split)]
+    if not systems:
+        raise NerbenchError(f"no predictions for {dataset}:{split} in {', '.join(map(str, files))}")
+    return systems
+
+
+def spans_by_system(systems: Mapping[str, Mapping[str, Prediction]]) -> dict[str, dict[str, tuple[Span, ...]]]:
+    """system → sentence id → spans, of system → sentence id → prediction."""
+    return {name: {sid: p.spans for sid, p in rows.items()} for name, rows in systems.items()}
+
+
 def group_by_system(
     files: list[Path], dataset: str, split: str, sentences: Mapping[str, Sentence], labels: Collection[str] = ()
 ) -> dict[str, dict[str, tuple[Span, ...]]]:
-    """system → sentence id → spans, for the rows of `dataset:split`, read
-    by `checked_predictions`; no row for the split at all is an error too."""
-    systems = checked_predictions(files, {(dataset, split): (sentences, labels)})[(dataset, split)]
-    if not systems:
-        raise NerbenchError(f"no predictions for {dataset}:{split} in {', '.join(map(str, files))}")
-    return {name: {sid: p.spans for sid, p in rows.items()} for name, rows in systems.items()}
+    """system → sentence id → spans, for the rows of `dataset:split` (`answers_by_system`)."""
+    return spans_by_system(answers_by_system(files, dataset, split, sentences, labels))
 
 
 def write_predictions(path: Path, predictions: Iterable[Prediction]) -> None:

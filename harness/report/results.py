@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 import os
 import platform
+from pathlib import Path
 from typing import Any
 
 from nerbench import __version__
+from nerbench.bases import Dataset
 from nerbench.config.settings import RunConfig
+from nerbench.data.manifest import checked_sha256
 from nerbench.data.sample import answered, common
 from nerbench.plan.matrix import Plan
 from nerbench.plugin_system.manager import Registry
@@ -38,6 +42,32 @@ def machine() -> dict[str, Any]:
 
 def plugin_versions(registry: Registry) -> dict[str, str | None]:
     return {name: info.version for name, info in sorted(registry.plugins.items())}
+
+
+def provenance(registry: Registry) -> dict[str, Any]:
+    """What every results document opens with: its format, nerbench's
+    version, when and on which machine it was made, the plugins' versions."""
+    return {
+        "format_version": RESULTS_FORMAT_VERSION,
+        "nerbench_version": __version__,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "plugins": plugin_versions(registry),
+    }
+
+
+def datasets_record(datasets: Iterable[Dataset], registry: Registry) -> dict[str, Any]:
+    """The document's `datasets`: id → manifest sha256, language, plugin,
+    name, license, direction, repairs, label mappings."""
+    return {
+        ds.id: {
+            "manifest_sha256": ds.fingerprint,
+            "language": ds.language,
+            "plugin": registry.provider("datasets", ds.id),
+            **{k: v for k, v in ds.describe().items() if k in ("name", "license", "direction", "repairs", "mappings")},
+        }
+        for ds in datasets
+    }
 
 
 def build_results(
@@ -83,23 +113,10 @@ def build_results(
         )
     splits = {(job.dataset, job.split) for job in (o.job for o in outcomes)}
     return {
-        "format_version": RESULTS_FORMAT_VERSION,
-        "nerbench_version": __version__,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
-        "plugins": plugin_versions(registry),
+        **provenance(registry),
         "config": {"path": str(config.path), "sha256": config.sha256, "content": config.raw},
         "generation": config.generation.to_json(),
-        "datasets": {
-            ds.id: {
-                "manifest_sha256": ds.fingerprint,
-                "language": ds.language,
-                "plugin": registry.provider("datasets", ds.id),
-                **{k: v for k, v in ds.describe().items()
-                   if k in ("name", "license", "direction", "repairs", "mappings")},
-            }
-            for ds in plan.datasets.values()
-        },
+        "datasets": datasets_record(plan.datasets.values(), registry),
         "wall_s": round(wall_s, 3),
         "scoring": {"rule": rule},
         **({"execution": execution} if execution is not None else {}),
@@ -114,6 +131,30 @@ def build_results(
                                                       if (o.job.dataset, o.job.split) == key])
                     for key in splits},
                    [(o.job.dataset, o.job.split, o.job.system, o.predictions) for o in outcomes]),
+    }
+
+
+def stored_results(registry: Registry, dataset: Dataset, split: str, sentences: list[Sentence],
+                   systems: Mapping[str, Mapping[str, Prediction]], sources: Mapping[str, Path],
+                   rule: str) -> dict[str, Any]:
+    """A results document of systems known only by their stored predictions
+    (`nerbench score --results`): each scored on `sentences` of
+    `dataset:split` as a run scores its systems, with the predictions file
+    it came from (path and sha256) in place of a backend, model and prompt
+    format; no `counts` (latency, tokens, requests: the file does not say
+    them), no config, generation or wall time."""
+    rule = check_rule(rule)
+    entries = [{"system": name, "dataset": dataset.id, "split": split, "sentences": len(sentences),
+                "predictions": {"file": str(sources[name]), "sha256": checked_sha256(sources[name])},
+                **scored(sentences, list(rows.values()), rule)}
+               for name, rows in sorted(systems.items())]
+    return {
+        **provenance(registry),
+        "datasets": datasets_record([dataset], registry),
+        "scoring": {"rule": rule},
+        "systems": entries,
+        **analysis({(dataset.id, split): sentences},
+                   [(dataset.id, split, name, list(rows.values())) for name, rows in sorted(systems.items())]),
     }
 
 

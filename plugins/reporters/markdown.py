@@ -75,22 +75,28 @@ def _footer(board: Board) -> list[str]:
         if "nerbench_version" not in doc:
             continue
         machine = doc.get("machine", {})
+        systems = [s for s in doc.get("systems", []) if "backend" in s]
+        # Systems known by their predictions file alone (`nerbench score --results`): no model ran for them.
+        stored = sorted({f"{s['predictions']['file']} (sha256 {str(s['predictions']['sha256'])[:12]})"
+                         for s in doc.get("systems", []) if "backend" not in s and "predictions" in s})
+        ran = bool(systems) or not stored
+        made = f"run wall time {escape(doc.get('wall_s', '?'))} s" if ran else "scored from stored predictions"
         lines.append(f"- nerbench {escape(doc['nerbench_version'])}, results of {escape(doc.get('created', '?'))}, "
-                     f"{escape(machine.get('platform', '?'))} ({escape(machine.get('cpu_count', '?'))} CPUs), "
-                     f"run wall time {escape(doc.get('wall_s', '?'))} s")
+                     f"{escape(machine.get('platform', '?'))} ({escape(machine.get('cpu_count', '?'))} CPUs), {made}")
         models = sorted({f"{s['backend']['name']}/{s['model']}: {s['backend'].get('digest') or 'no digest'}"
                          + (f", {s['backend']['quantization']}" if s['backend'].get('quantization') else "")
-                         for s in doc.get("systems", [])})
+                         for s in systems})
         formats = sorted({f"{s['prompt_format']['name']} v{s['prompt_format']['version']} "
-                          f"({s['prompt_format']['plugin']})" for s in doc.get("systems", [])})
+                          f"({s['prompt_format']['plugin']})" for s in systems})
         lines += [
-            "  - models: " + "; ".join(escape(m) for m in models),
-            "  - prompt formats: " + ", ".join(escape(f) for f in formats),
+            *(["  - models: " + "; ".join(escape(m) for m in models),
+               "  - prompt formats: " + ", ".join(escape(f) for f in formats)] if ran else []),
+            *(["  - stored predictions: " + ", ".join(escape(f) for f in stored)] if stored else []),
             "  - datasets: " + ", ".join(f"{escape(k)} (manifest sha256 {escape(str(v['manifest_sha256'])[:12])})"
                                          for k, v in sorted(doc.get("datasets", {}).items())),
             "  - plugins: " + ", ".join(f"{escape(k)} {escape(v)}" for k, v in sorted(doc.get("plugins", {}).items())),
-            "  - generation: " + ", ".join(f"{escape(k)}={escape(v)}"
-                                           for k, v in sorted(doc.get("generation", {}).items())),
+            *(["  - generation: " + ", ".join(f"{escape(k)}={escape(v)}"
+                                              for k, v in sorted(doc.get("generation", {}).items()))] if ran else []),
         ]
     return lines + [""]
 
