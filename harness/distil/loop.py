@@ -76,12 +76,12 @@ REQUIRED = ("silver", "dev", "teacher_predictions", "teacher")
 @dataclass(frozen=True)
 class LoopSettings:
     """One loop's settings (`loop.json`): the `student` kind and its
-    `options`; the `silver` (silver.jsonl) it learns from, its unlabelled
-    tokens read as `unlabelled`; the labelled `dev` split ("ID:SPLIT") and
+    `options`; the `silver` (silver.jsonl) it learns from, spent with the
+    reviewed gold as `use` says (as `nerbench train --use`), its unlabelled
+    tokens read as `unlabelled` (None, either: the student kind's `recipe`,
+    recorded by the first call); the labelled `dev` split ("ID:SPLIT") and
     the `teacher`'s predictions on it (`teacher_predictions`, its system
-    name `teacher`); how silver and reviewed gold are spent (`use`, as
-    `nerbench train --use`; None: the student kind's `recipe`, recorded by
-    the first call): the dev sample is the sentences the teacher answered;
+    name `teacher`): the dev sample is the sentences the teacher answered;
     the `pick` strategy and the `batch` sent per round; the stopping rule's
     `delta`, `alpha`, planned `rounds` and `patience`; the `seed`; the
     annotation tool each batch is also written for (`to`, None: sentence
