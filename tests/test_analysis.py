@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -373,3 +375,20 @@ def test_scoring_rule_in_the_config_is_checked(tmp_path, cli_runner):
     result = cli_runner.invoke(cli, ["run", str(cfg), "--dry-run"])
     assert result.exit_code == 2 and "scoring" in result.output and "Traceback" not in result.output
 
+
+
+@pytest.mark.parametrize("results, section", [("results", "## Learning curves"),
+                                              ("results-spacy", "## The spaCy student")])
+def test_pt_loop_readme_holds_what_its_analyse_prints(results, section):
+    """pt-loop's curves, goal and stopping tables are re-derived from the
+    committed per-round results by its analyse.py, as its README says."""
+    board = REPO / "leaderboards" / "pt-loop"
+    printed = subprocess.run([sys.executable, str(board / "analyse.py"), "--results", str(board / results),
+                              "--no-stress"], capture_output=True, text=True, check=True).stdout
+    readme = (board / "README.md").read_text(encoding="utf-8")
+    readme = readme[readme.index(section):]
+    blocks = [b for b in printed.split("\n\n") if b.startswith(("| reviewed | random", "random at 400", "- random:",
+                                                                  "| strategy | seed |", "The loop said stop"))]
+    assert len(blocks) >= 4
+    for block in blocks:
+        assert block.strip() in readme, block[:80]

@@ -507,6 +507,31 @@ def compute(runs: dict[tuple[str, int], list[dict[str, Any]]]) -> list[str]:
     return lines
 
 
+def against(runs: dict[tuple[str, int], list[dict[str, Any]]], other: dict[tuple[str, int], list[dict[str, Any]]],
+            name: str) -> list[str]:
+    """These results beside `other`'s (another recipe) on the seeds both
+    ran: each strategy's mean test F1 at 200 and 400 reviews, and the mean
+    seconds of a round after round 0, seed by seed."""
+    seeds = sorted({seed for _, seed in runs} & {seed for _, seed in other})
+    rows = [f"On seeds {', '.join(map(str, seeds))}, mean test F1, these results / {name}:", "",
+            "| strategy | 200 reviewed | 400 reviewed |", "|---|---|---|"]
+    for strategy in ORDER:
+        cells = []
+        for budget in (200, 400):
+            pair = [statistics.mean(100 * f1(r["counts"]["test"]) for (s, seed), rs in which.items() for r in rs
+                                    if s == strategy and seed in seeds and r["reviewed"] == budget)
+                    for which in (runs, other)]
+            cells.append(f"{pair[0]:.1f} / {pair[1]:.1f}")
+        rows.append(f"| {strategy} | {' | '.join(cells)} |")
+    for label, which in (("these results", runs), (name, other)):
+        by_seed = defaultdict(list)
+        for (_, seed), rs in which.items():
+            by_seed[seed] += [r["round_s"] for r in rs if r["round"] > 0]
+        rows.append(f"\nA round after round 0, {label}, seed by seed: "
+                    + ", ".join(f"{seed}: {statistics.mean(t):.1f} s" for seed, t in sorted(by_seed.items())))
+    return rows
+
+
 def plot(curve: dict[str, dict[int, dict[str, Any]]], out: Path, title: str) -> None:
     import matplotlib
 
@@ -543,6 +568,8 @@ def main() -> None:
     parser.add_argument("--review-cost", type=float, default=REVIEW_COST_S, metavar="SECONDS",
                         help="seconds a person takes to review one sentence (default %(default)s: an assumption; "
                              "give your own)")
+    parser.add_argument("--against", type=Path, metavar="RESULTS",
+                        help="also compare with another recipe's results (results-spacy-mixed/) on the seeds both ran")
     parser.add_argument("--no-stress", action="store_true",
                         help="leave out the stopping rule against synthetic teachers (the slowest part)")
     args = parser.parse_args()
@@ -573,6 +600,9 @@ def main() -> None:
     print("\n".join(picked(runs)))
     print("\n## Compute\n")
     print("\n".join(compute(runs)))
+    if args.against is not None:
+        print(f"\n## Against {args.against.name}\n")
+        print("\n".join(against(runs, load(args.against)[1], args.against.name)))
     if args.plot:
         first = next(iter(runs.values()))[0]
         how = {"mixed": "the reviewed gold in place of its silver", "pretrain": "silver, then the reviewed gold",
