@@ -279,9 +279,9 @@ def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, revie
             say(f"round {done - 1}: waiting for the review of {_batch(folder, done - 1, chosen)}")
             return records[-1]
     student_cls = registry.get("students", chosen.student)
-    use, unlabelled = student_cls.recipe
-    chosen = replace(chosen, use=chosen.use or use, unlabelled=chosen.unlabelled or unlabelled)
-    if chosen.use == "pretrain" and not student_cls.continues:  # round 0 trains the silver alone: refuse it now
+    use, unlabelled = chosen.use or student_cls.recipe[0], chosen.unlabelled or student_cls.recipe[1]
+    chosen = replace(chosen, use=use, unlabelled=unlabelled)
+    if use == "pretrain" and not student_cls.continues:  # round 0 trains the silver alone: refuse it now
         raise NerbenchError(f"--use pretrain: student {chosen.student!r} cannot continue training from a model; "
                             "use mixed or gold-only")
     if chosen.pick in NEEDS_STUDENT and not student_cls.doubts:  # refused before a round is paid for
@@ -302,7 +302,7 @@ def loop_round(folder: Path, given: Mapping[str, Any], registry: Registry, revie
         folder.mkdir(parents=True, exist_ok=True)
         write_document(folder / SETTINGS, asdict(chosen))
     round_dir = folder / f"round-{done}"
-    data, start = round_training(silver, reviewed, str(chosen.use), str(chosen.unlabelled), {"silver": chosen.silver},
+    data, start = round_training(silver, reviewed, use, unlabelled, {"silver": chosen.silver},
                                  folder / "round-0" / "model" if done else None)
     meta = train_student(student_cls, chosen.student, chosen.options, data, [], labels,
                          dataset.language, round_dir / "model", chosen.seed,

@@ -159,11 +159,12 @@ def main() -> None:
             for round_ in range(args.rounds + 1):
                 done = path(results, strategy, seed, round_)
                 model = model_dir(work, strategy, seed, round_)
-                shared = [path(results, s, seed, 0) for s in STRATEGIES if round_ == 0 and s != strategy]
-                shared = [p for p in shared if p.is_file()]
-                if not done.is_file() and shared:
-                    record = {**json.loads(shared[0].read_text(encoding="utf-8")), "strategy": strategy,
-                              "shared_from": shared[0].parent.parent.name}
+                # round 0 reviews nothing: another strategy's round 0 of this seed is this one's
+                shared = None if round_ else next((p for s in STRATEGIES if s != strategy
+                                                   if (p := path(results, s, seed, 0)).is_file()), None)
+                if not done.is_file() and shared is not None:
+                    record = {**json.loads(shared.read_text(encoding="utf-8")), "strategy": strategy,
+                              "shared_from": shared.parent.parent.name}
                     done.parent.mkdir(parents=True, exist_ok=True)
                     with atomic_write(done) as handle:
                         handle.write(json.dumps(record) + "\n")
